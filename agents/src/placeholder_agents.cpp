@@ -1,0 +1,1 @@
+namespace parallax { int agents_placeholder() { return 0; } }

@@ -1,0 +1,24 @@
+// Subcommands of `parallax`. Each lives in its own cli/cmd_<name>.cpp and registers itself on
+// the app; its callback throws on bad input (caught in main.cpp: one line on stderr, exit 1).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <stdexcept>
+#include <string>
+
+namespace parallax::cli {
+
+// A usage error found after parsing (bad value combination, missing file...): exit code 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+void register_scenes(CLI::App& app);
+void register_sim(CLI::App& app);
+void register_render(CLI::App& app);
+void register_collect(CLI::App& app);
+void register_train(CLI::App& app);
+void register_demo(CLI::App& app);
+
+}  // namespace parallax::cli

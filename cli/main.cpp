@@ -1,0 +1,31 @@
+// parallax: the headless front end (scenes, sim, render, collect, train, demo).
+#include <cstdio>
+#include <exception>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "parallax: a learned video world model side by side with a Bullet physics reference.\n"
+      "Run `parallax COMMAND --help` for the options of each command."};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show the help of every command");
+  parallax::cli::register_scenes(app);
+  parallax::cli::register_sim(app);
+  parallax::cli::register_render(app);
+  parallax::cli::register_collect(app);
+  parallax::cli::register_train(app);
+  parallax::cli::register_demo(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const parallax::cli::UsageError& e) {
+    std::fprintf(stderr, "parallax: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "parallax: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,1 @@
+namespace parallax { int worldmodel_placeholder() { return 0; } }
