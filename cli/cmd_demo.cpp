@@ -1,11 +1,168 @@
-// parallax demo: placeholder until its issue lands (exits 2 with a message, never pretends).
+// parallax demo: the arena for N envs x T ticks on the shipped default model; writes a strip of
+// true frames above predicted ones (strip.png) and per-step metrics (report.json).
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
 #include "commands.hpp"
+#include "parallax/agents/arena.hpp"
+#include "parallax/sim/image_io.hpp"
+#include "parallax/agents/model_source.hpp"
+#include "parallax/worldmodel/torch_setup.hpp"
 
 namespace parallax::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct DemoOptions {
+  std::string scene = "push";
+  std::string model;  // "" = assets/models/<scene>.pt if shipped, else untrained
+  int envs = 4;
+  int ticks = 32;
+  std::uint64_t seed = 0;
+  std::string policy = "random";
+  std::string device = "cpu";
+  int threads = 0;
+  std::string out = "runs/demo";
+  bool json = false;
+};
+
+void write_text_atomic(const fs::path& file, const std::string& text) {
+  const fs::path tmp = file.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error("cannot write " + tmp.string());
+    out << text;
+    if (!out.flush()) throw std::runtime_error("write failed: " + tmp.string());
+  }
+  fs::rename(tmp, file);
+}
+
+nlohmann::json finite_or_null(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+void run_demo(const DemoOptions& o) {
+  if (o.envs < 1 || o.envs > 256) throw UsageError("--envs must be in [1, 256], got " + std::to_string(o.envs));
+  if (o.ticks < 1 || o.ticks > 10000) throw UsageError("--ticks must be in [1, 10000], got " + std::to_string(o.ticks));
+  if (o.device != "cpu" && o.device != "cuda") throw UsageError("--device must be cpu or cuda, got '" + o.device + "'");
+  if (o.device == "cuda" && !torch::cuda::is_available())
+    throw UsageError("--device cuda: no CUDA device is available on this machine");
+  worldmodel::init_torch_threads(o.threads);
+  auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(o.scene));
+
+  const agents::ModelSource src = agents::load_model_for_scene(*scene, o.model, o.device, o.seed);
+  if (!src.trained) std::fprintf(stderr, "parallax demo: note: %s\n", src.description.c_str());
+  const std::string& model_desc = src.description;
+  worldmodel::RSSM model = src.model;
+
+  agents::Arena arena(scene, model,
+                      agents::ArenaOptions{.num_envs = o.envs,
+                                           .seed = o.seed,
+                                           .threads = o.threads,
+                                           .policy = o.policy,
+                                           .mode = agents::ArenaMode::kMirror,
+                                           .resync_every = 0,
+                                           .device = o.device});
+  const int h = arena.height(), w = arena.width(), n = o.envs;
+  // strip: rows (env 0 true, env 0 predicted, env 1 true, ...), columns = ticks.
+  const int sw = w * o.ticks, sh = h * 2 * n;
+  std::vector<std::uint8_t> strip(static_cast<std::size_t>(sw) * sh * 3, 0);  // [sh, sw, 3] u8
+  auto blit = [&](std::span<const std::uint8_t> frames, int env, int row, int col) {
+    const std::uint8_t* src = frames.data() + static_cast<std::size_t>(env) * h * w * 3;
+    for (int y = 0; y < h; ++y)
+      std::copy_n(src + static_cast<std::size_t>(y) * w * 3, w * 3,
+                  strip.data() + ((static_cast<std::size_t>(row) * h + y) * sw + col * w) * 3);
+  };
+  nlohmann::json steps = nlohmann::json::array();
+  double sum_mse = 0, sum_psnr = 0, sum_ssim = 0, sum_rerr = 0;
+  int finite_psnr = 0, measured = 0;
+  std::vector<double> returns(n, 0.0);
+  for (int t = 0; t < o.ticks; ++t) {
+    const auto metrics = arena.tick();
+    for (int i = 0; i < n; ++i) {
+      blit(arena.true_frames(), i, 2 * i, t);
+      blit(arena.predicted_frames(), i, 2 * i + 1, t);
+      const auto& m = metrics[i];
+      returns[i] += m.reward_true;
+      steps.push_back({{"tick", m.tick}, {"env", m.env}, {"mse", m.mse}, {"psnr", finite_or_null(m.psnr)},
+                       {"ssim", m.ssim}, {"reward", m.reward_true}, {"reward_pred", m.reward_pred},
+                       {"terminated", m.terminated}, {"truncated", m.truncated}, {"reset", m.reset}});
+      if (!m.reset) {
+        sum_mse += m.mse;
+        sum_ssim += m.ssim;
+        sum_rerr += std::abs(m.reward_true - m.reward_pred);
+        ++measured;
+        if (std::isfinite(m.psnr)) {
+          sum_psnr += m.psnr;
+          ++finite_psnr;
+        }
+      }
+    }
+  }
+  nlohmann::json report = {
+      {"scene", scene->name},
+      {"model", model_desc},
+      {"policy", o.policy},
+      {"envs", n},
+      {"ticks", o.ticks},
+      {"seed", o.seed},
+      {"device", o.device},
+      {"frame", {{"height", h}, {"width", w}}},
+      {"metrics_note", "mse/psnr/ssim on [0,1] RGB; psnr is null when mse is 0 (infinite)"},
+      {"summary",
+       {{"mean_mse", measured ? sum_mse / measured : 0.0},
+        {"mean_psnr", finite_psnr ? nlohmann::json(sum_psnr / finite_psnr) : nlohmann::json(nullptr)},
+        {"mean_ssim", measured ? sum_ssim / measured : 0.0},
+        {"mean_abs_reward_error", measured ? sum_rerr / measured : 0.0},
+        {"returns", returns}}},
+      {"steps", steps}};
+  const fs::path out(o.out);
+  fs::create_directories(out);
+  sim::write_png(out / "strip.png", sw, sh, 3, strip.data());
+  write_text_atomic(out / "report.json", report.dump(1) + "\n");
+  if (o.json) {
+    std::printf("%s\n", nlohmann::json{{"strip", (out / "strip.png").string()},
+                                       {"report", (out / "report.json").string()},
+                                       {"summary", report["summary"]}}
+                            .dump()
+                            .c_str());
+  } else {
+    std::printf("demo: %d envs x %d ticks of '%s' with %s\n", n, o.ticks, scene->name.c_str(),
+                model_desc.c_str());
+    std::printf("  mean MSE %.5f  mean PSNR %s dB  mean SSIM %.4f\n",
+                report["summary"]["mean_mse"].get<double>(),
+                report["summary"]["mean_psnr"].is_null()
+                    ? "inf"
+                    : std::to_string(report["summary"]["mean_psnr"].get<double>()).c_str(),
+                report["summary"]["mean_ssim"].get<double>());
+    std::printf("  wrote %s and %s\n", (out / "strip.png").c_str(), (out / "report.json").c_str());
+  }
+}
+
+}  // namespace
 
 void register_demo(CLI::App& app) {
-  auto* sub = app.add_subcommand("demo", "(not built yet)");
-  sub->callback([] { throw UsageError("'parallax demo' is not implemented yet"); });
+  auto o = std::make_shared<DemoOptions>();
+  auto* sub = app.add_subcommand(
+      "demo", "Run Bullet and the world model in lockstep; write strip.png and report.json");
+  sub->add_option("--scene", o->scene, "Shipped scene name or path to a scene .json")->capture_default_str();
+  sub->add_option("--model", o->model,
+                  "World-model checkpoint (default: assets/models/<scene>.pt, else untrained)")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--envs", o->envs, "Number of environments")->capture_default_str();
+  sub->add_option("--ticks", o->ticks, "Control ticks to run")->capture_default_str();
+  sub->add_option("--seed", o->seed, "Base seed (env i uses seed + i)")->capture_default_str();
+  sub->add_option("--policy", o->policy, "Agent: random | expert | noisy")->capture_default_str();
+  sub->add_option("--device", o->device, "Device of the world model: cpu | cuda")->capture_default_str();
+  sub->add_option("--threads", o->threads, "Worker threads (0 = all cores)")->capture_default_str();
+  sub->add_option("--out", o->out, "Output folder")->capture_default_str();
+  sub->add_flag("--json", o->json, "Print a JSON summary on stdout");
+  sub->callback([o] { run_demo(*o); });
 }
 
 }  // namespace parallax::cli

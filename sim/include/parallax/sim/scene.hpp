@@ -85,7 +85,10 @@ struct JointDef {
   Vec3 axis{0, 0, 1};            // world frame, unit
   std::optional<Range1> limits;  // hinge: radians, slider: metres
   double max_motor_force = 0.0;  // hinge: N m, slider: N; motor limit
-  double damping = 0.0;          // applied as a velocity-proportional motor-free loss (N m s / rad)
+  double damping = 0.0;          // velocity-proportional loss: hinge N m s / rad, slider N s / m
+  // Initial joint position relative to the nominal pose (rad or m), sampled per reset; the
+  // subtree of body_b is moved rigidly to match. Absent = nominal pose.
+  std::optional<Range1> randomize_position;
 };
 
 enum class ActuatorType : std::uint8_t {
@@ -133,6 +136,7 @@ struct RewardTerm {
   std::string a, b;                 // body or marker names
   std::string joint;                // joint_cos
   std::optional<Vec3> point;        // distance to a fixed point instead of b
+  Vec3 offset_a{0, 0, 0};           // point on body a, in a's local frame (metres)
   std::array<bool, 3> axes{true, true, true};  // which coordinates count in distances
   double weight = 1.0;
   double within = 0.05;             // success: metres
@@ -183,6 +187,13 @@ struct SceneModel {
 SceneModel load_scene(const std::filesystem::path& file);
 // Same from text; `origin` names the source in error messages.
 SceneModel parse_scene(const std::string& json_text, const std::string& origin);
+
+// Lower-case names as written in scene files ("box", "hinge", "planar_velocity", ...).
+const char* to_string(Shape s);
+const char* to_string(JointType t);
+const char* to_string(ActuatorType t);
+const char* to_string(RewardType t);
+const char* to_string(TerminationType t);
 
 // The folder of shipped scenes: $PARALLAX_ASSETS/scenes, else the source tree's assets/scenes.
 std::filesystem::path scenes_dir();

@@ -1,0 +1,176 @@
+#include "parallax/agents/arena.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <thread>
+
+#include <torch/torch.h>
+
+#include "parallax/agents/metrics.hpp"
+#include "parallax/agents/policy.hpp"
+#include "parallax/sim/renderer.hpp"
+#include "parallax/sim/world_batch.hpp"
+#include "parallax/worldmodel/dream_batch.hpp"
+
+namespace parallax::agents {
+
+struct Arena::Impl {
+  std::shared_ptr<const sim::SceneModel> scene;
+  ArenaOptions options;
+  int n = 0, a = 0, h = 0, w = 0;
+  int ticks = 0;
+  sim::WorldBatch worlds;
+  sim::Renderer renderer;
+  worldmodel::DreamBatch dream;
+  std::unique_ptr<Policy> policy;
+  torch::Device device;
+
+  std::vector<float> actions;          // [N, A] f32 in [-1, 1]
+  std::vector<std::uint8_t> true_rgb;  // [N, H, W, 3] u8
+  std::vector<std::uint8_t> pred_rgb;  // [N, H, W, 3] u8
+  std::vector<StepMetrics> metrics;    // [N]
+
+  static int resolve_threads(int t) {
+    return t > 0 ? t : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  }
+
+  Impl(std::shared_ptr<const sim::SceneModel> s, worldmodel::RSSM model, ArenaOptions o)
+      : scene(std::move(s)),
+        options(std::move(o)),
+        n(options.num_envs),
+        a(scene->action_size()),
+        worlds(scene, options.num_envs, options.seed, resolve_threads(options.threads)),
+        renderer(scene, sim::RenderOptions{.width = 0,
+                                           .height = 0,
+                                           .spp = 1,
+                                           .shadows = true,
+                                           .threads = resolve_threads(options.threads)}),
+        dream(model, options.num_envs, torch::Device(options.device)),
+        policy(make_policy(options.policy, scene, options.num_envs, options.seed)),
+        device(options.device) {
+    h = renderer.height();
+    w = renderer.width();
+    if (options.mode == ArenaMode::kResync && options.resync_every <= 0)
+      throw std::invalid_argument("arena: resync mode needs resync_every > 0, got " +
+                                  std::to_string(options.resync_every));
+    actions.assign(static_cast<std::size_t>(n) * a, 0.0f);
+    true_rgb.assign(static_cast<std::size_t>(n) * h * w * 3, 0);
+    pred_rgb.assign(true_rgb.size(), 0);
+    metrics.resize(n);
+  }
+
+  void render_true() {
+    renderer.render(n, worlds.poses().data(), worlds.marker_positions().data(), true_rgb.data(),
+                    nullptr);
+  }
+
+  // True frames [N, H, W, 3] u8 -> [N, 3, H, W] u8 tensor (channel-first, as the model reads).
+  torch::Tensor true_tensor() {
+    return torch::from_blob(true_rgb.data(), {n, h, w, 3}, torch::kUInt8)
+        .permute({0, 3, 1, 2})
+        .contiguous();
+  }
+
+  void seed_slot(int env, const torch::Tensor& frames_nchw) {
+    // Context: the env's current true frame; the action before it is zero (episode start).
+    dream.reset(env, frames_nchw.index({torch::indexing::Slice(env, env + 1)}),
+                torch::zeros({1, a}, torch::kFloat32));
+  }
+
+  void fetch_predictions() {
+    const torch::Tensor pred = dream.frames().permute({0, 2, 3, 1}).contiguous();  // [N, H, W, 3]
+    std::copy_n(pred.data_ptr<std::uint8_t>(), pred_rgb.size(), pred_rgb.data());
+  }
+
+  void reset() {
+    worlds.reset();
+    for (int i = 0; i < n; ++i) policy->reset(i, options.seed + static_cast<std::uint64_t>(i));
+    render_true();
+    const torch::Tensor frames = true_tensor();
+    for (int i = 0; i < n; ++i) seed_slot(i, frames);
+    fetch_predictions();
+    ticks = 0;
+  }
+
+  std::span<const StepMetrics> step(std::span<const float> act) {
+    if (act.size() != actions.size())
+      throw std::invalid_argument("arena: expected " + std::to_string(actions.size()) +
+                                  " action values [N=" + std::to_string(n) + ", A=" +
+                                  std::to_string(a) + "], got " + std::to_string(act.size()));
+    std::copy(act.begin(), act.end(), actions.begin());
+    // 1. Physics and true frames.
+    worlds.step(actions);
+    render_true();
+    // 2. One batched dream step for every env with the same actions.
+    dream.tick(torch::from_blob(actions.data(), {n, a}, torch::kFloat32).clone());
+    const auto reset_mask = worlds.reset_mask();
+    ++ticks;
+    const bool resync = options.mode == ArenaMode::kResync && ticks % options.resync_every == 0;
+    const torch::Tensor frames = true_tensor();
+    if (resync) {
+      dream.observe(frames, torch::ones({n}, torch::kBool));
+    }
+    for (int i = 0; i < n; ++i) {
+      if (reset_mask[i]) {
+        seed_slot(i, frames);
+        policy->reset(i, options.seed + static_cast<std::uint64_t>(i) +
+                             static_cast<std::uint64_t>(ticks) * 7919u);
+      }
+    }
+    const torch::Tensor pred_reward = dream.reward().to(torch::kCPU).contiguous();
+    fetch_predictions();
+    // 3. Metrics per env.
+    const std::size_t frame = static_cast<std::size_t>(h) * w * 3;
+    for (int i = 0; i < n; ++i) {
+      StepMetrics& m = metrics[i];
+      m.tick = ticks;
+      m.env = i;
+      m.reset = reset_mask[i] != 0;
+      m.reward_true = worlds.rewards()[i];
+      m.reward_pred = pred_reward[i].item<float>();
+      m.terminated = worlds.terminated()[i] != 0;
+      m.truncated = worlds.truncated()[i] != 0;
+      const std::uint8_t* t = true_rgb.data() + i * frame;
+      const std::uint8_t* p = pred_rgb.data() + i * frame;
+      m.mse = frame_mse(t, p, h, w);
+      m.psnr = psnr_from_mse(m.mse);
+      m.ssim = frame_ssim(t, p, h, w);
+    }
+    return metrics;
+  }
+
+  std::span<const StepMetrics> step_with_policy() {
+    const PolicyInput in{.num_envs = n,
+                         .action_size = a,
+                         .poses = worlds.poses(),
+                         .markers = worlds.marker_positions()};
+    policy->act(in, actions);
+    std::vector<float> copy = actions;  // step() copies back into `actions`
+    return step(copy);
+  }
+};
+
+Arena::Arena(std::shared_ptr<const sim::SceneModel> scene, worldmodel::RSSM model,
+             ArenaOptions options)
+    : impl_(std::make_unique<Impl>(std::move(scene), std::move(model), std::move(options))) {
+  impl_->reset();
+}
+Arena::~Arena() = default;
+
+void Arena::reset() { impl_->reset(); }
+std::span<const StepMetrics> Arena::tick() { return impl_->step_with_policy(); }
+std::span<const StepMetrics> Arena::tick(std::span<const float> actions) {
+  return impl_->step(actions);
+}
+int Arena::num_envs() const { return impl_->n; }
+int Arena::action_size() const { return impl_->a; }
+int Arena::width() const { return impl_->w; }
+int Arena::height() const { return impl_->h; }
+int Arena::ticks() const { return impl_->ticks; }
+const sim::SceneModel& Arena::scene() const { return *impl_->scene; }
+std::span<const std::uint8_t> Arena::true_frames() const { return impl_->true_rgb; }
+std::span<const std::uint8_t> Arena::predicted_frames() const { return impl_->pred_rgb; }
+std::span<const float> Arena::last_actions() const { return impl_->actions; }
+
+}  // namespace parallax::agents

@@ -1,1 +1,0 @@
-namespace parallax { int sim_placeholder() { return 0; } }

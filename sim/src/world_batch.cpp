@@ -1,0 +1,114 @@
+// WorldBatch: each worker steps a fixed, contiguous range of envs and writes their outputs.
+#include "parallax/sim/world_batch.hpp"
+
+#include <cassert>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace parallax::sim {
+
+WorldBatch::WorldBatch(std::shared_ptr<const SceneModel> scene, int num_envs, std::uint64_t seed,
+                       int threads)
+    : scene_(std::move(scene)),
+      num_envs_(num_envs),
+      num_bodies_(static_cast<int>(scene_->bodies.size())),
+      num_markers_(static_cast<int>(scene_->markers.size())),
+      action_size_(scene_->action_size()),
+      seed_(seed),
+      pool_(threads) {
+  if (num_envs < 1) throw std::invalid_argument("WorldBatch: num_envs must be >= 1");
+  if (threads < 1) throw std::invalid_argument("WorldBatch: threads must be >= 1");
+  worlds_.reserve(static_cast<std::size_t>(num_envs));
+  for (int i = 0; i < num_envs; ++i) worlds_.emplace_back(scene_, seed + static_cast<std::uint64_t>(i));
+  const auto N = static_cast<std::size_t>(num_envs);
+  poses_.assign(N * num_bodies_ * 7, 0.0f);
+  velocities_.assign(N * num_bodies_ * 6, 0.0f);
+  markers_.assign(N * num_markers_ * 3, 0.0f);
+  rewards_.assign(N, 0.0f);
+  terminated_.assign(N, 0);
+  truncated_.assign(N, 0);
+  reset_mask_.assign(N, 0);
+  done_.assign(N, 0);
+  episode_.assign(N, 0);
+  episode_seeds_.assign(N, 0);
+  task_ = [this](int begin, int end, int /*worker*/) { run(begin, end); };
+  reset();
+}
+
+WorldBatch::~WorldBatch() = default;
+
+World& WorldBatch::world(int i) {
+  assert(i >= 0 && i < num_envs_ && "WorldBatch::world: env index out of range");
+  return worlds_[static_cast<std::size_t>(i)];
+}
+const World& WorldBatch::world(int i) const {
+  assert(i >= 0 && i < num_envs_ && "WorldBatch::world: env index out of range");
+  return worlds_[static_cast<std::size_t>(i)];
+}
+
+void WorldBatch::write_outputs(int i) {
+  const std::size_t K = static_cast<std::size_t>(num_bodies_);
+  const std::size_t M = static_cast<std::size_t>(num_markers_);
+  const World& w = worlds_[static_cast<std::size_t>(i)];
+  w.poses(std::span<float>(poses_).subspan(i * K * 7, K * 7));
+  w.velocities(std::span<float>(velocities_).subspan(i * K * 6, K * 6));
+  w.marker_positions(std::span<float>(markers_).subspan(i * M * 3, M * 3));
+}
+
+void WorldBatch::reset() {
+  actions_ = nullptr;
+  for (int i = 0; i < num_envs_; ++i) {
+    episode_[i] = 0;
+    done_[i] = 1;  // run() resets envs marked done
+  }
+  pool_.parallel_for(num_envs_, task_);
+  std::fill(reset_mask_.begin(), reset_mask_.end(), 0);
+}
+
+void WorldBatch::run(int begin, int end) {
+  const std::size_t A = static_cast<std::size_t>(action_size_);
+  for (int i = begin; i < end; ++i) {
+    World& w = worlds_[static_cast<std::size_t>(i)];
+    if (done_[i]) {
+      // Episode k of env i: seed + i + k N.
+      episode_seeds_[i] = seed_ + static_cast<std::uint64_t>(i) +
+                          episode_[i] * static_cast<std::uint64_t>(num_envs_);
+      w.reset(episode_seeds_[i]);
+      ++episode_[i];
+      rewards_[i] = 0;
+      terminated_[i] = truncated_[i] = 0;
+      reset_mask_[i] = 1;
+      done_[i] = 0;
+    } else {
+      StepResult r = w.step(std::span<const float>(actions_ + i * A, A));
+      rewards_[i] = r.reward;
+      terminated_[i] = r.terminated;
+      truncated_[i] = r.truncated;
+      reset_mask_[i] = 0;
+      done_[i] = r.terminated || r.truncated;
+    }
+    write_outputs(i);
+  }
+}
+
+void WorldBatch::step(std::span<const float> actions) {
+  const std::size_t A = static_cast<std::size_t>(action_size_);
+  if (actions.size() != static_cast<std::size_t>(num_envs_) * A) {
+    throw std::invalid_argument("WorldBatch::step: actions has " + std::to_string(actions.size()) +
+                                " values; expected [N, A] = [" + std::to_string(num_envs_) + ", " +
+                                std::to_string(A) + "]");
+  }
+  for (std::size_t k = 0; k < actions.size(); ++k) {
+    if (!std::isfinite(actions[k])) {
+      throw std::invalid_argument("WorldBatch::step: actions[" + std::to_string(k / A) + ", " +
+                                  std::to_string(k % A) + "] = " + std::to_string(actions[k]) +
+                                  ": expected a finite number in [-1, 1]");
+    }
+  }
+  actions_ = actions.data();
+  pool_.parallel_for(num_envs_, task_);
+  actions_ = nullptr;
+}
+
+}  // namespace parallax::sim

@@ -1,0 +1,69 @@
+// DreamBatch: the per-tick batched inference engine of the arena. A fixed number of slots
+// (one per env, or per imagined future) lives on the device in preallocated tensors; each tick
+// advances every open slot with ONE batched prior step. Frames are decoded only when asked.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "parallax/worldmodel/rssm.hpp"
+
+namespace parallax::worldmodel {
+
+class DreamBatch {
+ public:
+  // Takes the model (moved to `device`, eval mode) and preallocates `capacity` slots.
+  DreamBatch(RSSM model, int capacity, torch::Device device);
+
+  int capacity() const { return capacity_; }
+  torch::Device device() const { return device_; }
+  const RSSM& model() const { return model_; }
+
+  // Latent sampling: kSample draws from the prior with a generator seeded by `seed` (the
+  // default: sampled dreams, seed 0); kMode takes the most likely latent (deterministic).
+  void set_sampling(Sampling sampling, std::uint64_t seed = 0);
+
+  // Opens `slot` and observes C context frames [C, 3, H, W] u8 with their actions [C, A] f32
+  // (actions[t] taken before frame t; zeros at an episode start). The slot then holds the
+  // posterior state of the last context frame.
+  void reset(int slot, const torch::Tensor& frames, const torch::Tensor& actions);
+  // Copies the state of an open slot into each destination slot (opening them).
+  void fork(int src_slot, const std::vector<int>& dst_slots);
+  void close(int slot);
+  bool is_open(int slot) const;
+  int num_open() const;
+
+  // ONE batched prior step for all open slots. actions [capacity, A] f32 (any device); rows of
+  // closed slots are ignored and their state left as is.
+  void tick(const torch::Tensor& actions);
+  // Resync: for slots where mask [capacity] bool is true (and open), replace the prior latent
+  // of the last tick by the posterior given these true frames [capacity, 3, H, W] u8.
+  void observe(const torch::Tensor& frames, const torch::Tensor& mask);
+
+  torch::Tensor frames();  // [capacity, 3, H, W] u8 on the CPU, decoded now (zeros if closed)
+  torch::Tensor reward();  // [capacity] f32 on the CPU (0 for closed slots)
+  torch::Tensor cont();    // [capacity] f32 on the CPU in [0,1] (0 for closed slots)
+
+  State state() const { return {deter_, stoch_}; }  // [capacity, ...] device tensors
+  std::int64_t ticks() const { return ticks_; }
+
+ private:
+  void check_slot(int slot, const char* what) const;
+  torch::Tensor features() const;  // [capacity, F]
+
+  RSSM model_;
+  int capacity_;
+  torch::Device device_;
+  Sampling sampling_ = Sampling::kSample;
+  std::optional<at::Generator> generator_;  // CPU sampling generator; default one on CUDA
+  torch::Tensor deter_;     // [capacity, D] f32 on device
+  torch::Tensor stoch_;     // [capacity, G*K] f32 on device
+  torch::Tensor open_;      // [capacity] bool on device
+  std::vector<char> open_host_;  // [capacity] mirror of open_
+  torch::Tensor actions_;   // [capacity, A] f32 on device (staging for tick)
+  std::int64_t ticks_ = 0;
+};
+
+}  // namespace parallax::worldmodel

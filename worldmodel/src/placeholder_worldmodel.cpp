@@ -1,1 +1,0 @@
-namespace parallax { int worldmodel_placeholder() { return 0; } }
