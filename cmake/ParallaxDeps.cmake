@@ -16,7 +16,9 @@ if(NOT CLI11_FOUND)
   add_library(parallax_cli11 INTERFACE)
   add_library(CLI11::CLI11 ALIAS parallax_cli11)
 endif()
-find_package(HDF5 REQUIRED COMPONENTS C)
+# HDF5 through pkg-config (Debian's hdf5.pc points at the serial build); the same route works
+# with a carried sysroot on the GPU machine (bench/device-check.sh).
+pkg_check_modules(PXHDF5 REQUIRED IMPORTED_TARGET hdf5)
 pkg_check_modules(STB REQUIRED IMPORTED_TARGET stb)
 
 # ---- CUDA (optional language)

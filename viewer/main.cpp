@@ -94,8 +94,9 @@ void plot(const char* label, const std::deque<float>& d, const char* overlay) {
 // The whole UI, built once per frame.
 void build_ui(ViewerState& s, parallax::agents::Arena& arena, FrameTexture& true_tex,
               FrameTexture& pred_tex, const std::vector<parallax::agents::StepMetrics>& last) {
+  const ImVec2 display = ImGui::GetIO().DisplaySize;
   ImGui::SetNextWindowPos(ImVec2(10, 10), ImGuiCond_FirstUseEver);
-  ImGui::SetNextWindowSize(ImVec2(720, 680), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowSize(ImVec2(display.x - 20, display.y - 20), ImGuiCond_FirstUseEver);
   ImGui::Begin("Parallax: Bullet (left) vs world model (right)");
   ImGui::Text("scene '%s'  |  %d envs  |  tick %d", arena.scene().name.c_str(), arena.num_envs(),
               arena.ticks());
@@ -117,16 +118,20 @@ void build_ui(ViewerState& s, parallax::agents::Arena& arena, FrameTexture& true
   ImGui::SetNextItemWidth(200);
   ImGui::SliderInt("env", &s.env, 0, arena.num_envs() - 1);
 
-  const float side = 320.0f;
+  const float side = 360.0f;
   ImGui::BeginGroup();
   ImGui::TextUnformatted("true (Bullet)");
   ImGui::Image(true_tex.imgui_id(), ImVec2(side, side * true_tex.h / true_tex.w));
   ImGui::EndGroup();
   ImGui::SameLine();
   ImGui::BeginGroup();
+  ImGui::PushItemWidth(std::max(120.0f, ImGui::GetContentRegionAvail().x - 110.0f));
   ImGui::TextUnformatted("predicted (dream)");
   ImGui::Image(pred_tex.imgui_id(), ImVec2(side, side * pred_tex.h / pred_tex.w));
   ImGui::EndGroup();
+  ImGui::SameLine();
+  ImGui::BeginGroup();
+  ImGui::PushItemWidth(std::max(120.0f, ImGui::GetContentRegionAvail().x - 110.0f));
 
   if (!last.empty()) {
     const auto& m = last[s.env];
@@ -138,6 +143,8 @@ void build_ui(ViewerState& s, parallax::agents::Arena& arena, FrameTexture& true
   plot("PSNR (dB)", s.psnr_history, nullptr);
   plot("reward (true)", s.reward_true, nullptr);
   plot("reward (pred)", s.reward_pred, nullptr);
+  ImGui::PopItemWidth();
+  ImGui::EndGroup();
   ImGui::End();
 }
 

@@ -1,0 +1,45 @@
+// Policies that act on N environments at once from their true state (body poses, markers).
+// Used to collect datasets and as references: `random` (uniform actions), `expert` (a scripted
+// controller per scene), `noisy` (the expert plus temporally correlated noise: varied data
+// that still reaches the goals often).
+//
+// Determinism: everything a policy draws comes from (policy seed, episode seed) set by reset();
+// the actions of an episode do not depend on the number of envs or on the other envs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "parallax/sim/scene.hpp"
+
+namespace parallax::agents {
+
+struct PolicyInput {
+  int num_envs = 0;                // N
+  int action_size = 0;             // A
+  std::span<const float> poses;    // [N, K, 7] f32: x y z (m), qx qy qz qw per body
+  std::span<const float> markers;  // [N, M, 3] f32: marker centres (m)
+};
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+  // Starts a new episode in env `env` (0 <= env < N), whose reset seed was `seed`.
+  virtual void reset(int env, std::uint64_t seed) = 0;
+  // Fills `actions` [N, A] with values in [-1, 1] for the current state of every env.
+  virtual void act(const PolicyInput& in, std::span<float> actions) = 0;
+};
+
+// kind: "random" | "expert" | "noisy". An unknown kind, or expert/noisy for a scene without a
+// scripted expert, throws std::invalid_argument naming it (and listing what exists).
+std::unique_ptr<Policy> make_policy(const std::string& kind,
+                                    std::shared_ptr<const sim::SceneModel> scene, int num_envs,
+                                    std::uint64_t seed);
+
+// The policy kinds available for `scene` ("random" always; "expert", "noisy" where scripted).
+std::vector<std::string> policy_kinds(const sim::SceneModel& scene);
+
+}  // namespace parallax::agents

@@ -1,0 +1,118 @@
+// Policies: ranges, determinism per (seed, episode seed), errors, and that the push expert
+// actually solves push in Bullet (and does much better than random).
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "parallax/agents/policy.hpp"
+#include "parallax/sim/scene.hpp"
+#include "parallax/sim/world_batch.hpp"
+
+using parallax::agents::make_policy;
+using parallax::agents::PolicyInput;
+using parallax::sim::SceneModel;
+
+namespace {
+
+std::shared_ptr<const SceneModel> push_scene() {
+  return std::make_shared<const SceneModel>(parallax::sim::resolve_scene("push"));
+}
+
+struct Outcome {
+  int episodes = 0, successes = 0;
+};
+
+// Runs `kind` on push for `steps` control steps with N envs; a success is a terminating step
+// that paid the success bonus (reward > 5; the distance term is at most ~1 in magnitude).
+Outcome run(const std::string& kind, int n, int steps, std::uint64_t seed) {
+  auto scene = push_scene();
+  parallax::sim::WorldBatch batch(scene, n, seed, 2);
+  auto policy = make_policy(kind, scene, n, seed);
+  const int a = scene->action_size();
+  std::vector<float> actions(static_cast<std::size_t>(n * a));  // [N, A]
+  for (int i = 0; i < n; ++i) policy->reset(i, batch.episode_seeds()[i]);
+  Outcome out;
+  for (int t = 0; t < steps; ++t) {
+    PolicyInput in{n, a, batch.poses(), batch.marker_positions()};
+    policy->act(in, actions);
+    for (float v : actions) REQUIRE((v >= -1.0f && v <= 1.0f));
+    batch.step(actions);
+    for (int i = 0; i < n; ++i) {
+      if (batch.reset_mask()[i]) {
+        policy->reset(i, batch.episode_seeds()[i]);
+        continue;
+      }
+      if (batch.terminated()[i] || batch.truncated()[i]) {
+        out.episodes += 1;
+        out.successes += batch.terminated()[i] && batch.rewards()[i] > 5.0f;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("policy: unknown kind and missing expert are named", "[policy]") {
+  auto scene = push_scene();
+  REQUIRE_THROWS_WITH(make_policy("greedy", scene, 1, 0), Catch::Contains("\"greedy\": unknown"));
+  // The same scene with its pusher renamed has no scripted expert.
+  std::string text = scene->source_json;
+  for (std::size_t p; (p = text.find("pusher")) != std::string::npos;) text.replace(p, 6, "paddle");
+  auto other = std::make_shared<const SceneModel>(parallax::sim::parse_scene(text, "renamed"));
+  REQUIRE_THROWS_WITH(make_policy("noisy", other, 1, 0),
+                      Catch::Contains("scene \"push\" has no scripted expert"));
+  REQUIRE(make_policy("random", other, 1, 0) != nullptr);
+  CHECK(parallax::agents::policy_kinds(*scene).size() == 3);
+  CHECK(parallax::agents::policy_kinds(*other).size() == 1);
+}
+
+TEST_CASE("policy: actions depend only on the policy seed and episode seed (not on N)",
+          "[policy]") {
+  auto scene = push_scene();
+  const int a = scene->action_size();
+  const int k = static_cast<int>(scene->bodies.size()), m = static_cast<int>(scene->markers.size());
+  for (const std::string kind : {"random", "noisy"}) {
+    INFO(kind);
+    // Env 0 of a 1-env policy and env 2 of a 3-env policy, both reset with episode seed 77.
+    auto p1 = make_policy(kind, scene, 1, 5);
+    auto p3 = make_policy(kind, scene, 3, 5);
+    auto q1 = make_policy(kind, scene, 1, 6);  // another policy seed
+    p1->reset(0, 77);
+    p3->reset(2, 77);
+    q1->reset(0, 77);
+    std::vector<float> poses(3 * k * 7, 0.0f), markers(3 * m * 3, 0.1f);
+    for (int i = 0; i < 3 * k; ++i) poses[i * 7 + 6] = 1.0f;  // identity quaternions
+    std::vector<float> x1(a), x3(3 * a), y1(a);
+    bool differs = false;
+    for (int t = 0; t < 20; ++t) {
+      p1->act({1, a, std::span(poses).first(k * 7), std::span(markers).first(m * 3)}, x1);
+      p3->act({3, a, poses, markers}, x3);
+      q1->act({1, a, std::span(poses).first(k * 7), std::span(markers).first(m * 3)}, y1);
+      for (int c = 0; c < a; ++c) {
+        REQUIRE(x1[c] == x3[2 * a + c]);
+        differs |= x1[c] != y1[c];
+      }
+    }
+    CHECK(differs);  // a different policy seed gives different actions
+  }
+}
+
+TEST_CASE("policy: the push expert solves push (noisy often and random rarely)", "[policy][sim]") {
+  const Outcome expert = run("expert", 16, 300, 100);
+  const Outcome noisy = run("noisy", 16, 300, 100);
+  const Outcome random = run("random", 16, 300, 100);
+  const auto rate = [](const Outcome& o) {
+    return o.episodes ? double(o.successes) / o.episodes : 0.0;
+  };
+  INFO("expert " << expert.successes << "/" << expert.episodes << ", noisy " << noisy.successes
+                 << "/" << noisy.episodes << ", random " << random.successes << "/"
+                 << random.episodes);
+  REQUIRE(expert.episodes >= 16);
+  CHECK(rate(expert) >= 0.8);
+  CHECK(rate(noisy) >= 0.4);
+  CHECK(rate(random) <= 0.2);
+  CHECK(rate(expert) > rate(random) + 0.5);
+}
