@@ -19,7 +19,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help prints and exits 0; every bad flag or value is a usage error: exit 2.
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
   } catch (const parallax::cli::UsageError& e) {
     std::fprintf(stderr, "parallax: error: %s\n", e.what());
     return 2;

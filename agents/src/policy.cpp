@@ -131,9 +131,37 @@ std::optional<Controller> push_expert(const sim::SceneModel& s) {
   });
 }
 
+// tower: the paddle lines up behind the tower (on the side it starts) and sweeps through it
+// at the height of the lower blocks, then rests once the top block is down.
+std::optional<Controller> tower_expert(const sim::SceneModel& s) {
+  const int paddle = s.body_index("paddle"), top = s.body_index("block4"),
+            base = s.body_index("block1");
+  if (paddle < 0 || top < 0 || base < 0 || s.actuators.size() != 1 ||
+      s.actuators[0].type != sim::ActuatorType::kPlanarVelocity || s.actuators[0].body != "paddle")
+    return std::nullopt;
+  const double max_speed = s.actuators[0].max_speed;  // m/s at action 1
+  const double down_z = s.bodies[static_cast<std::size_t>(base)].position[2] * 2.0;  // metres
+  return Controller([=](const float* poses, const float*, float* action) {
+    const double px = poses[paddle * 7 + 0], py = poses[paddle * 7 + 1];
+    const double bx = poses[base * 7 + 0], by = poses[base * 7 + 1];
+    action[0] = action[1] = 0.0f;
+    if (poses[top * 7 + 2] < down_z) return;  // the top block is down: done
+    // Sweep along x through the tower's base; line up in y first while still far away.
+    const double side = px < bx ? 1.0 : -1.0;
+    const double far = std::abs(px - bx) > 0.08;
+    const double tx = far && std::abs(py - by) > 0.02 ? px : bx + side * 0.15;
+    double vx = (tx - px) * 6.0, vy = (by - py) * 6.0;
+    const double v = std::hypot(vx, vy), speed = max_speed;  // hit hard: the top slips off
+    if (v > speed) vx *= speed / v, vy *= speed / v;
+    action[0] = clamp1(vx / max_speed);
+    action[1] = clamp1(vy / max_speed);
+  });
+}
+
 // The scripted controller of a scene, if it has one.
 std::optional<Controller> find_expert(const sim::SceneModel& s) {
   if (auto c = push_expert(s)) return c;
+  if (auto c = tower_expert(s)) return c;
   return std::nullopt;
 }
 

@@ -28,7 +28,8 @@ void write_png(const std::filesystem::path& file, int width, int height, int cha
   if (!ok) {
     std::error_code ignored;
     std::filesystem::remove(tmp, ignored);
-    throw std::runtime_error(file.string() + ": cannot write PNG (is the folder there and writable?)");
+    throw std::runtime_error(file.string() +
+                             ": cannot write PNG (is the folder there and writable?)");
   }
   std::error_code ec;
   std::filesystem::rename(tmp, file, ec);
@@ -52,8 +53,7 @@ Image read_png(const std::filesystem::path& file, int channels) {
                              (reason ? reason : "unknown error") + ")");
   }
   image.channels = channels == 0 ? file_channels : channels;
-  const std::size_t bytes =
-      static_cast<std::size_t>(image.width) * image.height * image.channels;
+  const std::size_t bytes = static_cast<std::size_t>(image.width) * image.height * image.channels;
   image.pixels.assign(data, data + bytes);
   stbi_image_free(data);
   return image;

@@ -11,40 +11,56 @@
 namespace parallax::sim {
 namespace {
 
+// One render() call's inputs (layouts in renderer.hpp).
+struct Inputs {
+  const float* poses;    // [N, K, 7] f32
+  const float* markers;  // [N, M, 3] f32, or the nominal [M, 3] with marker_stride 0
+  int marker_stride;     // floats between environments in `markers`
+  const float* colors;   // [N, K, 3] f32 or null
+  const float* scales;   // [N, K] f32 or null
+};
+
 // Builds the world-space primitives of environment `env`: prims [K + M].
-void build_env(const RenderSetup& s, int env, const float* poses, const float* markers,
-               int marker_stride, rk::Prim* prims) {
+void build_env(const RenderSetup& s, int env, const Inputs& in, rk::Prim* prims) {
   const int k = s.frame.num_bodies, m = s.frame.num_markers;
-  const float* env_poses = poses + static_cast<std::ptrdiff_t>(env) * k * 7;
-  const float* env_markers = markers + static_cast<std::ptrdiff_t>(env) * marker_stride;
-  for (int i = 0; i < k; ++i) rk::build_prim(s.frame, s.prims[i], env_poses + 7 * i, i + 1, &prims[i]);
+  const std::ptrdiff_t e = env;
+  for (int i = 0; i < k; ++i) {
+    const float* color = in.colors ? in.colors + (e * k + i) * 3 : nullptr;
+    const float scale = in.scales ? in.scales[e * k + i] : 1.f;
+    rk::build_prim(s.frame, s.prims[i], in.poses + (e * k + i) * 7, i + 1, color, scale, &prims[i]);
+  }
   for (int j = 0; j < m; ++j) {
-    rk::build_prim(s.frame, s.prims[k + j], env_markers + 3 * j, k + 1 + j, &prims[k + j]);
+    rk::build_prim(s.frame, s.prims[k + j], in.markers + e * in.marker_stride + 3 * j, k + 1 + j,
+                   nullptr, 1.f, &prims[k + j]);
   }
 }
 
 // Renders rows [begin, end) of the flattened (env, row) index; kCount adds ray tests to *tests.
 template <bool kCount>
-void render_rows(const RenderSetup& s, int begin, int end, const float* poses,
-                 const float* markers, int marker_stride, std::uint8_t* rgb, std::uint8_t* ids,
-                 long long* tests) {
-  const rk::Frame& f = s.frame;
+void render_rows(const RenderSetup& s, int begin, int end, const Inputs& in, std::uint8_t* rgb,
+                 std::uint8_t* ids, long long* tests) {
+  // A local copy: the u8 stores below may alias anything reachable through a reference, which
+  // would make the compiler reload every frame field per pixel.
+  const rk::Frame f = s.frame;
   const int w = f.width, h = f.height;
   rk::Prim prims[rk::kMaxPrims];  // this environment's primitives, rebuilt when env changes
   int built = -1;
   for (int item = begin; item < end; ++item) {
     const int env = item / h, row = item % h;
     if (env != built) {
-      build_env(s, env, poses, markers, marker_stride, prims);
+      build_env(s, env, in, prims);
       built = env;
     }
     const std::ptrdiff_t pixel0 = static_cast<std::ptrdiff_t>(item) * w;  // == (env*h + row)*w
     std::uint8_t* rgb_row = rgb ? rgb + pixel0 * 3 : nullptr;
     std::uint8_t* id_row = ids ? ids + pixel0 : nullptr;
+    const rk::F3* rays =
+        s.rays.empty() ? nullptr : s.rays.data() + static_cast<std::ptrdiff_t>(row) * w * f.spp;
     std::uint8_t scratch[3];
     for (int x = 0; x < w; ++x) {
-      rk::render_pixel<kCount>(f, prims, x, row, rgb_row ? rgb_row + 3 * x : scratch,
-                               id_row ? id_row + x : nullptr, tests);
+      rk::render_pixel<kCount>(f, prims, x, row, rays ? rays + x * f.spp : nullptr,
+                               rgb_row ? rgb_row + 3 * x : scratch, id_row ? id_row + x : nullptr,
+                               tests);
     }
   }
 }
@@ -62,22 +78,35 @@ Renderer::Renderer(std::shared_ptr<const SceneModel> scene, RenderOptions option
 
 Renderer::~Renderer() = default;
 
-int Renderer::width() const { return setup_->frame.width; }
-int Renderer::height() const { return setup_->frame.height; }
-int Renderer::num_bodies() const { return setup_->frame.num_bodies; }
-int Renderer::num_markers() const { return setup_->frame.num_markers; }
+int Renderer::width() const {
+  return setup_->frame.width;
+}
+int Renderer::height() const {
+  return setup_->frame.height;
+}
+int Renderer::num_bodies() const {
+  return setup_->frame.num_bodies;
+}
+int Renderer::num_markers() const {
+  return setup_->frame.num_markers;
+}
 
 void Renderer::render(int n, const float* poses, const float* markers, std::uint8_t* rgb,
                       std::uint8_t* ids) const {
+  render(n, poses, markers, nullptr, nullptr, rgb, ids);
+}
+
+void Renderer::render(int n, const float* poses, const float* markers, const float* colors,
+                      const float* scales, std::uint8_t* rgb, std::uint8_t* ids) const {
   assert(n >= 0 && "Renderer::render: n must be >= 0");
   assert((poses != nullptr || num_bodies() == 0) && "Renderer::render: poses [N, K, 7] is null");
   assert(rgb != nullptr && "Renderer::render: rgb [N, H, W, 3] must not be null");
   if (n == 0) return;
-  const int marker_stride = markers ? 3 * num_markers() : 0;
-  const float* mk = markers ? markers : setup_->nominal_markers.data();
-  const int items = n * height();
+  const Inputs in{poses, markers ? markers : setup_->nominal_markers.data(),
+                  markers ? 3 * num_markers() : 0, colors, scales};
+  const int items = n * height();  // (env, row) pairs, split in contiguous chunks
   auto work = [&](int begin, int end, int /*worker*/) {
-    render_rows<false>(*setup_, begin, end, poses, mk, marker_stride, rgb, ids, nullptr);
+    render_rows<false>(*setup_, begin, end, in, rgb, ids, nullptr);
   };
   if (pool_) {
     pool_->parallel_for(items, work);
@@ -87,33 +116,49 @@ void Renderer::render(int n, const float* poses, const float* markers, std::uint
 }
 
 std::int64_t Renderer::count_ray_tests(int n, const float* poses, const float* markers) const {
-  const int marker_stride = markers ? 3 * num_markers() : 0;
-  const float* mk = markers ? markers : setup_->nominal_markers.data();
+  const Inputs in{poses, markers ? markers : setup_->nominal_markers.data(),
+                  markers ? 3 * num_markers() : 0, nullptr, nullptr};
   long long tests = 0;
-  render_rows<true>(*setup_, 0, n * height(), poses, mk, marker_stride, nullptr, nullptr, &tests);
+  render_rows<true>(*setup_, 0, n * height(), in, nullptr, nullptr, &tests);
   return tests;
 }
 
-// Built without CUDA (or while render_cuda.cu is not in the tree: CMake compiles it exactly when
-// CUDA is on and the file exists): the CUDA classes exist so callers link, and refuse at run time.
 #if !defined(PARALLAX_HAVE_CUDA) || !__has_include("render_cuda.cu")
-bool cuda_renderer_available() { return false; }
+bool cuda_renderer_available() {
+  return false;
+}
 
 struct CudaRenderer::Impl {};
 CudaRenderer::CudaRenderer(std::shared_ptr<const SceneModel>, RenderOptions) {
   throw std::runtime_error("built without CUDA");
 }
 CudaRenderer::~CudaRenderer() = default;
-int CudaRenderer::width() const { return 0; }
-int CudaRenderer::height() const { return 0; }
-int CudaRenderer::num_bodies() const { return 0; }
-int CudaRenderer::num_markers() const { return 0; }
+int CudaRenderer::width() const {
+  return 0;
+}
+int CudaRenderer::height() const {
+  return 0;
+}
+int CudaRenderer::num_bodies() const {
+  return 0;
+}
+int CudaRenderer::num_markers() const {
+  return 0;
+}
 void CudaRenderer::render(int, const float*, const float*, std::uint8_t*, std::uint8_t*) const {
   throw std::runtime_error("built without CUDA");
 }
-void CudaRenderer::synchronize() const { throw std::runtime_error("built without CUDA"); }
+void CudaRenderer::render(int, const float*, const float*, const float*, const float*,
+                          std::uint8_t*, std::uint8_t*) const {
+  throw std::runtime_error("built without CUDA");
+}
+void CudaRenderer::synchronize() const {
+  throw std::runtime_error("built without CUDA");
+}
 
-DeviceBuffer::DeviceBuffer(std::size_t) { throw std::runtime_error("built without CUDA"); }
+DeviceBuffer::DeviceBuffer(std::size_t) {
+  throw std::runtime_error("built without CUDA");
+}
 DeviceBuffer::~DeviceBuffer() = default;
 void DeviceBuffer::upload(const void*, std::size_t) {
   throw std::runtime_error("built without CUDA");

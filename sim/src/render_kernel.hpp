@@ -14,8 +14,10 @@
 
 #ifdef __CUDACC__
 #define PARALLAX_HD __host__ __device__
+#define PARALLAX_HD_INLINE __host__ __device__ __forceinline__
 #else
 #define PARALLAX_HD
+#define PARALLAX_HD_INLINE __attribute__((always_inline)) inline
 #endif
 
 namespace parallax::sim::rk {
@@ -23,21 +25,31 @@ namespace parallax::sim::rk {
 // Ids are u8 and 0 is the background: at most 254 bodies plus markers.
 constexpr int kMaxPrims = 254;
 constexpr float kInf = 1e30f;
-constexpr float kPrimaryTmin = 1e-4f;     // metres along a primary ray
-constexpr float kShadowOffset = 1e-4f;    // metres: shadow rays start this far off the surface
-constexpr float kMarkerLift = 1e-3f;      // metres: discs are drawn this far above their plane so
-                                          // they never z-fight the table they lie on
+constexpr float kPrimaryTmin = 1e-4f;   // metres along a primary ray
+constexpr float kShadowOffset = 1e-4f;  // metres: shadow rays start this far off the surface
+constexpr float kMarkerLift = 1e-3f;    // metres: discs are drawn this far above their plane so
+                                        // they never z-fight the table they lie on
 
 enum PrimType : int { kPlane = 0, kBox = 1, kSphere = 2, kCylinder = 3, kCapsule = 4, kDisc = 5 };
 
 struct F3 {
   float x, y, z;
 };
-PARALLAX_HD inline F3 f3(float x, float y, float z) { return F3{x, y, z}; }
-PARALLAX_HD inline F3 add(F3 a, F3 b) { return F3{a.x + b.x, a.y + b.y, a.z + b.z}; }
-PARALLAX_HD inline F3 sub(F3 a, F3 b) { return F3{a.x - b.x, a.y - b.y, a.z - b.z}; }
-PARALLAX_HD inline F3 mul(F3 a, float s) { return F3{a.x * s, a.y * s, a.z * s}; }
-PARALLAX_HD inline float dot(F3 a, F3 b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
+PARALLAX_HD inline F3 f3(float x, float y, float z) {
+  return F3{x, y, z};
+}
+PARALLAX_HD inline F3 add(F3 a, F3 b) {
+  return F3{a.x + b.x, a.y + b.y, a.z + b.z};
+}
+PARALLAX_HD inline F3 sub(F3 a, F3 b) {
+  return F3{a.x - b.x, a.y - b.y, a.z - b.z};
+}
+PARALLAX_HD inline F3 mul(F3 a, float s) {
+  return F3{a.x * s, a.y * s, a.z * s};
+}
+PARALLAX_HD inline float dot(F3 a, F3 b) {
+  return a.x * b.x + a.y * b.y + a.z * b.z;
+}
 PARALLAX_HD inline F3 cross(F3 a, F3 b) {
   return F3{a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x};
 }
@@ -66,37 +78,46 @@ struct Prim {
   float d0, d1, d2;    // dims as in StaticPrim
   float bound;         // bounding-sphere radius, < 0 = unbounded
   F3 color;
+  F3 lc;  // centre in the light basis: (c . light_u, c . light_v, c . to_light)
 };
 
 struct Camera {
   F3 eye, forward, right, up;  // orthonormal; right = forward x up
   float sx, sy;  // perspective: tan(fov/2) * aspect, tan(fov/2); orthographic: half extents (m)
+  float ku, kv;  // view units per pixel: 2 sx / width, 2 sy / height
   int ortho;     // 1 = orthographic
 };
 
 struct Frame {
   Camera cam;
-  int width, height;  // pixels
-  int spp;            // 1 or 4
-  int shadows;        // 1 = cast shadow rays
-  F3 to_light;        // unit vector toward the light
-  float ambient;      // [0, 1]
-  F3 background;      // [0, 1]
-  int num_bodies;     // K: prims [0, K) are bodies, [K, K + M) discs
-  int num_markers;    // M
+  int width, height;    // pixels
+  int spp;              // 1 or 4
+  int shadows;          // 1 = cast shadow rays
+  F3 to_light;          // unit vector toward the light
+  F3 light_u, light_v;  // unit vectors completing to_light to an orthonormal basis
+  float ambient;        // [0, 1]
+  F3 background;        // [0, 1]
+  int num_bodies;       // K: prims [0, K) are bodies, [K, K + M) discs
+  int num_markers;      // M
 };
 
 // min / max as plain comparisons: inlined everywhere (libm's fminf is a call on the host) and
 // the same on host and device.
-PARALLAX_HD inline float mn(float a, float b) { return a < b ? a : b; }
-PARALLAX_HD inline float mx(float a, float b) { return a > b ? a : b; }
-PARALLAX_HD inline float clampf(float v, float lo, float hi) { return mn(mx(v, lo), hi); }
+PARALLAX_HD inline float mn(float a, float b) {
+  return a < b ? a : b;
+}
+PARALLAX_HD inline float mx(float a, float b) {
+  return a > b ? a : b;
+}
+PARALLAX_HD inline float clampf(float v, float lo, float hi) {
+  return mn(mx(v, lo), hi);
+}
 
 // Ray through pixel-space point (fx, fy) (0..width, 0..height, y down).
 PARALLAX_HD inline void camera_ray(const Frame& f, float fx, float fy, F3* o, F3* d) {
   const Camera& c = f.cam;
-  const float u = (2.f * fx / f.width - 1.f) * c.sx;
-  const float v = (1.f - 2.f * fy / f.height) * c.sy;
+  const float u = fx * c.ku - c.sx;
+  const float v = c.sy - fy * c.kv;
   if (c.ortho) {
     *o = add(c.eye, add(mul(c.right, u), mul(c.up, v)));
     *d = c.forward;
@@ -149,18 +170,20 @@ PARALLAX_HD inline void screen_rect(const Frame& f, F3 p, float r, int* x0, int*
   if (*y1 > f.height - 1) *y1 = f.height - 1;
 }
 
-// World-space primitive from a static one. `pose`: x y z qx qy qz qw for bodies; `pos`: x y z for
-// discs (pose is then ignored).
+// World-space primitive from a static one. `pose`: x y z qx qy qz qw for bodies, x y z for discs.
+// `color` (RGB, may be null: the scene's) and `scale` (multiplies every dimension) are this
+// environment's appearance of a body.
 PARALLAX_HD inline void build_prim(const Frame& f, const StaticPrim& s, const float* pose, int id,
-                                   Prim* out) {
+                                   const float* color, float scale, Prim* out) {
   Prim p;
   p.type = s.type;
   p.id = id;
-  p.d0 = s.dims[0];
-  p.d1 = s.dims[1];
-  p.d2 = s.dims[2];
-  p.bound = s.bound;
-  p.color = s.color;
+  if (s.type == kPlane) scale = 1.f;  // dims hold the plane's normal
+  p.d0 = s.dims[0] * scale;
+  p.d1 = s.dims[1] * scale;
+  p.d2 = s.dims[2] * scale;
+  p.bound = s.bound * scale;
+  p.color = color ? F3{color[0], color[1], color[2]} : s.color;
   p.c = F3{pose[0], pose[1], pose[2]};
   if (s.type == kDisc) {
     p.ax = F3{1.f, 0.f, 0.f};
@@ -180,20 +203,24 @@ PARALLAX_HD inline void build_prim(const Frame& f, const StaticPrim& s, const fl
       qw = 1.f;
     }
     // Columns of the rotation matrix: the body's axes in world coordinates.
-    p.ax = F3{1.f - 2.f * (qy * qy + qz * qz), 2.f * (qx * qy + qw * qz), 2.f * (qx * qz - qw * qy)};
-    p.ay = F3{2.f * (qx * qy - qw * qz), 1.f - 2.f * (qx * qx + qz * qz), 2.f * (qy * qz + qw * qx)};
-    p.az = F3{2.f * (qx * qz + qw * qy), 2.f * (qy * qz - qw * qx), 1.f - 2.f * (qx * qx + qy * qy)};
+    p.ax =
+        F3{1.f - 2.f * (qy * qy + qz * qz), 2.f * (qx * qy + qw * qz), 2.f * (qx * qz - qw * qy)};
+    p.ay =
+        F3{2.f * (qx * qy - qw * qz), 1.f - 2.f * (qx * qx + qz * qz), 2.f * (qy * qz + qw * qx)};
+    p.az =
+        F3{2.f * (qx * qz + qw * qy), 2.f * (qy * qz - qw * qx), 1.f - 2.f * (qx * qx + qy * qy)};
     if (s.type == kPlane) {
       // Plane normal: the body-frame normal rotated into the world.
       p.az = normalize(add(mul(p.ax, s.dims[0]), add(mul(p.ay, s.dims[1]), mul(p.az, s.dims[2]))));
     }
   }
   screen_rect(f, p.c, p.bound, &p.x0, &p.x1, &p.y0, &p.y1);
+  p.lc = F3{dot(p.c, f.light_u), dot(p.c, f.light_v), dot(p.c, f.to_light)};
   *out = p;
 }
 
 // Nearest intersection of ray o + t d (d unit) with p in (tmin, tmax); returns kInf on a miss.
-PARALLAX_HD inline float intersect(const Prim& p, F3 o, F3 d, float tmin, float tmax) {
+PARALLAX_HD_INLINE float intersect(const Prim& p, F3 o, F3 d, float tmin, float tmax) {
   float t = kInf;
   switch (p.type) {
     case kPlane: {
@@ -281,7 +308,7 @@ PARALLAX_HD inline float intersect(const Prim& p, F3 o, F3 d, float tmin, float 
 
 // Outward unit normal of p at surface point h, turned to face the incoming ray d for the flat
 // primitives (planes and discs are two-sided).
-PARALLAX_HD inline F3 normal_at(const Prim& p, F3 h, F3 d) {
+PARALLAX_HD_INLINE F3 normal_at(const Prim& p, F3 h, F3 d) {
   switch (p.type) {
     case kPlane:
     case kDisc:
@@ -317,11 +344,17 @@ PARALLAX_HD inline F3 normal_at(const Prim& p, F3 h, F3 d) {
 
 // One sample: the colour seen along the ray through (fx, fy) of pixel (px, py), and its id.
 // kCount: add the number of exact ray-primitive tests to *tests.
+// `ray`: this sample's precomputed perspective ray direction (camera_ray's), or null.
 template <bool kCount>
-PARALLAX_HD inline F3 trace_sample(const Frame& f, const Prim* prims, int px, int py, float fx,
-                                   float fy, int* id, long long* tests) {
+PARALLAX_HD_INLINE F3 trace_sample(const Frame& f, const Prim* prims, int px, int py, float fx,
+                                   float fy, const F3* ray, int* id, long long* tests) {
   F3 o, d;
-  camera_ray(f, fx, fy, &o, &d);
+  if (ray) {
+    o = f.cam.eye;
+    d = *ray;
+  } else {
+    camera_ray(f, fx, fy, &o, &d);
+  }
   const int np = f.num_bodies + f.num_markers;
   // Nearest primary hit among the primitives whose footprint holds this pixel.
   float best = kInf;
@@ -350,15 +383,15 @@ PARALLAX_HD inline F3 trace_sample(const Frame& f, const Prim* prims, int px, in
   if (f.shadows && diffuse > 0.f) {
     const F3 so = add(h, mul(n, kShadowOffset));
     const F3 l = f.to_light;
+    // Bounding-sphere cull in the light basis: the shadow ray is a point in (u, v).
+    const float su = dot(so, f.light_u), sv = dot(so, f.light_v), sl = dot(so, l);
     for (int i = 0; i < f.num_bodies; ++i) {
       if (i == hit) continue;
       const Prim& q = prims[i];
       if (q.bound >= 0.f) {
-        // Bounding-sphere cull.
-        const F3 oc = sub(q.c, so);
-        const float tca = dot(oc, l);
-        if (tca < -q.bound) continue;
-        if (dot(oc, oc) - tca * tca > q.bound * q.bound) continue;
+        if (q.lc.z - sl < -q.bound) continue;  // behind the shading point
+        const float du = q.lc.x - su, dv = q.lc.y - sv;
+        if (du * du + dv * dv > q.bound * q.bound) continue;
       }
       if (kCount) ++*tests;
       if (intersect(q, so, l, 0.f, kInf) < kInf) {
@@ -371,24 +404,36 @@ PARALLAX_HD inline F3 trace_sample(const Frame& f, const Prim* prims, int px, in
   return mul(p.color, shade);
 }
 
-PARALLAX_HD inline uint8_t to_byte(float v) { return (uint8_t)(clampf(v, 0.f, 1.f) * 255.f + 0.5f); }
+PARALLAX_HD inline uint8_t to_byte(float v) {
+  return (uint8_t)(clampf(v, 0.f, 1.f) * 255.f + 0.5f);
+}
 
-// Renders pixel (px, py): rgb[0..2] and, if id_out is not null, *id_out.
+// Sample s of a pixel: its offset inside the pixel (spp 1: the centre; spp 4: a 2x2 grid).
+PARALLAX_HD inline float sample_dx(int spp, int s) {
+  return spp == 1 ? 0.5f : ((s & 1) ? 0.75f : 0.25f);
+}
+PARALLAX_HD inline float sample_dy(int spp, int s) {
+  return spp == 1 ? 0.5f : ((s & 2) ? 0.75f : 0.25f);
+}
+
+// Renders pixel (px, py): rgb[0..2] and, if id_out is not null, *id_out. `rays`: the pixel's
+// precomputed perspective ray directions [spp] (see camera_ray), or null to compute them.
 template <bool kCount>
 PARALLAX_HD inline void render_pixel(const Frame& f, const Prim* prims, int px, int py,
-                                     uint8_t* rgb, uint8_t* id_out, long long* tests) {
+                                     const F3* rays, uint8_t* rgb, uint8_t* id_out,
+                                     long long* tests) {
   F3 c;
   int id;
   if (f.spp == 1) {
-    c = trace_sample<kCount>(f, prims, px, py, px + 0.5f, py + 0.5f, &id, tests);
+    c = trace_sample<kCount>(f, prims, px, py, px + 0.5f, py + 0.5f, rays, &id, tests);
   } else {
     // 2x2 grid; colour = mean, id = the most common (ties: the earliest sample).
     int ids[4];
     c = F3{0.f, 0.f, 0.f};
     for (int s = 0; s < 4; ++s) {
-      const float fx = px + ((s & 1) ? 0.75f : 0.25f);
-      const float fy = py + ((s & 2) ? 0.75f : 0.25f);
-      c = add(c, trace_sample<kCount>(f, prims, px, py, fx, fy, &ids[s], tests));
+      const float fx = px + sample_dx(4, s), fy = py + sample_dy(4, s);
+      c = add(c, trace_sample<kCount>(f, prims, px, py, fx, fy, rays ? rays + s : nullptr, &ids[s],
+                                      tests));
     }
     c = mul(c, 0.25f);
     id = ids[0];

@@ -82,6 +82,13 @@ RenderSetup make_render_setup(const SceneModel& scene, const RenderOptions& opti
   c.sy = c.ortho ? static_cast<float>(cd.ortho_half_extent)
                  : static_cast<float>(std::tan(cd.fov_deg * M_PI / 360.0));
   c.sx = c.sy * aspect;
+  c.ku = 2.f * c.sx / static_cast<float>(f.width);
+  c.kv = 2.f * c.sy / static_cast<float>(f.height);
+  // Light basis: any two unit vectors perpendicular to the light and to each other.
+  const rk::F3 l = f.to_light;
+  const rk::F3 helper = std::fabs(l.z) < 0.9f ? rk::F3{0.f, 0.f, 1.f} : rk::F3{1.f, 0.f, 0.f};
+  f.light_u = rk::normalize(rk::cross(helper, l));
+  f.light_v = rk::cross(l, f.light_u);
 
   // Static primitives: bodies in file order, then the marker discs.
   for (int i = 0; i < k; ++i) {
@@ -142,6 +149,20 @@ RenderSetup make_render_setup(const SceneModel& scene, const RenderOptions& opti
     s.prims.push_back(p);
   }
   s.nominal_markers = initial_markers(scene);
+  // Ray table: the same camera_ray() the CUDA path evaluates per pixel, done once here.
+  const long long samples = static_cast<long long>(f.width) * f.height * f.spp;
+  if (!c.ortho && samples <= (1 << 18)) {
+    s.rays.resize(static_cast<std::size_t>(samples));
+    for (int y = 0; y < f.height; ++y) {
+      for (int x = 0; x < f.width; ++x) {
+        for (int k = 0; k < f.spp; ++k) {
+          rk::F3 o;
+          rk::camera_ray(f, x + rk::sample_dx(f.spp, k), y + rk::sample_dy(f.spp, k), &o,
+                         &s.rays[(static_cast<std::size_t>(y) * f.width + x) * f.spp + k]);
+        }
+      }
+    }
+  }
   return s;
 }
 

@@ -58,7 +58,9 @@ class Node {
     used_.insert(key);
     return Node(*it, child_path(key), origin_);
   }
-  Node at(std::size_t i) const { return Node(v_[i], path_ + "[" + std::to_string(i) + "]", origin_); }
+  Node at(std::size_t i) const {
+    return Node(v_[i], path_ + "[" + std::to_string(i) + "]", origin_);
+  }
 
   // Fails on any key that was not read (unknown fields are errors).
   void done() const {
@@ -337,41 +339,62 @@ MarkerDef parse_marker(Node m) {
 
 const char* to_string(Shape s) {
   switch (s) {
-    case Shape::kPlane: return "plane";
-    case Shape::kBox: return "box";
-    case Shape::kSphere: return "sphere";
-    case Shape::kCylinder: return "cylinder";
-    case Shape::kCapsule: return "capsule";
+    case Shape::kPlane:
+      return "plane";
+    case Shape::kBox:
+      return "box";
+    case Shape::kSphere:
+      return "sphere";
+    case Shape::kCylinder:
+      return "cylinder";
+    case Shape::kCapsule:
+      return "capsule";
   }
   return "?";
 }
-const char* to_string(JointType t) { return t == JointType::kHinge ? "hinge" : "slider"; }
+const char* to_string(JointType t) {
+  return t == JointType::kHinge ? "hinge" : "slider";
+}
 const char* to_string(ActuatorType t) {
   switch (t) {
-    case ActuatorType::kPlanarVelocity: return "planar_velocity";
-    case ActuatorType::kForce: return "force";
-    case ActuatorType::kJointVelocity: return "joint_velocity";
-    case ActuatorType::kJointTorque: return "joint_torque";
+    case ActuatorType::kPlanarVelocity:
+      return "planar_velocity";
+    case ActuatorType::kForce:
+      return "force";
+    case ActuatorType::kJointVelocity:
+      return "joint_velocity";
+    case ActuatorType::kJointTorque:
+      return "joint_torque";
   }
   return "?";
 }
 const char* to_string(RewardType t) {
   switch (t) {
-    case RewardType::kDistance: return "distance";
-    case RewardType::kHeight: return "height";
-    case RewardType::kJointCos: return "joint_cos";
-    case RewardType::kContact: return "contact";
-    case RewardType::kSuccess: return "success";
-    case RewardType::kVelocity: return "velocity";
+    case RewardType::kDistance:
+      return "distance";
+    case RewardType::kHeight:
+      return "height";
+    case RewardType::kJointCos:
+      return "joint_cos";
+    case RewardType::kContact:
+      return "contact";
+    case RewardType::kSuccess:
+      return "success";
+    case RewardType::kVelocity:
+      return "velocity";
   }
   return "?";
 }
 const char* to_string(TerminationType t) {
   switch (t) {
-    case TerminationType::kHeightBelow: return "height_below";
-    case TerminationType::kHeightAbove: return "height_above";
-    case TerminationType::kJointAbsAbove: return "joint_abs_above";
-    case TerminationType::kOutOfBounds: return "out_of_bounds";
+    case TerminationType::kHeightBelow:
+      return "height_below";
+    case TerminationType::kHeightAbove:
+      return "height_above";
+    case TerminationType::kJointAbsAbove:
+      return "joint_abs_above";
+    case TerminationType::kOutOfBounds:
+      return "out_of_bounds";
   }
   return "?";
 }
@@ -407,7 +430,8 @@ SceneModel parse_scene(const std::string& json_text, const std::string& origin) 
   } catch (const Json::parse_error& e) {
     std::string what = e.what();
     auto p = what.find("parse error");
-    throw SceneError(origin + ": malformed JSON: " + (p == std::string::npos ? what : what.substr(p)));
+    throw SceneError(origin +
+                     ": malformed JSON: " + (p == std::string::npos ? what : what.substr(p)));
   }
   Node top(root, "", origin);
   if (!root.is_object()) top.fail("a JSON object at the top level");
@@ -441,7 +465,8 @@ SceneModel parse_scene(const std::string& json_text, const std::string& origin) 
     if (c.has("target")) s.camera.target = c.at("target").vec3();
     if (c.has("up")) s.camera.up = c.at("up").direction();
     if (c.has("fov_deg"))
-      s.camera.fov_deg = c.at("fov_deg").number_in(1e-3, 179, "a field of view in (0, 180) degrees");
+      s.camera.fov_deg =
+          c.at("fov_deg").number_in(1e-3, 179, "a field of view in (0, 180) degrees");
     s.camera.ortho_half_extent = opt_nonneg(c, "ortho_half_extent", 0.0);
     if (c.has("width")) s.camera.width = c.at("width").integer(1, 4096);
     if (c.has("height")) s.camera.height = c.at("height").integer(1, 4096);
@@ -484,9 +509,7 @@ SceneModel parse_scene(const std::string& json_text, const std::string& origin) 
       s.markers.push_back(std::move(m));
     }
   }
-  auto is_dynamic = [&](int bi) {
-    return s.bodies[bi].mass > 0 && !s.bodies[bi].kinematic;
-  };
+  auto is_dynamic = [&](int bi) { return s.bodies[bi].mass > 0 && !s.bodies[bi].kinematic; };
   auto body_ref = [&](Node n, bool must_be_dynamic) {
     std::string name = n.string();
     int bi = s.body_index(name);
@@ -511,9 +534,12 @@ SceneModel parse_scene(const std::string& json_text, const std::string& origin) 
       {
         Node n = j.at("type");
         std::string t = n.string();
-        if (t == "hinge") d.type = JointType::kHinge;
-        else if (t == "slider") d.type = JointType::kSlider;
-        else n.fail("hinge or slider");
+        if (t == "hinge")
+          d.type = JointType::kHinge;
+        else if (t == "slider")
+          d.type = JointType::kSlider;
+        else
+          n.fail("hinge or slider");
       }
       d.body_a = "world";
       if (j.has("body_a")) {
@@ -528,6 +554,11 @@ SceneModel parse_scene(const std::string& json_text, const std::string& origin) 
         if (d.body_b == d.body_a) n.fail("a body other than body_a");
         int bi = s.body_index(d.body_b);
         if (parent_joint[bi] >= 0) n.fail("a body that is not already body_b of another joint");
+        const BodyRandomize& r = s.bodies[bi].randomize;
+        if (r.position || r.yaw_deg)
+          n.fail(
+              "a body without a randomised pose (body_b follows its joint; randomise the "
+              "joint position instead)");
         // No cycles: walking up from body_a must not reach body_b.
         for (int cur = s.body_index(d.body_a); cur >= 0;) {
           if (cur == bi) n.fail("a body that does not close a loop of joints");
@@ -640,8 +671,10 @@ SceneModel parse_scene(const std::string& json_text, const std::string& origin) 
           d.offset_a = r.at("offset_a").vec3();
         }
         if (r.has("b") == r.has("point")) r.fail_key("b", "give exactly one of b or point");
-        if (r.has("b")) d.b = point_ref(r.at("b"));
-        else d.point = r.at("point").vec3();
+        if (r.has("b"))
+          d.b = point_ref(r.at("b"));
+        else
+          d.point = r.at("point").vec3();
         read_axes();
       };
       if (t == "distance") {

@@ -22,7 +22,9 @@ namespace parallax::sim {
 namespace {
 
 // Uniform double in [0, 1) from 53 random bits: portable, unlike std::uniform_real_distribution.
-double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+double uniform01(std::mt19937_64& rng) {
+  return static_cast<double>(rng() >> 11) * 0x1.0p-53;
+}
 double uniform(std::mt19937_64& rng, double lo, double hi) {
   return lo == hi ? lo : lo + (hi - lo) * uniform01(rng);
 }
@@ -48,8 +50,8 @@ btTransform axis_frame(const btVector3& origin, const btVector3& axis, bool axis
   return btTransform(basis, origin);
 }
 
-constexpr int kBodyFloats = 36;   // transform 12, interpolation transform 12, 4 velocities x 3
-constexpr int kParamFloats = 6;   // size scale, mass scale, friction, colour rgb
+constexpr int kBodyFloats = 36;  // transform 12, interpolation transform 12, 4 velocities x 3
+constexpr int kParamFloats = 6;  // size scale, mass scale, friction, colour rgb
 
 void put_transform(float* out, const btTransform& t) {
   const btMatrix3x3& b = t.getBasis();
@@ -64,7 +66,9 @@ btTransform get_transform(const float* in) {
 void put_vec(float* out, const btVector3& v) {
   for (int i = 0; i < 3; ++i) out[i] = v[i];
 }
-btVector3 get_vec(const float* in) { return btVector3(in[0], in[1], in[2]); }
+btVector3 get_vec(const float* in) {
+  return btVector3(in[0], in[1], in[2]);
+}
 
 }  // namespace
 
@@ -83,7 +87,7 @@ struct World::Impl {
     btSliderConstraint* slider = nullptr;
     btRigidBody* a = nullptr;  // the world anchor when body_a is "world"
     btRigidBody* b = nullptr;
-    int ia = -1, ib = -1;      // body indices, -1 = world
+    int ia = -1, ib = -1;          // body indices, -1 = world
     btTransform frame_a, frame_b;  // joint frame in a's / b's local frame
     int depth = 0;                 // joints between the world and body b (for ordering)
   };
@@ -116,12 +120,13 @@ struct World::Impl {
   std::vector<int> term_body, term_joint;
 
   // Episode state beyond Bullet's.
-  std::vector<float> markers;  // [M, 3]
+  std::vector<float> markers;               // [M, 3]
   std::vector<std::uint8_t> success_fired;  // [R]
   int steps = 0;
   bool diverged = false;
 
   // Per-step actuator commands (preallocated).
+  std::vector<btTransform> delta;     // [K] reset scratch: pose change vs nominal
   std::vector<btVector3> planar_vel;  // [num actuators] target velocity, m/s
   std::vector<float> scaled;          // [A] clamped and scaled action
 
@@ -146,6 +151,11 @@ World::Impl::Impl(std::shared_ptr<const SceneModel> s) : scene(std::move(s)) {
   dt = static_cast<btScalar>(1.0 / sc.physics_hz);
 
   config = std::make_unique<btDefaultCollisionConfiguration>();
+  // A full contact manifold from the first step (a box landing flat gets 4 points at once, not
+  // one per step, which would rock it): perturbed contact generation against planes and between
+  // convex shapes.
+  config->setPlaneConvexMultipointIterations(3, 3);
+  config->setConvexConvexMultipointIterations(3, 3);
   dispatcher = std::make_unique<btCollisionDispatcher>(config.get());
   broadphase = std::make_unique<btDbvtBroadphase>();
   solver = std::make_unique<btSequentialImpulseConstraintSolver>();
@@ -319,8 +329,8 @@ void World::Impl::build_shape(int i, float size_scale) {
       break;
     case Shape::kBox: {
       auto box = std::make_unique<btBoxShape>(bt(d.half_extents) * s);
-      box->setMargin(auto_margin(std::min({d.half_extents[0], d.half_extents[1],
-                                           d.half_extents[2]})));
+      box->setMargin(
+          auto_margin(std::min({d.half_extents[0], d.half_extents[1], d.half_extents[2]})));
       b.shape = std::move(box);
       break;
     }
@@ -368,7 +378,8 @@ void World::Impl::canonicalize() {
     world->addRigidBody(b.rb.get());
     if (b.dynamic || b.kinematic) b.rb->forceActivationState(DISABLE_DEACTIVATION);
   }
-  for (auto& j : joints) world->addConstraint(j.c.get(), /*disableCollisionsBetweenLinkedBodies=*/true);
+  for (auto& j : joints)
+    world->addConstraint(j.c.get(), /*disableCollisionsBetweenLinkedBodies=*/true);
 }
 
 void World::Impl::reset(std::uint64_t seed) {
@@ -376,7 +387,7 @@ void World::Impl::reset(std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   const std::size_t K = bodies.size();
   // Episode parameters and root poses, drawn body by body in file order.
-  std::vector<btTransform> delta(K, btTransform::getIdentity());  // pose change vs nominal
+  delta.assign(K, btTransform::getIdentity());  // no allocation after the first reset
   for (std::size_t i = 0; i < K; ++i) {
     const BodyDef& d = sc.bodies[i];
     const BodyRandomize& r = d.randomize;
@@ -393,11 +404,14 @@ void World::Impl::reset(std::uint64_t seed) {
       pose.setRotation(qz * b.nominal.getRotation());
     }
     delta[i] = pose * b.nominal.inverse();
-    float size = r.size_scale ? static_cast<float>(uniform(rng, r.size_scale->low, r.size_scale->high)) : 1.0f;
-    b.mass_scale =
-        r.mass_scale ? static_cast<float>(uniform(rng, r.mass_scale->low, r.mass_scale->high)) : 1.0f;
-    b.friction = static_cast<float>(
-        r.friction ? uniform(rng, r.friction->low, r.friction->high) : d.friction);
+    float size = r.size_scale
+                     ? static_cast<float>(uniform(rng, r.size_scale->low, r.size_scale->high))
+                     : 1.0f;
+    b.mass_scale = r.mass_scale
+                       ? static_cast<float>(uniform(rng, r.mass_scale->low, r.mass_scale->high))
+                       : 1.0f;
+    b.friction = static_cast<float>(r.friction ? uniform(rng, r.friction->low, r.friction->high)
+                                               : d.friction);
     for (int c = 0; c < 3; ++c)
       b.color[c] = static_cast<float>(r.color ? uniform(rng, r.color->low[c], r.color->high[c])
                                               : d.color[c]);
@@ -506,8 +520,9 @@ StepResult World::Impl::step(std::span<const float> action) {
   }
   for (std::size_t i = 0; i < action.size(); ++i) {
     if (!std::isfinite(action[i])) {
-      throw std::invalid_argument("action[" + std::to_string(i) + "] = " +
-                                  std::to_string(action[i]) + ": expected a finite number in [-1, 1]");
+      throw std::invalid_argument("action[" + std::to_string(i) +
+                                  "] = " + std::to_string(action[i]) +
+                                  ": expected a finite number in [-1, 1]");
     }
     scaled[i] = std::clamp(action[i], -1.0f, 1.0f);
   }
@@ -533,7 +548,8 @@ StepResult World::Impl::step(std::span<const float> action) {
         }
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
   for (int s = 0; s < substeps; ++s) {
@@ -557,7 +573,7 @@ StepResult World::Impl::step(std::span<const float> action) {
         }
         case ActuatorType::kForce: {
           btScalar f = static_cast<btScalar>(a.def->max_force);
-          btVector3 force = a.def->components == 1 ? bt(a.def->axis) * (u[0] * f)
+          btVector3 force = a.def->components == 1   ? bt(a.def->axis) * (u[0] * f)
                             : a.def->components == 2 ? btVector3(u[0] * f, u[1] * f, 0)
                                                      : btVector3(u[0] * f, u[1] * f, u[2] * f);
           bodies[a.body].rb->applyCentralForce(force);
@@ -575,7 +591,8 @@ StepResult World::Impl::step(std::span<const float> action) {
           }
           break;
         }
-        default: break;
+        default:
+          break;
       }
     }
     for (std::size_t ji = 0; ji < joints.size(); ++ji) {
@@ -623,11 +640,15 @@ StepResult World::Impl::step(std::span<const float> action) {
       return std::sqrt(s2);
     };
     switch (t.type) {
-      case RewardType::kDistance: reward += t.weight * dist(); break;
+      case RewardType::kDistance:
+        reward += t.weight * dist();
+        break;
       case RewardType::kHeight:
         reward += t.weight * bodies[rw.a_body].rb->getWorldTransform().getOrigin().z();
         break;
-      case RewardType::kJointCos: reward += t.weight * std::cos(joint_position(joints[rw.joint])); break;
+      case RewardType::kJointCos:
+        reward += t.weight * std::cos(joint_position(joints[rw.joint]));
+        break;
       case RewardType::kVelocity:
         reward += t.weight * bodies[rw.a_body].rb->getLinearVelocity().length();
         break;
@@ -680,12 +701,24 @@ World::~World() = default;
 World::World(World&&) noexcept = default;
 World& World::operator=(World&&) noexcept = default;
 
-const SceneModel& World::scene() const { return *impl_->scene; }
-std::shared_ptr<const SceneModel> World::scene_ptr() const { return impl_->scene; }
-void World::reset(std::uint64_t seed) { impl_->reset(seed); }
-StepResult World::step(std::span<const float> action) { return impl_->step(action); }
-int World::steps() const { return impl_->steps; }
-bool World::diverged() const { return impl_->diverged; }
+const SceneModel& World::scene() const {
+  return *impl_->scene;
+}
+std::shared_ptr<const SceneModel> World::scene_ptr() const {
+  return impl_->scene;
+}
+void World::reset(std::uint64_t seed) {
+  impl_->reset(seed);
+}
+StepResult World::step(std::span<const float> action) {
+  return impl_->step(action);
+}
+int World::steps() const {
+  return impl_->steps;
+}
+bool World::diverged() const {
+  return impl_->diverged;
+}
 
 void World::poses(std::span<float> out) const {
   assert(out.size() == impl_->bodies.size() * 7 && "poses: out must be [K, 7]");
@@ -765,8 +798,10 @@ void World::restore_state(const WorldState& s) {
   const std::size_t need =
       3 + K * (kBodyFloats + kParamFloats) + m.markers.size() + m.success_fired.size();
   if (s.layout != m.layout || s.data.size() != need) {
-    throw std::invalid_argument("restore_state: the snapshot was taken from a world of another "
-                                "scene than '" + m.scene->name + "'");
+    throw std::invalid_argument(
+        "restore_state: the snapshot was taken from a world of another "
+        "scene than '" +
+        m.scene->name + "'");
   }
   const float* p = s.data.data();
   m.steps = static_cast<int>(*p++);

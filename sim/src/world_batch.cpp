@@ -20,7 +20,8 @@ WorldBatch::WorldBatch(std::shared_ptr<const SceneModel> scene, int num_envs, st
   if (num_envs < 1) throw std::invalid_argument("WorldBatch: num_envs must be >= 1");
   if (threads < 1) throw std::invalid_argument("WorldBatch: threads must be >= 1");
   worlds_.reserve(static_cast<std::size_t>(num_envs));
-  for (int i = 0; i < num_envs; ++i) worlds_.emplace_back(scene_, seed + static_cast<std::uint64_t>(i));
+  for (int i = 0; i < num_envs; ++i)
+    worlds_.emplace_back(scene_, seed + static_cast<std::uint64_t>(i));
   const auto N = static_cast<std::size_t>(num_envs);
   poses_.assign(N * num_bodies_ * 7, 0.0f);
   velocities_.assign(N * num_bodies_ * 6, 0.0f);

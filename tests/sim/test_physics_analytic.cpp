@@ -74,7 +74,8 @@ TEST_CASE("hinge pendulum: small-angle period of a physical pendulum", "[physics
   CHECK(amp_last == Approx(theta0).epsilon(0.05));  // the hinge neither pumps nor kills energy
 }
 
-TEST_CASE("head-on elastic collision of equal spheres exchanges velocities", "[physics][analytic]") {
+TEST_CASE("head-on elastic collision of equal spheres exchanges velocities",
+          "[physics][analytic]") {
   auto scene = inline_scene(header(240, 240, "[0, 0, 0]") + R"(
     "bodies": [
       {"name": "a", "shape": "sphere", "radius": 0.05, "mass": 0.2, "restitution": 1.0,
@@ -88,8 +89,8 @@ TEST_CASE("head-on elastic collision of equal spheres exchanges velocities", "[p
   const double m = 0.2, v0 = 1.0;
   double va = v[0], vb = v[6];
   INFO("after: va = " << va << ", vb = " << vb);
-  CHECK(std::abs(va) < 0.01 * v0);          // the striker stops
-  CHECK(std::abs(vb - v0) < 0.01 * v0);     // the target takes its velocity
+  CHECK(std::abs(va) < 0.01 * v0);       // the striker stops
+  CHECK(std::abs(vb - v0) < 0.01 * v0);  // the target takes its velocity
   double p_after = m * va + m * vb, e_after = 0.5 * m * (va * va + vb * vb);
   CHECK(std::abs(p_after - m * v0) / (m * v0) < 0.01);
   CHECK(std::abs(e_after - 0.5 * m * v0 * v0) / (0.5 * m * v0 * v0) < 0.01);

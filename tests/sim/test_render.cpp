@@ -158,7 +158,8 @@ TEST_CASE("cylinder, capsule and disc marker cover their footprints", "[render]"
     b.half_height = 0.3;
     s.bodies.push_back(b);
     const Frames f = render(s);
-    check_coverage(f, half, 1, [](double x, double y) { return std::hypot(x + 0.3, y - 0.2) - 0.25; });
+    check_coverage(f, half, 1,
+                   [](double x, double y) { return std::hypot(x + 0.3, y - 0.2) - 0.25; });
   }
   SECTION("lying cylinder: a rectangle") {
     auto b = body(ps::Shape::kCylinder, {0, 0, 0});
@@ -195,14 +196,44 @@ TEST_CASE("cylinder, capsule and disc marker cover their footprints", "[render]"
     // Outside the disc the plane (id 1) is seen instead of background: shift ids to compare.
     Frames g = f;
     for (auto& v : g.ids) v = v == 2 ? 1 : (v == 1 ? 0 : 255);
-    check_coverage(g, half, 1, [](double x, double y) { return std::hypot(x - 0.2, y + 0.3) - 0.3; });
+    check_coverage(g, half, 1,
+                   [](double x, double y) { return std::hypot(x - 0.2, y + 0.3) - 0.3; });
     // Markers given per env move the disc.
     const std::vector<float> moved = {-0.4f, 0.4f, 0.f};
     const Frames h = render(s, {}, 1, nullptr, &moved);
     Frames k = h;
     for (auto& v : k.ids) v = v == 2 ? 1 : (v == 1 ? 0 : 255);
-    check_coverage(k, half, 1, [](double x, double y) { return std::hypot(x + 0.4, y - 0.4) - 0.3; });
+    check_coverage(k, half, 1,
+                   [](double x, double y) { return std::hypot(x + 0.4, y - 0.4) - 0.3; });
   }
+}
+
+TEST_CASE("per-env colours and size scales change the bodies' appearance", "[render]") {
+  const double half = 1.0;
+  ps::SceneModel s = top_ortho_scene(half, 64, 64);
+  auto b = body(ps::Shape::kSphere, {0, 0, 0}, {0.8, 0.2, 0.2});
+  b.radius = 0.2;
+  s.bodies.push_back(b);
+  ps::Renderer r(std::make_shared<const ps::SceneModel>(s));
+  const std::vector<float> poses = {0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1};  // [2, 1, 7]
+  const std::vector<float> colors = {0, 1, 0, 0, 0, 1};                         // [2, 1, 3]
+  const std::vector<float> scales = {2.0f, 1.0f};                               // [2, 1]
+  Frames f;
+  f.n = 2;
+  f.w = f.h = 64;
+  f.rgb.resize(2 * 64 * 64 * 3);
+  f.ids.resize(2 * 64 * 64);
+  r.render(2, poses.data(), nullptr, colors.data(), scales.data(), f.rgb.data(), f.ids.data());
+  // Env 0: radius 0.4, green; the top of the sphere faces the light: shade 1.
+  check_coverage(f, half, 1, [](double x, double y) { return std::hypot(x, y) - 0.4; });
+  CHECK(f.px(0, 32, 32)[0] == 0);
+  CHECK(f.px(0, 32, 32)[1] == 255);
+  CHECK(f.px(1, 32, 32)[2] >= 253);  // r = 0.2: the normal at the pixel centre tilts slightly
+  CHECK(f.px(1, 32, 32)[0] == 0);
+  int count1 = 0;
+  for (int i = 64 * 64; i < 2 * 64 * 64; ++i) count1 += f.ids[i] == 1;
+  const double rpx = 0.2 / (2.0 * half / 64);
+  CHECK(std::abs(count1 - kPi * rpx * rpx) < 2.0 * kPi * rpx);
 }
 
 TEST_CASE("sphere under a perspective camera has the analytic silhouette radius", "[render]") {
@@ -241,7 +272,9 @@ TEST_CASE("Lambert shading and hard shadows match the closed form", "[render]") 
   b.half_extents = {0.1, 0.1, 0.1};
   s.bodies.push_back(b);
   const Frames f = render(s);
-  auto byte = [](double v) { return static_cast<int>(std::floor(std::clamp(v, 0.0, 1.0) * 255 + 0.5)); };
+  auto byte = [](double v) {
+    return static_cast<int>(std::floor(std::clamp(v, 0.0, 1.0) * 255 + 0.5));
+  };
   auto world_px = [&](double x, double y, int* px, int* py) {
     *px = static_cast<int>(std::floor((x / half + 1.0) * 0.5 * f.w));
     *py = static_cast<int>(std::floor((1.0 - y / half) * 0.5 * f.h));
@@ -292,8 +325,8 @@ TEST_CASE("a face turned from the light is darker than one facing it", "[render]
   REQUIRE(f.id(0, left, mid) == 1);
   const double lx = 1.0 / std::sqrt(1.25), ly = -0.5 / std::sqrt(1.25);  // toward the light
   const double c = std::sqrt(0.5);
-  const double lit_right = 0.2 + 0.8 * std::max(0.0, c * lx + -c * ly);   // normal (c, -c, 0)
-  const double lit_left = 0.2 + 0.8 * std::max(0.0, -c * lx + -c * ly);   // normal (-c, -c, 0)
+  const double lit_right = 0.2 + 0.8 * std::max(0.0, c * lx + -c * ly);  // normal (c, -c, 0)
+  const double lit_left = 0.2 + 0.8 * std::max(0.0, -c * lx + -c * ly);  // normal (-c, -c, 0)
   CHECK(std::abs(f.px(0, right, mid)[0] - std::floor(lit_right * 255 + 0.5)) <= 1);
   CHECK(std::abs(f.px(0, left, mid)[0] - std::floor(lit_left * 255 + 0.5)) <= 1);
   CHECK(f.px(0, left, mid)[0] < f.px(0, right, mid)[0]);
@@ -334,8 +367,9 @@ TEST_CASE("object ids agree with where each body projects", "[render]") {
 
   const double fx = 0, fy = 1.2, fz = -1.0, fl = std::sqrt(fy * fy + fz * fz);
   const double F[3] = {fx / fl, fy / fl, fz / fl};  // forward
-  const double R[3] = {1, 0, 0};                   // right = forward x up
-  const double U[3] = {R[1] * F[2] - R[2] * F[1], R[2] * F[0] - R[0] * F[2], R[0] * F[1] - R[1] * F[0]};
+  const double R[3] = {1, 0, 0};                    // right = forward x up
+  const double U[3] = {R[1] * F[2] - R[2] * F[1], R[2] * F[0] - R[0] * F[2],
+                       R[0] * F[1] - R[1] * F[0]};
   const double t = std::tan(25.0 * kPi / 180.0), aspect = 80.0 / 64.0;
   auto project = [&](double x, double y, double z, int* px, int* py) {
     const double q[3] = {x - 0, y + 1.2, z - 1.0};
@@ -355,7 +389,7 @@ TEST_CASE("object ids agree with where each body projects", "[render]") {
     }
     int px, py;
     project(0.0, -0.25, 0.0, &px, &py);
-    CHECK(f.id(env, px, py) == 5);  // marker 0: K + 1 + 0 with K = 4
+    CHECK(f.id(env, px, py) == 5);      // marker 0: K + 1 + 0 with K = 4
     CHECK(f.id(env, 0, f.h - 1) == 1);  // bottom corner: the table
   }
   // The second environment differs from the first.
@@ -397,7 +431,8 @@ std::vector<float> random_poses(int n, int k, std::uint32_t seed) {
     for (int j = 1; j < k; ++j) {
       const float a = q(rng), b = q(rng), c = q(rng), d = q(rng);
       const float l = std::sqrt(a * a + b * b + c * c + d * d) + 1e-6f;
-      p.insert(p.end(), {u(rng), u(rng), 0.05f + 0.1f * std::abs(u(rng)), a / l, b / l, c / l, d / l});
+      p.insert(p.end(),
+               {u(rng), u(rng), 0.05f + 0.1f * std::abs(u(rng)), a / l, b / l, c / l, d / l});
     }
   }
   return p;
@@ -431,7 +466,8 @@ TEST_CASE("CPU output is identical for 1, 2 and 3 threads and per-env calls", "[
     }
     // Different poses, different frames.
     CHECK(std::vector<std::uint8_t>(a.rgb.begin(), a.rgb.begin() + a.rgb.size() / n) !=
-          std::vector<std::uint8_t>(a.rgb.begin() + a.rgb.size() / n, a.rgb.begin() + 2 * a.rgb.size() / n));
+          std::vector<std::uint8_t>(a.rgb.begin() + a.rgb.size() / n,
+                                    a.rgb.begin() + 2 * a.rgb.size() / n));
   }
 }
 

@@ -53,7 +53,7 @@ TEST_CASE("World: reset gives the same state for the same seed and another for a
 
 TEST_CASE("World: save/restore reproduces the trajectory to the bit, also in another world",
           "[world][state]") {
-  for (const char* name : {"push"}) {
+  for (const char* name : {"push", "billiards", "tower", "cartpole", "reacher"}) {
     INFO(name);
     auto scene = shipped(name);
     World live(scene, 11);
@@ -102,4 +102,73 @@ TEST_CASE("World: actions of the wrong size or non-finite are refused", "[world]
   CHECK_THROWS_WITH(w.step(inf), Catch::Contains("action[0]") && Catch::Contains("inf"));
   CHECK(w.steps() == 0);
   CHECK(bit_equal(poses_of(w), before));  // nothing was stepped
+}
+
+TEST_CASE("World: a hinge motor turns the joint the commanded way, a slider stays in its limits",
+          "[world][joints]") {
+  auto scene = inline_scene(R"({"name": "arm", "physics_hz": 240, "control_hz": 30,
+    "gravity": [0, 0, -9.81],
+    "bodies": [
+      {"name": "link", "shape": "box", "half_extents": [0.1, 0.01, 0.01], "mass": 0.2,
+       "position": [0.1, 0, 0.5]},
+      {"name": "cart", "shape": "box", "half_extents": [0.05, 0.05, 0.05], "mass": 1.0,
+       "position": [0, 1, 0.5]}],
+    "joints": [
+      {"name": "hinge", "type": "hinge", "body_b": "link", "pivot": [0, 0, 0.5],
+       "axis": [0, 0, 1], "max_motor_force": 5.0},
+      {"name": "rail", "type": "slider", "body_b": "cart", "pivot": [0, 1, 0.5],
+       "axis": [1, 0, 0], "limits": {"low": -0.2, "high": 0.3}}],
+    "actuators": [{"type": "joint_velocity", "joint": "hinge", "max_speed": 2.0},
+                  {"type": "joint_torque", "joint": "rail", "max_force": 20.0}]})");
+  World w(scene, 0);
+  std::vector<float> js(4), act{0.5f, 1.0f};
+  for (int t = 0; t < 15; ++t) w.step(act);  // 0.5 s
+  w.joint_states(js);
+  CHECK(js[1] == Approx(1.0).epsilon(0.02));  // rad/s = 0.5 * max_speed, positive about +z
+  CHECK(js[0] == Approx(0.5).margin(0.05));   // angle after 0.5 s at 1 rad/s
+  auto p = poses_of(w);
+  // The link's far end moved counter-clockwise (+y) seen from above.
+  CHECK(p[1] > 0.04);
+  CHECK(js[2] == Approx(0.3).margin(0.01));  // pushed to the upper slider limit, m
+  CHECK(p[7] == Approx(0.3).margin(0.01));   // the cart's x
+  CHECK(p[9] == Approx(0.5).margin(1e-3));   // the slider holds it against gravity
+  act = {-1.0f, -1.0f};
+  for (int t = 0; t < 30; ++t) w.step(act);
+  w.joint_states(js);
+  CHECK(js[1] == Approx(-2.0).epsilon(0.02));
+  CHECK(js[2] == Approx(-0.2).margin(0.01));
+}
+
+TEST_CASE("World: randomised sizes, masses and colours are per episode and part of the state",
+          "[world][state]") {
+  auto scene = inline_scene(R"({"name": "sizes", "physics_hz": 240, "control_hz": 30,
+    "bodies": [
+      {"name": "floor", "shape": "plane"},
+      {"name": "box", "shape": "box", "half_extents": [0.05, 0.05, 0.05], "mass": 1.0,
+       "position": [0, 0, 0.2],
+       "randomize": {"size_scale": {"low": 0.5, "high": 2.0}, "mass_scale": {"low": 0.5, "high": 2.0},
+                     "color": {"low": [0, 0, 0], "high": [1, 1, 1]}}}]})");
+  World a(scene, 1), b(scene, 2);
+  std::vector<float> sa(2), sb(2), ca(6), cb(6);
+  a.body_size_scales(sa), b.body_size_scales(sb);
+  a.body_colors(ca), b.body_colors(cb);
+  CHECK(sa[0] == 1.0f);
+  CHECK(sa[1] != sb[1]);
+  CHECK(ca != cb);
+  // Each box settles on the floor at its own half height: the size is physical.
+  for (int t = 0; t < 60; ++t) a.step({}), b.step({});
+  CHECK(poses_of(a)[9] == Approx(0.05 * sa[1]).margin(0.003));
+  CHECK(poses_of(b)[9] == Approx(0.05 * sb[1]).margin(0.003));
+  // Restoring a's state into b brings a's size and colour along.
+  b.restore_state(a.save_state());
+  b.body_size_scales(sb), b.body_colors(cb);
+  CHECK(sb == sa);
+  CHECK(cb == ca);
+  for (int t = 0; t < 10; ++t) a.step({}), b.step({});
+  CHECK(poses_of(a) == poses_of(b));
+}
+
+TEST_CASE("World: a snapshot of another scene is refused", "[world][state][bad-input]") {
+  World push(shipped("push"), 0), reacher(shipped("reacher"), 0);
+  CHECK_THROWS_AS(push.restore_state(reacher.save_state()), std::invalid_argument);
 }

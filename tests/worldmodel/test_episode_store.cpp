@@ -32,15 +32,18 @@ namespace {
 // symbol, which crashes (null call) on non-empty folders when the test links torch.
 void remove_tree(const fs::path& p) {
   ::nftw(
-      p.c_str(),
-      [](const char* f, const struct stat*, int, struct FTW*) { return ::remove(f); }, 16,
-      FTW_DEPTH | FTW_PHYS);
+      p.c_str(), [](const char* f, const struct stat*, int, struct FTW*) { return ::remove(f); },
+      16, FTW_DEPTH | FTW_PHYS);
 }
 
-// A fresh, empty folder under the build tree (or /tmp), unique per test.
+// A fresh, empty folder under the build tree, unique per test process; removed at exit.
 fs::path scratch(const std::string& name) {
-  fs::path root = fs::path(PARALLAX_BINARY_DIR) / "test-scratch" / "episode_store";
-  fs::path p = root / (name + "-" + std::to_string(::getpid()));
+  static const fs::path root = fs::path(PARALLAX_BINARY_DIR) / "test-scratch" /
+                               ("episode_store-" + std::to_string(::getpid()));
+  static const struct Cleanup {
+    ~Cleanup() { remove_tree(root); }
+  } cleanup;
+  fs::path p = root / name;
   remove_tree(p);
   fs::create_directories(p);
   return p;
@@ -66,8 +69,7 @@ Episode make_episode(const DatasetSpec& s, int i, int steps = -1) {
   e.id = i;
   e.seed = 0xFEDCBA9876543210ull + static_cast<std::uint64_t>(i);  // > 2^63: tests uint64
   e.steps = steps > 0 ? steps : 3 + (i * 7) % 11;
-  const std::size_t T = e.steps, H = s.height, W = s.width, A = s.action_size,
-                    K = s.num_bodies;
+  const std::size_t T = e.steps, H = s.height, W = s.width, A = s.action_size, K = s.num_bodies;
   e.observations.resize((T + 1) * 3 * H * W);
   for (auto& v : e.observations) v = static_cast<std::uint8_t>(rng());
   e.actions.resize(T * A);
@@ -76,7 +78,10 @@ Episode make_episode(const DatasetSpec& s, int i, int steps = -1) {
   for (auto& v : e.rewards) v = std::normal_distribution<float>(0, 3)(rng);
   e.terminations.assign(T, 0);
   e.truncations.assign(T, 0);
-  if (i % 2) e.terminations[T - 1] = 1; else e.truncations[T - 1] = 1;
+  if (i % 2)
+    e.terminations[T - 1] = 1;
+  else
+    e.truncations[T - 1] = 1;
   e.poses.resize((T + 1) * K * 7);
   for (auto& v : e.poses) v = std::normal_distribution<float>(0, 1)(rng);
   e.ids.resize((T + 1) * H * W);
@@ -129,8 +134,8 @@ bool run_python(const std::string& code, const fs::path& file) {
   const fs::path script = file.parent_path() / "mutate.py";
   spit(script, "import sys, h5py, numpy as np\nf = h5py.File(sys.argv[1], 'r+')\n" + code +
                    "\nf.close()\n");
-  const std::string cmd = std::string(PARALLAX_TEST_PYTHON) + " " + script.string() + " " +
-                          file.string();
+  const std::string cmd =
+      std::string(PARALLAX_TEST_PYTHON) + " " + script.string() + " " + file.string();
   return std::system(cmd.c_str()) == 0;
 }
 
@@ -159,6 +164,7 @@ TEST_CASE("episode store: round trip is bit-exact", "[store]") {
   CHECK(got.algorithm_name == "random");
   for (int i = 0; i < 5; ++i) {
     CHECK(r.steps(i) == make_episode(s, i).steps);
+    CHECK(r.seed(i) == make_episode(s, i).seed);
     require_equal(r.read(i), make_episode(s, i));
   }
   // The data/ folder itself is accepted too (that is what minari.MinariDataset takes).
@@ -190,7 +196,7 @@ TEST_CASE("episode store: metadata.json has Minari's fields", "[store]") {
   CHECK(m["scene_name"] == "test");
 }
 
-TEST_CASE("episode store: resume continues, refuses a different spec", "[store]") {
+TEST_CASE("episode store: resume continues and refuses a different spec", "[store]") {
   const fs::path dir = scratch("resume");
   const DatasetSpec s = small_spec();
   write_n(dir, s, 2);
@@ -217,7 +223,7 @@ TEST_CASE("episode store: resume continues, refuses a different spec", "[store]"
   for (int i = 0; i < 4; ++i) require_equal(r.read(i), make_episode(s, i));
 }
 
-TEST_CASE("episode store: an uncommitted trailing group is ignored, then dropped on resume",
+TEST_CASE("episode store: an uncommitted trailing group is ignored and dropped on resume",
           "[store]") {
   const fs::path dir = scratch("uncommitted");
   const DatasetSpec s = small_spec();
@@ -305,35 +311,38 @@ TEST_CASE("episode store: bad files get one clear line", "[store]") {
   SECTION("observation space not channel-first") {
     const fs::path d = copy("hwc");
     auto m = nlohmann::json::parse(slurp(d / "data" / "metadata.json"));
-    m["observation_space"] = nlohmann::json(
-        {{"type", "Box"}, {"dtype", "uint8"}, {"shape", {8, 12, 3}}, {"low", 0}, {"high", 255}})
-                                 .dump();
+    m["observation_space"] =
+        nlohmann::json(
+            {{"type", "Box"}, {"dtype", "uint8"}, {"shape", {8, 12, 3}}, {"low", 0}, {"high", 255}})
+            .dump();
     spit(d / "data" / "metadata.json", m.dump());
-    CHECK_THAT(open_error(d), Catch::Contains("observation_space") &&
-                                  Catch::Contains("expected uint8 [3, H, W]"));
+    CHECK_THAT(open_error(d),
+               Catch::Contains("observation_space") && Catch::Contains("expected uint8 [3, H, W]"));
   }
   SECTION("dataset with the wrong shape") {
     const fs::path d = copy("shape");
-    REQUIRE(run_python("del f['episode_1/actions']\n"
-                       "f['episode_1/actions'] = np.zeros((3, 5), np.float32)",
-                       d / "data" / "main_data.hdf5"));
-    CHECK_THAT(open_error(d),
-               Catch::Contains("/episode_1/actions: shape [3, 5], expected [") &&
-                   Catch::Contains(", 2]"));
+    REQUIRE(
+        run_python("del f['episode_1/actions']\n"
+                   "f['episode_1/actions'] = np.zeros((3, 5), np.float32)",
+                   d / "data" / "main_data.hdf5"));
+    CHECK_THAT(open_error(d), Catch::Contains("/episode_1/actions: shape [3, 5], expected [") &&
+                                  Catch::Contains(", 2]"));
   }
   SECTION("dataset with the wrong dtype") {
     const fs::path d = copy("dtype");
-    REQUIRE(run_python("r = f['episode_2/rewards'][()]\ndel f['episode_2/rewards']\n"
-                       "f['episode_2/rewards'] = r.astype(np.float64)",
-                       d / "data" / "main_data.hdf5"));
+    REQUIRE(
+        run_python("r = f['episode_2/rewards'][()]\ndel f['episode_2/rewards']\n"
+                   "f['episode_2/rewards'] = r.astype(np.float64)",
+                   d / "data" / "main_data.hdf5"));
     CHECK_THAT(open_error(d), Catch::Contains("/episode_2/rewards: dtype is not float32"));
   }
   SECTION("flag values other than 0/1") {
     const fs::path d = copy("flags");
-    REQUIRE(run_python("del f['episode_0/terminations']\n"
-                       "f['episode_0/terminations'] = np.full(" +
-                           std::to_string(make_episode(s, 0).steps) + ", 7, np.int8)",
-                       d / "data" / "main_data.hdf5"));
+    REQUIRE(
+        run_python("del f['episode_0/terminations']\n"
+                   "f['episode_0/terminations'] = np.full(" +
+                       std::to_string(make_episode(s, 0).steps) + ", 7, np.int8)",
+                   d / "data" / "main_data.hdf5"));
     CHECK_THAT(open_error(d), Catch::Contains("/episode_0/terminations: value 7 at step 0"));
   }
   SECTION("missing infos") {
@@ -343,8 +352,7 @@ TEST_CASE("episode store: bad files get one clear line", "[store]") {
   }
   SECTION("missing total_steps attribute") {
     const fs::path d = copy("attr");
-    REQUIRE(run_python("del f['episode_0'].attrs['total_steps']",
-                       d / "data" / "main_data.hdf5"));
+    REQUIRE(run_python("del f['episode_0'].attrs['total_steps']", d / "data" / "main_data.hdf5"));
     CHECK_THAT(open_error(d), Catch::Contains("/episode_0@total_steps: missing"));
   }
 }

@@ -1,6 +1,5 @@
 // RSSM, checkpoints and DreamBatch: batched equals one-at-a-time, DreamBatch equals imagine,
 // checkpoints round-trip bit-exactly and bad files fail with clear messages.
-#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -10,6 +9,7 @@
 #include "parallax/worldmodel/dream_batch.hpp"
 #include "parallax/worldmodel/rssm.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
+#include "torch_catch.hpp"
 
 namespace wm = parallax::worldmodel;
 namespace fs = std::filesystem;
@@ -28,10 +28,18 @@ double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kFloat) - b.to(torch::kFloat)).abs().max().item<double>();
 }
 
+// Not fs::remove_all: libtorch.so exports its own copy of that symbol, which crashes here.
+void remove_tree(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
+  for (const auto& f : files) fs::is_directory(f) ? remove_tree(f) : (void)fs::remove(f);
+  fs::remove(dir);
+}
+
 fs::path temp_dir(const std::string& name) {
   auto dir = fs::temp_directory_path() / ("parallax_test_rssm_" + name + "_" +
                                           std::to_string(static_cast<long>(::getpid())));
-  fs::remove_all(dir);
+  if (fs::exists(dir)) remove_tree(dir);
   fs::create_directories(dir);
   return dir;
 }
@@ -252,7 +260,7 @@ TEST_CASE("checkpoint save/load is bit-identical", "[worldmodel][checkpoint]") {
   int files = 0;
   for (const auto& e : fs::directory_iterator(dir)) files += e.is_regular_file() ? 1 : 0;
   CHECK(files == 1);
-  fs::remove_all(dir);
+  remove_tree(dir);
 }
 
 TEST_CASE("bad checkpoints fail with clear errors", "[worldmodel][checkpoint]") {
@@ -314,5 +322,5 @@ TEST_CASE("bad checkpoints fail with clear errors", "[worldmodel][checkpoint]") 
   // Unwritable destination.
   CHECK_THROWS_WITH(wm::save_checkpoint(dir / "no" / "such" / "m.pt", model, model->config()),
                     Catch::Contains("does not exist"));
-  fs::remove_all(dir);
+  remove_tree(dir);
 }

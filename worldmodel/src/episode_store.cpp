@@ -65,14 +65,30 @@ class Hid {
   void reset() {
     if (id_ < 0) return;
     switch (H5Iget_type(id_)) {
-      case H5I_FILE: H5Fclose(id_); break;
-      case H5I_GROUP: H5Gclose(id_); break;
-      case H5I_DATASET: H5Dclose(id_); break;
-      case H5I_DATASPACE: H5Sclose(id_); break;
-      case H5I_DATATYPE: H5Tclose(id_); break;
-      case H5I_ATTR: H5Aclose(id_); break;
-      case H5I_GENPROP_LST: H5Pclose(id_); break;
-      default: H5Idec_ref(id_); break;
+      case H5I_FILE:
+        H5Fclose(id_);
+        break;
+      case H5I_GROUP:
+        H5Gclose(id_);
+        break;
+      case H5I_DATASET:
+        H5Dclose(id_);
+        break;
+      case H5I_DATASPACE:
+        H5Sclose(id_);
+        break;
+      case H5I_DATATYPE:
+        H5Tclose(id_);
+        break;
+      case H5I_ATTR:
+        H5Aclose(id_);
+        break;
+      case H5I_GENPROP_LST:
+        H5Pclose(id_);
+        break;
+      default:
+        H5Idec_ref(id_);
+        break;
     }
     id_ = H5I_INVALID_HID;
   }
@@ -114,8 +130,11 @@ std::string box_json(const std::string& dtype, const std::vector<int>& shape, do
     }
     return a;
   };
-  json box = {{"type", "Box"}, {"dtype", dtype}, {"shape", shape},
-              {"low", nest(0, low)}, {"high", nest(0, high)}};
+  json box = {{"type", "Box"},
+              {"dtype", dtype},
+              {"shape", shape},
+              {"low", nest(0, low)},
+              {"high", nest(0, high)}};
   return box.dump();
 }
 
@@ -127,8 +146,7 @@ json make_metadata(const DatasetSpec& s, int total_episodes, std::int64_t total_
   m["total_episodes"] = total_episodes;
   m["total_steps"] = total_steps;
   m["observation_space"] = box_json("uint8", {3, s.height, s.width}, 0, 255, true);
-  m["action_space"] =
-      box_json("float32", {s.action_size}, s.action_low, s.action_high, false);
+  m["action_space"] = box_json("float32", {s.action_size}, s.action_low, s.action_high, false);
   if (!s.algorithm_name.empty()) m["algorithm_name"] = s.algorithm_name;
   m["parallax_format"] = kFormatVersion;
   m["scene_name"] = s.scene_name;
@@ -167,8 +185,8 @@ void write_atomic(const fs::path& file, const std::string& text) {
 const json& field(const json& m, const fs::path& file, const char* name, json::value_t type) {
   auto it = m.find(name);
   if (it == m.end()) fail(file, name, "missing (expected in a Minari 0.5.3 dataset)");
-  bool ok = it->type() == type ||
-            (type == json::value_t::number_integer && it->is_number_unsigned());
+  bool ok =
+      it->type() == type || (type == json::value_t::number_integer && it->is_number_unsigned());
   if (!ok) fail(file, name, "value " + it->dump().substr(0, 60) + " has the wrong JSON type");
   return *it;
 }
@@ -197,15 +215,14 @@ Box parse_box(const json& m, const fs::path& file, const char* name) {
     fail(file, std::string(name) + ".shape", "missing");
   for (const auto& d : b["shape"]) {
     if (!d.is_number_integer() || d.get<int>() <= 0)
-      fail(file, std::string(name) + ".shape", "value " + b["shape"].dump() +
-                                                   ", expected positive integers");
+      fail(file, std::string(name) + ".shape",
+           "value " + b["shape"].dump() + ", expected positive integers");
     box.shape.push_back(d.get<int>());
   }
   auto first = [&](const char* key) {
     const json* v = b.contains(key) ? &b[key] : nullptr;
     while (v && v->is_array() && !v->empty()) v = &(*v)[0];
-    if (!v || !v->is_number())
-      fail(file, std::string(name) + "." + key, "missing or not numeric");
+    if (!v || !v->is_number()) fail(file, std::string(name) + "." + key, "missing or not numeric");
     return v->get<double>();
   };
   box.low = first("low");
@@ -239,8 +256,7 @@ Metadata read_metadata(const fs::path& file) {
   md.spec.dataset_id = field(m, file, "dataset_id", T::string).get<std::string>();
   md.total_episodes = field(m, file, "total_episodes", T::number_integer).get<int>();
   md.total_steps = field(m, file, "total_steps", T::number_integer).get<std::int64_t>();
-  if (md.total_episodes < 0 || md.total_steps < 0)
-    fail(file, "total_episodes", "negative count");
+  if (md.total_episodes < 0 || md.total_steps < 0) fail(file, "total_episodes", "negative count");
   Box obs = parse_box(m, file, "observation_space");
   if (obs.dtype != "uint8" || obs.shape.size() != 3 || obs.shape[0] != 3)
     fail(file, "observation_space",
@@ -284,8 +300,9 @@ void check_spec(const DatasetSpec& s) {
 void check_same(const fs::path& file, const DatasetSpec& have, const DatasetSpec& want) {
   auto diff = [&](const char* f, const std::string& a, const std::string& b) {
     if (a != b)
-      fail(file, f, "dataset has \"" + a.substr(0, 80) + "\", this run wants \"" +
-                        b.substr(0, 80) + "\" (resume needs the same settings)");
+      fail(file, f,
+           "dataset has \"" + a.substr(0, 80) + "\", this run wants \"" + b.substr(0, 80) +
+               "\" (resume needs the same settings)");
   };
   diff("dataset_id", have.dataset_id, want.dataset_id);
   diff("scene_name", have.scene_name, want.scene_name);
@@ -351,9 +368,12 @@ enum class Kind { kU8, kF32, kFlag };
 
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::kU8: return "uint8";
-    case Kind::kF32: return "float32";
-    case Kind::kFlag: return "bool (HDF5 enum over int8, FALSE = 0, TRUE = 1)";
+    case Kind::kU8:
+      return "uint8";
+    case Kind::kF32:
+      return "float32";
+    case Kind::kFlag:
+      return "bool (HDF5 enum over int8, FALSE = 0, TRUE = 1)";
   }
   return "?";
 }
@@ -375,8 +395,12 @@ Hid open_checked(hid_t file, const fs::path& fname, const std::string& path, Kin
     case Kind::kU8:
       ok = cls == H5T_INTEGER && size == 1 && H5Tget_sign(t.get()) == H5T_SGN_NONE;
       break;
-    case Kind::kF32: ok = cls == H5T_FLOAT && size == 4; break;
-    case Kind::kFlag: ok = (cls == H5T_ENUM || cls == H5T_INTEGER) && size == 1; break;
+    case Kind::kF32:
+      ok = cls == H5T_FLOAT && size == 4;
+      break;
+    case Kind::kFlag:
+      ok = (cls == H5T_ENUM || cls == H5T_INTEGER) && size == 1;
+      break;
   }
   if (!ok) fail(fname, "/" + path, std::string("dtype is not ") + kind_name(kind));
   Hid sp(H5Dget_space(ds.get()));
@@ -399,7 +423,9 @@ bool read_attr_u64(hid_t obj, const char* name, std::uint64_t* v) {
   return a.ok() && H5Aread(a.get(), H5T_NATIVE_UINT64, v) >= 0;
 }
 
-std::string group_name(int i) { return "episode_" + std::to_string(i); }
+std::string group_name(int i) {
+  return "episode_" + std::to_string(i);
+}
 
 }  // namespace
 
@@ -475,9 +501,15 @@ EpisodeWriter::~EpisodeWriter() {
   impl_->bool_type.reset();
 }
 
-int EpisodeWriter::num_episodes() const { return impl_->episodes; }
-std::int64_t EpisodeWriter::total_steps() const { return impl_->steps; }
-const DatasetSpec& EpisodeWriter::spec() const { return impl_->spec; }
+int EpisodeWriter::num_episodes() const {
+  return impl_->episodes;
+}
+std::int64_t EpisodeWriter::total_steps() const {
+  return impl_->steps;
+}
+const DatasetSpec& EpisodeWriter::spec() const {
+  return impl_->spec;
+}
 
 void EpisodeWriter::append(const Episode& ep) {
   Impl& m = *impl_;
@@ -508,17 +540,16 @@ void EpisodeWriter::append(const Episode& ep) {
   write_attr_i64(grp.get(), "total_steps", ep.steps);
   write_attr_u64(grp.get(), "seed", ep.seed);
   const hid_t gid = grp.get();
-  bool ok =
-      write_dataset(gid, "observations", H5T_STD_U8LE, H5T_NATIVE_UINT8,
-                    {t1, 3, H, W}, ep.observations.data(), true) &&
-      write_dataset(gid, "actions", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {T, A},
-                    ep.actions.data(), false) &&
-      write_dataset(gid, "rewards", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {T}, ep.rewards.data(),
-                    false) &&
-      write_dataset(gid, "terminations", m.bool_type.get(), m.bool_type.get(), {T},
-                    ep.terminations.data(), false) &&
-      write_dataset(gid, "truncations", m.bool_type.get(), m.bool_type.get(), {T},
-                    ep.truncations.data(), false);
+  bool ok = write_dataset(gid, "observations", H5T_STD_U8LE, H5T_NATIVE_UINT8, {t1, 3, H, W},
+                          ep.observations.data(), true) &&
+            write_dataset(gid, "actions", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {T, A},
+                          ep.actions.data(), false) &&
+            write_dataset(gid, "rewards", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {T}, ep.rewards.data(),
+                          false) &&
+            write_dataset(gid, "terminations", m.bool_type.get(), m.bool_type.get(), {T},
+                          ep.terminations.data(), false) &&
+            write_dataset(gid, "truncations", m.bool_type.get(), m.bool_type.get(), {T},
+                          ep.truncations.data(), false);
   if (ok) {
     Hid infos(H5Gcreate2(gid, "infos", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     ok = infos.ok() &&
@@ -546,8 +577,8 @@ void EpisodeWriter::append(const Episode& ep) {
 struct EpisodeReader::Impl {
   fs::path meta_file, main_file;
   Metadata md;
-  std::vector<int> steps;             // T per episode
-  std::vector<std::uint64_t> seeds;   // per episode
+  std::vector<int> steps;            // T per episode
+  std::vector<std::uint64_t> seeds;  // per episode
   Hid file;
 };
 
@@ -573,9 +604,9 @@ EpisodeReader::EpisodeReader(const fs::path& dataset_dir) : impl_(std::make_uniq
   for (int i = 0; i < m.md.total_episodes; ++i) {
     const std::string g = group_name(i);
     if (H5Lexists(m.file.get(), g.c_str(), H5P_DEFAULT) <= 0)
-      fail(m.main_file, "/" + g,
-           "missing, but metadata.json counts " + std::to_string(m.md.total_episodes) +
-               " episodes");
+      fail(
+          m.main_file, "/" + g,
+          "missing, but metadata.json counts " + std::to_string(m.md.total_episodes) + " episodes");
     Hid grp(H5Gopen2(m.file.get(), g.c_str(), H5P_DEFAULT));
     if (!grp.ok()) fail(m.main_file, "/" + g, "not a group");
     std::int64_t T = -1, id = i;
@@ -608,12 +639,23 @@ EpisodeReader::~EpisodeReader() {
   impl_->file.reset();
 }
 
-int EpisodeReader::num_episodes() const { return impl_->md.total_episodes; }
-const DatasetSpec& EpisodeReader::spec() const { return impl_->md.spec; }
-std::int64_t EpisodeReader::total_steps() const { return impl_->md.total_steps; }
+int EpisodeReader::num_episodes() const {
+  return impl_->md.total_episodes;
+}
+const DatasetSpec& EpisodeReader::spec() const {
+  return impl_->md.spec;
+}
+std::int64_t EpisodeReader::total_steps() const {
+  return impl_->md.total_steps;
+}
 int EpisodeReader::steps(int i) const {
   assert(i >= 0 && i < num_episodes() && "EpisodeReader::steps: index out of range");
   return impl_->steps[static_cast<std::size_t>(i)];
+}
+
+std::uint64_t EpisodeReader::seed(int i) const {
+  assert(i >= 0 && i < num_episodes() && "EpisodeReader::seed: index out of range");
+  return impl_->seeds[static_cast<std::size_t>(i)];
 }
 
 Episode EpisodeReader::read(int i) const {

@@ -63,6 +63,11 @@ class Renderer {
   // Renders n environments (see the buffer layout at the top of this file).
   void render(int n, const float* poses, const float* markers, std::uint8_t* rgb,
               std::uint8_t* ids) const;
+  // Same, with each environment's appearance of the bodies (World::body_colors and
+  // World::body_size_scales); either may be nullptr for the scene's nominal values.
+  //   colors [N, K, 3] f32 RGB in [0, 1];  scales [N, K] f32, multiplies every dimension
+  void render(int n, const float* poses, const float* markers, const float* colors,
+              const float* scales, std::uint8_t* rgb, std::uint8_t* ids) const;
 
   // The number of exact ray-primitive intersection tests one render() of these inputs runs
   // (after the cheap screen-rectangle and bounding-sphere culls); for benchmarks. Single-threaded.
@@ -97,6 +102,9 @@ class CudaRenderer {
 
   void render(int n, const float* poses, const float* markers, std::uint8_t* rgb,
               std::uint8_t* ids) const;
+  // colors [N, K, 3] f32 and scales [N, K] f32 on the device, or nullptr (see Renderer).
+  void render(int n, const float* poses, const float* markers, const float* colors,
+              const float* scales, std::uint8_t* rgb, std::uint8_t* ids) const;
   // Waits for the device to finish; throws std::runtime_error on a CUDA error.
   void synchronize() const;
 
@@ -116,8 +124,8 @@ class DeviceBuffer {
 
   void* data() const { return data_; }
   std::size_t size() const { return bytes_; }
-  void upload(const void* host, std::size_t bytes);   // host -> device, synchronous
-  void download(void* host, std::size_t bytes) const; // device -> host, synchronous
+  void upload(const void* host, std::size_t bytes);    // host -> device, synchronous
+  void download(void* host, std::size_t bytes) const;  // device -> host, synchronous
 
  private:
   void* data_ = nullptr;

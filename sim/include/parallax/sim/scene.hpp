@@ -33,12 +33,12 @@ struct Range1 {
 };
 
 struct BodyRandomize {
-  std::optional<Range3> position;      // metres, absolute (replaces `position`)
-  std::optional<Range1> yaw_deg;       // degrees about +z, added to the initial orientation
-  std::optional<Range1> size_scale;    // multiplies every dimension
-  std::optional<Range1> mass_scale;    // multiplies mass
-  std::optional<Range1> friction;      // replaces friction
-  std::optional<Range3> color;         // replaces colour, each channel in [0, 1]
+  std::optional<Range3> position;    // metres, absolute (replaces `position`)
+  std::optional<Range1> yaw_deg;     // degrees about +z, added to the initial orientation
+  std::optional<Range1> size_scale;  // multiplies every dimension
+  std::optional<Range1> mass_scale;  // multiplies mass
+  std::optional<Range1> friction;    // replaces friction
+  std::optional<Range3> color;       // replaces colour, each channel in [0, 1]
 };
 
 struct BodyDef {
@@ -68,9 +68,9 @@ struct BodyDef {
 // Flat, non-physical goal marker (a disc lying in a plane of constant z).
 struct MarkerDef {
   std::string name;
-  double radius = 0.05;          // metres
-  Vec3 color{0.3, 0.8, 0.3};     // [0, 1]
-  Vec3 position{0, 0, 0};        // metres; disc centre, normal +z
+  double radius = 0.05;       // metres
+  Vec3 color{0.3, 0.8, 0.3};  // [0, 1]
+  Vec3 position{0, 0, 0};     // metres; disc centre, normal +z
   std::optional<Range3> randomize_position;
 };
 
@@ -79,7 +79,7 @@ enum class JointType : std::uint8_t { kHinge, kSlider };
 struct JointDef {
   std::string name;
   JointType type = JointType::kHinge;
-  std::string body_a;            // "" or "world" = fixed to the world
+  std::string body_a;  // "" or "world" = fixed to the world
   std::string body_b;
   Vec3 pivot{0, 0, 0};           // world frame at the initial pose, metres
   Vec3 axis{0, 0, 1};            // world frame, unit
@@ -100,10 +100,10 @@ enum class ActuatorType : std::uint8_t {
 
 struct ActuatorDef {
   ActuatorType type = ActuatorType::kPlanarVelocity;
-  std::string body;   // planar_velocity, force
-  std::string joint;  // joint_velocity, joint_torque
-  Vec3 axis{1, 0, 0}; // force with one component: direction (unit)
-  int components = 2; // number of action components this actuator consumes
+  std::string body;        // planar_velocity, force
+  std::string joint;       // joint_velocity, joint_torque
+  Vec3 axis{1, 0, 0};      // force with one component: direction (unit)
+  int components = 2;      // number of action components this actuator consumes
   double max_speed = 1.0;  // m/s or rad/s at action = 1
   double max_force = 1.0;  // N or N m at action = 1
 };
@@ -112,7 +112,7 @@ struct CameraDef {
   Vec3 eye{0, -1, 1};
   Vec3 target{0, 0, 0};
   Vec3 up{0, 0, 1};
-  double fov_deg = 45.0;       // vertical field of view (perspective)
+  double fov_deg = 45.0;           // vertical field of view (perspective)
   double ortho_half_extent = 0.0;  // > 0 = orthographic, half the vertical extent in metres
   int width = 64, height = 64;     // pixels
 };
@@ -123,32 +123,32 @@ struct LightDef {
 };
 
 enum class RewardType : std::uint8_t {
-  kDistance,   // weight * |p_a - p_b| (b is a body, a marker, or `point`)
-  kHeight,     // weight * z of body a
-  kJointCos,   // weight * cos(joint angle)
-  kContact,    // weight * 1 if bodies a and b touch
-  kSuccess,    // bonus once when |p_a - p_b| < within; optional termination
-  kVelocity,   // weight * |v_a| (speed of body a), m/s
+  kDistance,  // weight * |p_a - p_b| (b is a body, a marker, or `point`)
+  kHeight,    // weight * z of body a
+  kJointCos,  // weight * cos(joint angle)
+  kContact,   // weight * 1 if bodies a and b touch
+  kSuccess,   // bonus once when |p_a - p_b| < within; optional termination
+  kVelocity,  // weight * |v_a| (speed of body a), m/s
 };
 
 struct RewardTerm {
   RewardType type = RewardType::kDistance;
-  std::string a, b;                 // body or marker names
-  std::string joint;                // joint_cos
-  std::optional<Vec3> point;        // distance to a fixed point instead of b
-  Vec3 offset_a{0, 0, 0};           // point on body a, in a's local frame (metres)
+  std::string a, b;                            // body or marker names
+  std::string joint;                           // joint_cos
+  std::optional<Vec3> point;                   // distance to a fixed point instead of b
+  Vec3 offset_a{0, 0, 0};                      // point on body a, in a's local frame (metres)
   std::array<bool, 3> axes{true, true, true};  // which coordinates count in distances
   double weight = 1.0;
-  double within = 0.05;             // success: metres
-  double bonus = 0.0;               // success reward
-  bool terminate = false;           // success ends the episode
+  double within = 0.05;    // success: metres
+  double bonus = 0.0;      // success reward
+  bool terminate = false;  // success ends the episode
 };
 
 enum class TerminationType : std::uint8_t {
-  kHeightBelow,   // body a's z < value
-  kHeightAbove,   // body a's z > value
-  kJointAbsAbove, // |joint position| > value
-  kOutOfBounds,   // |x| or |y| of body a > value
+  kHeightBelow,    // body a's z < value
+  kHeightAbove,    // body a's z > value
+  kJointAbsAbove,  // |joint position| > value
+  kOutOfBounds,    // |x| or |y| of body a > value
 };
 
 struct TerminationDef {

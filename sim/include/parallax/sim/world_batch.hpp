@@ -41,13 +41,13 @@ class WorldBatch {
   // and flags are 0 and reset_mask is 1.
   void step(std::span<const float> actions);
 
-  std::span<const float> poses() const { return poses_; }                        // [N, K, 7]
-  std::span<const float> velocities() const { return velocities_; }              // [N, K, 6]
-  std::span<const float> marker_positions() const { return markers_; }           // [N, M, 3]
-  std::span<const float> rewards() const { return rewards_; }                    // [N]
-  std::span<const std::uint8_t> terminated() const { return terminated_; }       // [N] 0/1
-  std::span<const std::uint8_t> truncated() const { return truncated_; }         // [N] 0/1
-  std::span<const std::uint8_t> reset_mask() const { return reset_mask_; }       // [N] 0/1
+  std::span<const float> poses() const { return poses_; }                          // [N, K, 7]
+  std::span<const float> velocities() const { return velocities_; }                // [N, K, 6]
+  std::span<const float> marker_positions() const { return markers_; }             // [N, M, 3]
+  std::span<const float> rewards() const { return rewards_; }                      // [N]
+  std::span<const std::uint8_t> terminated() const { return terminated_; }         // [N] 0/1
+  std::span<const std::uint8_t> truncated() const { return truncated_; }           // [N] 0/1
+  std::span<const std::uint8_t> reset_mask() const { return reset_mask_; }         // [N] 0/1
   std::span<const std::uint64_t> episode_seeds() const { return episode_seeds_; }  // [N]
 
   World& world(int i);
@@ -64,14 +64,14 @@ class WorldBatch {
   ThreadPool pool_;
   ThreadPool::Task task_;  // built once: parallel_for takes it by reference, no allocation
 
-  const float* actions_ = nullptr;      // [N, A] during step()
-  std::vector<float> poses_;            // [N, K, 7] f32
-  std::vector<float> velocities_;       // [N, K, 6] f32
-  std::vector<float> markers_;          // [N, M, 3] f32
-  std::vector<float> rewards_;          // [N] f32
+  const float* actions_ = nullptr;                                 // [N, A] during step()
+  std::vector<float> poses_;                                       // [N, K, 7] f32
+  std::vector<float> velocities_;                                  // [N, K, 6] f32
+  std::vector<float> markers_;                                     // [N, M, 3] f32
+  std::vector<float> rewards_;                                     // [N] f32
   std::vector<std::uint8_t> terminated_, truncated_, reset_mask_;  // [N] u8
-  std::vector<std::uint8_t> done_;      // [N] previous step ended
-  std::vector<std::uint64_t> episode_;  // [N] episode index k
+  std::vector<std::uint8_t> done_;                                 // [N] previous step ended
+  std::vector<std::uint64_t> episode_;                             // [N] episode index k
   std::vector<std::uint64_t> episode_seeds_;  // [N] seed of the current episode
 };
 

@@ -31,21 +31,21 @@ class StoreError : public std::runtime_error {
 
 // What every episode of a dataset shares. Written to metadata.json; checked on resume.
 struct DatasetSpec {
-  std::string dataset_id;      // Minari id "(namespace/)name-v<version>", e.g. "parallax/push-v0"
-  std::string scene_name;      // e.g. "push"
-  std::string scene_json;      // the full scene file text
-  int height = 0, width = 0;   // frame size, pixels
-  int action_size = 0;         // A
-  int num_bodies = 0;          // K (rows of infos/poses)
+  std::string dataset_id;     // Minari id "(namespace/)name-v<version>", e.g. "parallax/push-v0"
+  std::string scene_name;     // e.g. "push"
+  std::string scene_json;     // the full scene file text
+  int height = 0, width = 0;  // frame size, pixels
+  int action_size = 0;        // A
+  int num_bodies = 0;         // K (rows of infos/poses)
   float action_low = -1.0f, action_high = 1.0f;  // bounds of every action component
   std::string algorithm_name;  // optional: the policy that collected the data ("random", ...)
 };
 
 // One episode of T steps (T >= 1). Frame t is the observation before action t.
 struct Episode {
-  std::int64_t id = 0;      // index in the dataset (== episode_{id}); set by the writer's caller
-  std::uint64_t seed = 0;   // reset seed of the episode
-  int steps = 0;            // T
+  std::int64_t id = 0;     // index in the dataset (== episode_{id}); set by the writer's caller
+  std::uint64_t seed = 0;  // reset seed of the episode
+  int steps = 0;           // T
   std::vector<std::uint8_t> observations;  // [T+1, 3, H, W] u8, channel-first RGB
   std::vector<float> actions;              // [T, A] f32 in [action_low, action_high]
   std::vector<float> rewards;              // [T] f32, reward after action t
@@ -90,7 +90,8 @@ class EpisodeReader {
   int num_episodes() const;
   const DatasetSpec& spec() const;
   std::int64_t total_steps() const;
-  int steps(int i) const;  // T of episode i, without reading it
+  int steps(int i) const;           // T of episode i, without reading it
+  std::uint64_t seed(int i) const;  // reset seed of episode i, without reading it
   // Reads episode i in [0, num_episodes()). Throws StoreError if its data cannot be read.
   Episode read(int i) const;
 

@@ -1,0 +1,287 @@
+// Trainer and sequence sampler: learning cuts the reconstruction loss, resume continues
+// exactly, non-finite losses are skipped, mismatched checkpoints fail clearly.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "parallax/worldmodel/checkpoint.hpp"
+#include "parallax/worldmodel/episode_store.hpp"
+#include "parallax/worldmodel/torch_setup.hpp"
+#include "parallax/worldmodel/trainer.hpp"
+#include "torch_catch.hpp"
+
+namespace wm = parallax::worldmodel;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Not fs::remove_all: libtorch.so exports its own copy of that symbol, which crashes here.
+void remove_tree(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
+  for (const auto& f : files) fs::is_directory(f) ? remove_tree(f) : (void)fs::remove(f);
+  fs::remove(dir);
+}
+
+fs::path temp_dir(const std::string& name) {
+  auto dir = fs::temp_directory_path() / ("parallax_test_trainer_" + name + "_" +
+                                          std::to_string(static_cast<long>(::getpid())));
+  if (fs::exists(dir)) remove_tree(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// A red 4x4 square on a fixed blue-green gradient, moved by the 2-D action (1.5 px per unit).
+// Reward: minus the distance of the square to the centre (in frame widths). Terminates when the
+// square touches the top-left corner region. Deterministic for a seed.
+std::vector<wm::Episode> moving_square(int episodes, int steps, int size, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const int S = 4;  // square side [px]
+  std::vector<wm::Episode> out;
+  for (int e = 0; e < episodes; ++e) {
+    wm::Episode ep;
+    ep.id = e;
+    ep.steps = steps;
+    float x = (u(rng) * 0.5f + 0.5f) * (size - S), y = (u(rng) * 0.5f + 0.5f) * (size - S);
+    auto draw = [&] {
+      for (int c = 0; c < 3; ++c)
+        for (int r = 0; r < size; ++r)
+          for (int q = 0; q < size; ++q) {
+            const bool in = q >= static_cast<int>(x) && q < static_cast<int>(x) + S &&
+                            r >= static_cast<int>(y) && r < static_cast<int>(y) + S;
+            const int bg[3] = {20, 60 + 150 * r / size, 200 - 120 * q / size};
+            ep.observations.push_back(static_cast<std::uint8_t>(in ? (c == 0 ? 240 : 30) : bg[c]));
+          }
+    };
+    draw();
+    bool done = false;
+    for (int t = 0; t < steps; ++t) {
+      const float ax = u(rng), ay = u(rng);
+      ep.actions.push_back(ax);
+      ep.actions.push_back(ay);
+      if (!done) {
+        x = std::clamp(x + 1.5f * ax, 0.0f, static_cast<float>(size - S));
+        y = std::clamp(y + 1.5f * ay, 0.0f, static_cast<float>(size - S));
+      }
+      draw();
+      const float cx = x + S / 2.0f - size / 2.0f, cy = y + S / 2.0f - size / 2.0f;
+      ep.rewards.push_back(-std::sqrt(cx * cx + cy * cy) / size);
+      done = done || (x < 1.0f && y < 1.0f);
+      ep.terminations.push_back(done && t == steps - 1 ? 1 : 0);
+      ep.truncations.push_back(!done && t == steps - 1 ? 1 : 0);
+    }
+    out.push_back(std::move(ep));
+  }
+  return out;
+}
+
+wm::TrainOptions small_options() {
+  wm::TrainOptions o;
+  o.preset = "tiny";
+  o.batch = 4;
+  o.seq = 6;
+  o.lr = 1e-3;
+  o.seed = 5;
+  return o;
+}
+
+bool same_parameters(const wm::RSSM& a, const wm::RSSM& b) {
+  auto pa = a->parameters(), pb = b->parameters();
+  if (pa.size() != pb.size()) return false;
+  for (size_t i = 0; i < pa.size(); ++i)
+    if (!torch::equal(pa[i], pb[i])) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("sampler follows the action convention and stays inside episodes",
+          "[worldmodel][trainer]") {
+  auto eps = moving_square(3, 7, 16, 1);
+  for (auto& ep : eps) std::fill(ep.terminations.begin(), ep.terminations.end(), 0);
+  eps[1].terminations[6] = 1;
+  // L = T + 1: the only window of each episode is the whole episode.
+  wm::SequenceSampler sampler(eps, 16, 16, 2, 8, 42);
+  CHECK(sampler.num_windows() == 3);
+  auto b = sampler.sample(6);
+  REQUIRE(b.frames.sizes() == torch::IntArrayRef({6, 8, 3, 16, 16}));
+  for (int i = 0; i < 6; ++i) {
+    // Find which episode this row is: frames equal byte for byte.
+    int which = -1;
+    for (int e = 0; e < 3; ++e) {
+      auto ep_frames = torch::from_blob(eps[e].observations.data(), {8, 3, 16, 16}, torch::kByte);
+      if (torch::equal(b.frames[i], ep_frames)) which = e;
+    }
+    REQUIRE(which >= 0);
+    const auto& ep = eps[which];
+    CHECK(b.actions[i][0].abs().sum().item<float>() == 0.0f);  // before the first frame: none
+    CHECK(b.rewards[i][0].item<float>() == 0.0f);
+    for (int t = 1; t < 8; ++t) {
+      CHECK(b.actions[i][t][0].item<float>() == ep.actions[(t - 1) * 2]);
+      CHECK(b.actions[i][t][1].item<float>() == ep.actions[(t - 1) * 2 + 1]);
+      CHECK(b.rewards[i][t].item<float>() == ep.rewards[t - 1]);
+    }
+    CHECK(b.conts[i][7].item<float>() == (which == 1 ? 0.0f : 1.0f));
+  }
+  // The RNG state round-trips: same draws after set_state.
+  wm::SequenceSampler s2(eps, 16, 16, 2, 3, 7);
+  auto st = s2.state();
+  auto a1 = s2.sample(5);
+  s2.set_state(st);
+  auto a2 = s2.sample(5);
+  CHECK(torch::equal(a1.frames, a2.frames));
+
+  CHECK_THROWS_WITH(wm::SequenceSampler(eps, 16, 16, 2, 9, 0, "data/x"),
+                    Catch::Contains("data/x") && Catch::Contains("longest has 8"));
+  CHECK_THROWS_WITH(wm::SequenceSampler(eps, 32, 32, 2, 4, 0, "data/x"),
+                    Catch::Contains("inconsistent sizes"));
+}
+
+TEST_CASE("training the tiny preset cuts the reconstruction loss in half",
+          "[worldmodel][trainer][slow]") {
+  // One thread: robust timing when the (2-core) machine is busy with other work.
+  wm::init_torch_threads(1);
+  const int size = 16;
+  auto eps = moving_square(12, 32, size, 3);
+  wm::TrainOptions o = small_options();
+  o.batch = 8;
+  o.seq = 8;
+  o.steps = 300;
+  wm::Trainer trainer(eps, size, size, 2, o);
+  double first = 0, last = 0;
+  const int window = 20;
+  auto m = trainer.run([&](const wm::StepMetrics& s) {
+    if (s.step <= window) first += s.recon / window;
+    if (s.step > o.steps - window) last += s.recon / window;
+    if (std::getenv("PARALLAX_TEST_VERBOSE") && s.step % 10 == 0)
+      std::fprintf(stderr, "step %lld recon %.2f kl %.2f %.0f frames/s\n",
+                   static_cast<long long>(s.step), s.recon, s.kl, s.frames_per_s);
+  });
+  INFO("recon first " << first << " last " << last);
+  CHECK(m.step == 300);
+  CHECK(trainer.skipped_steps() == 0);
+  CHECK(last < 0.5 * first);
+
+  // Better than the best constant image (the per-pixel mean of the data): the model sees the
+  // square, not only the background. Sum over pixels of the variance = that image's loss.
+  auto all = torch::cat([&] {
+    std::vector<torch::Tensor> v;
+    for (auto& ep : eps)
+      v.push_back(torch::from_blob(ep.observations.data(), {ep.steps + 1, 3, size, size},
+                                   torch::kByte).to(torch::kFloat) / 255.0f);
+    return v;
+  }());
+  const double mean_image_loss = all.var(0, /*unbiased=*/false).sum().item<double>();
+  INFO("mean image loss " << mean_image_loss);
+  if (std::getenv("PARALLAX_TEST_VERBOSE"))
+    std::fprintf(stderr, "first %.2f last %.2f mean image %.2f\n", first, last, mean_image_loss);
+  CHECK(last < mean_image_loss);
+}
+
+TEST_CASE("resume continues exactly like an uninterrupted run", "[worldmodel][trainer]") {
+  wm::init_torch_threads();
+  auto eps = moving_square(4, 12, 16, 9);
+  auto dir = temp_dir("resume");
+  wm::TrainOptions o = small_options();
+
+  o.steps = 6;
+  wm::Trainer straight(eps, 16, 16, 2, o);
+  std::vector<double> straight_loss;
+  straight.run([&](const wm::StepMetrics& m) { straight_loss.push_back(m.loss); });
+
+  o.out = dir / "m.pt";
+  o.log = dir / "train.jsonl";
+  o.steps = 3;
+  wm::Trainer first(eps, 16, 16, 2, o);
+  first.run();
+  // Something else uses the global RNG in between: resume must not depend on it.
+  torch::manual_seed(999);
+  (void)torch::rand({100});
+
+  o.steps = 6;
+  o.resume = true;
+  wm::Trainer second(eps, 16, 16, 2, o);
+  CHECK(second.resumed());
+  CHECK(second.current_step() == 3);
+  std::vector<double> resumed_loss;
+  second.run([&](const wm::StepMetrics& m) { resumed_loss.push_back(m.loss); });
+  REQUIRE(resumed_loss.size() == 3);
+  for (int i = 0; i < 3; ++i) CHECK(resumed_loss[i] == straight_loss[3 + i]);
+  CHECK(same_parameters(second.model(), straight.model()));
+
+  // The checkpoint at the end holds the final weights; the log has one line per step.
+  auto loaded = wm::load_checkpoint(o.out);
+  CHECK(same_parameters(loaded.model, straight.model()));
+  std::ifstream log(o.log);
+  int lines = 0;
+  for (std::string line; std::getline(log, line);) lines += line.find("\"recon\"") != std::string::npos;
+  CHECK(lines == 6);
+
+  // Not vacuous: another seed trains to other weights.
+  o = small_options();
+  o.steps = 6;
+  o.seed = 6;
+  wm::Trainer other(eps, 16, 16, 2, o);
+  other.run();
+  CHECK_FALSE(same_parameters(other.model(), straight.model()));
+  remove_tree(dir);
+}
+
+TEST_CASE("a non-finite loss skips the step and is counted", "[worldmodel][trainer]") {
+  wm::init_torch_threads();
+  auto eps = moving_square(2, 8, 16, 4);
+  for (auto& r : eps[0].rewards) r = std::nanf("");
+  for (auto& r : eps[1].rewards) r = std::numeric_limits<float>::infinity();
+  wm::TrainOptions o = small_options();
+  o.steps = 3;
+  wm::Trainer trainer(eps, 16, 16, 2, o);
+  std::vector<torch::Tensor> before;
+  for (const auto& p : trainer.model()->parameters()) before.push_back(p.detach().clone());
+  auto m = trainer.run();
+  CHECK(m.skipped);
+  CHECK(trainer.skipped_steps() == 3);
+  CHECK(m.skipped_total == 3);
+  auto after = trainer.model()->parameters();
+  for (size_t i = 0; i < before.size(); ++i) CHECK(torch::equal(before[i], after[i]));
+  CHECK(m.to_json().find("\"loss\":null") != std::string::npos);
+}
+
+TEST_CASE("resuming against a different dataset fails clearly", "[worldmodel][trainer]") {
+  wm::init_torch_threads();
+  auto dir = temp_dir("mismatch");
+  wm::TrainOptions o = small_options();
+  o.steps = 1;
+  o.out = dir / "m.pt";
+  {
+    wm::Trainer t(moving_square(2, 8, 16, 1), 16, 16, 2, o);
+    t.run();
+  }
+  o.resume = true;
+  o.steps = 2;
+  o.source = "dataset 'big'";
+  auto big = moving_square(2, 8, 32, 1);
+  CHECK_THROWS_WITH(wm::Trainer(big, 32, 32, 2, o),
+                    Catch::Contains("m.pt") && Catch::Contains("16x16") &&
+                        Catch::Contains("32x32") && Catch::Contains("dataset 'big'"));
+  o.preset = "small";
+  CHECK_THROWS_WITH(wm::Trainer(moving_square(2, 8, 16, 1), 16, 16, 2, o),
+                    Catch::Contains("preset 'tiny'"));
+  // A weights-only checkpoint cannot be resumed.
+  o.preset = "tiny";
+  auto loaded = wm::load_checkpoint(o.out);
+  wm::save_checkpoint(o.out, loaded.model, loaded.config);
+  CHECK_THROWS_WITH(wm::Trainer(moving_square(2, 8, 16, 1), 16, 16, 2, o),
+                    Catch::Contains("no training state"));
+  o.device = "tpu";
+  o.resume = false;
+  CHECK_THROWS_WITH(wm::Trainer(moving_square(2, 8, 16, 1), 16, 16, 2, o),
+                    Catch::Contains("device 'tpu'"));
+  remove_tree(dir);
+}
