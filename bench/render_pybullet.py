@@ -36,6 +36,14 @@ def write_png(path, width, height, rgb_rows):
         f.write(chunk(b"IEND", b""))
 
 
+def pybullet_version():
+    try:
+        from importlib.metadata import version
+        return version("pybullet")
+    except Exception:  # not installed as a distribution: no version to report
+        return "unknown"
+
+
 def main():
     spec_path = sys.argv[1]
     png = sys.argv[sys.argv.index("--png") + 1] if "--png" in sys.argv else None
@@ -108,7 +116,7 @@ def main():
         rgba = np.asarray(img[2], dtype=np.uint8).reshape(h, w, 4)
         write_png(png, w, h, rgba[:, :, :3].tobytes())
     out.update({"frames": frames, "seconds": elapsed, "fps": frames / elapsed,
-                "pybullet": getattr(p, "__version__", "unknown")})
+                "pybullet": pybullet_version()})
     print("\n" + json.dumps(out))  # own line: pybullet prints warnings without a newline
     p.disconnect(client)
     return 0

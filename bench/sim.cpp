@@ -48,9 +48,10 @@ struct BareWorld {
   std::vector<btTransform> start;
   int steps = 0;
 
-  explicit BareWorld(const SceneModel& s) {
+  // Built directly at `poses` ([K, 7] f32, e.g. our env i's randomised first state), so that both
+  // sides simulate the same configurations; joint frames come from the file's nominal poses.
+  BareWorld(const SceneModel& s, const std::vector<float>& poses) {
     config.setPlaneConvexMultipointIterations(3, 3);
-    config.setConvexConvexMultipointIterations(3, 3);
     world.setGravity(bt(s.gravity));
     world.getSolverInfo().m_numIterations = 20;
     world.getSolverInfo().m_splitImpulse = 1;
@@ -82,9 +83,8 @@ struct BareWorld {
       btScalar mass = dynamic ? btScalar(b.mass) : 0;
       btVector3 inertia(0, 0, 0);
       if (dynamic) shape->calculateLocalInertia(mass, inertia);
-      btTransform t(btQuaternion(btScalar(b.orientation[0]), btScalar(b.orientation[1]),
-                                 btScalar(b.orientation[2]), btScalar(b.orientation[3])),
-                    bt(b.position));
+      const float* p = &poses[bodies.size() * 7];
+      btTransform t(btQuaternion(p[3], p[4], p[5], p[6]), btVector3(p[0], p[1], p[2]));
       auto rb = std::make_unique<btRigidBody>(mass, nullptr, shape.get(), inertia);
       rb->setWorldTransform(t);
       rb->setFriction(btScalar(b.friction));
@@ -112,8 +112,15 @@ struct BareWorld {
               ? btMatrix3x3(axis.x(), p.x(), q.x(), axis.y(), p.y(), q.y(), axis.z(), p.z(), q.z())
               : btMatrix3x3(p.x(), q.x(), axis.x(), p.y(), q.y(), axis.y(), p.z(), q.z(), axis.z());
       btTransform f(basis, bt(j.pivot));
-      btTransform fa = a->getWorldTransform().inverse() * f;
-      btTransform fb = b->getWorldTransform().inverse() * f;
+      auto nominal = [&](const std::string& name) {
+        if (name == "world") return btTransform::getIdentity();
+        const auto& d = s.bodies[s.body_index(name)];
+        return btTransform(btQuaternion(btScalar(d.orientation[0]), btScalar(d.orientation[1]),
+                                        btScalar(d.orientation[2]), btScalar(d.orientation[3])),
+                           bt(d.position));
+      };
+      btTransform fa = nominal(j.body_a).inverse() * f;
+      btTransform fb = nominal(j.body_b).inverse() * f;
       std::unique_ptr<btTypedConstraint> c;
       if (slider) {
         auto sc = std::make_unique<btSliderConstraint>(*a, *b, fa, fb, true);
@@ -130,15 +137,19 @@ struct BareWorld {
       world.addConstraint(c.get(), true);
       joints.push_back(std::move(c));
     }
-  }
-  // Starts from the given poses ([K, 7] f32), e.g. those of our World's randomised reset, so that
-  // both sides simulate the same configurations.
-  void set_start(const std::vector<float>& poses) {
-    for (std::size_t i = 0; i < bodies.size(); ++i) {
-      const float* p = &poses[i * 7];
-      start[i] = btTransform(btQuaternion(p[3], p[4], p[5], p[6]), btVector3(p[0], p[1], p[2]));
+    // Zero actions still drive velocity motors (to target 0), as ours do.
+    for (const auto& a : s.actuators) {
+      if (a.type != parallax::sim::ActuatorType::kJointVelocity) continue;
+      const int ji = s.joint_index(a.joint);
+      const btScalar fmax = btScalar(s.joints[ji].max_motor_force);
+      if (auto* h = dynamic_cast<btHingeConstraint*>(joints[ji].get()))
+        h->enableAngularMotor(true, 0, fmax / btScalar(s.physics_hz));
+      if (auto* sl = dynamic_cast<btSliderConstraint*>(joints[ji].get())) {
+        sl->setPoweredLinMotor(true);
+        sl->setTargetLinMotorVelocity(0);
+        sl->setMaxLinMotorForce(fmax);
+      }
     }
-    reset();
   }
   ~BareWorld() {
     for (auto& c : joints) world.removeConstraint(c.get());
@@ -214,9 +225,8 @@ int main(int argc, char** argv) {
         std::vector<std::unique_ptr<BareWorld>> bare;
         std::vector<float> poses(scene->bodies.size() * 7);  // [K, 7] f32
         for (int i = 0; i < n; ++i) {
-          bare.push_back(std::make_unique<BareWorld>(*scene));
           parallax::sim::World(scene, static_cast<std::uint64_t>(i)).poses(poses);
-          bare.back()->set_start(poses);
+          bare.push_back(std::make_unique<BareWorld>(*scene, poses));
         }
         parallax::sim::ThreadPool pool(threads);
         const parallax::sim::ThreadPool::Task bare_task = [&](int b, int e, int) {

@@ -24,7 +24,7 @@ struct TrainArgs {
   wm::TrainOptions options;
   std::string out;
   std::string log;
-  int threads = 0;     // 0 = all cores
+  int threads = 0;       // 0 = all cores
   int max_episodes = 0;  // 0 = all
   bool quiet = false;
   bool json = false;
@@ -56,7 +56,8 @@ void run_train(const TrainArgs& args) {
   o.log = args.log;
   o.progress = !args.quiet;
   o.source = "dataset '" + args.data + "'";
-  if (fs::path(args.out).has_parent_path()) fs::create_directories(fs::path(args.out).parent_path());
+  if (fs::path(args.out).has_parent_path())
+    fs::create_directories(fs::path(args.out).parent_path());
 
   wm::Trainer trainer(std::move(episodes), spec.height, spec.width, spec.action_size, o);
   std::int64_t params = 0;
@@ -70,8 +71,7 @@ void run_train(const TrainArgs& args) {
                  spec.action_size, o.batch, o.seq, o.device.c_str(), threads);
     if (trainer.resumed()) {
       std::fprintf(stderr, "train: resuming '%s' at step %lld of %lld\n", args.out.c_str(),
-                   static_cast<long long>(trainer.current_step()),
-                   static_cast<long long>(o.steps));
+                   static_cast<long long>(trainer.current_step()), static_cast<long long>(o.steps));
     }
   }
   const std::int64_t first = trainer.current_step();
@@ -95,11 +95,11 @@ void run_train(const TrainArgs& args) {
                         {"config", nlohmann::json::parse(trainer.config().to_json_string())}};
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("trained %s to step %lld (%lld this run, %lld skipped): loss %.3f recon %.3f -> %s\n",
-                trainer.config().preset.c_str(), static_cast<long long>(trainer.current_step()),
-                static_cast<long long>(trainer.current_step() - first),
-                static_cast<long long>(trainer.skipped_steps()), last.loss, last.recon,
-                args.out.c_str());
+    std::printf(
+        "trained %s to step %lld (%lld this run, %lld skipped): loss %.3f recon %.3f -> %s\n",
+        trainer.config().preset.c_str(), static_cast<long long>(trainer.current_step()),
+        static_cast<long long>(trainer.current_step() - first),
+        static_cast<long long>(trainer.skipped_steps()), last.loss, last.recon, args.out.c_str());
   }
 }
 

@@ -27,6 +27,8 @@ struct Arena::Impl {
   torch::Device device;
 
   std::vector<float> actions;          // [N, A] f32 in [-1, 1]
+  std::vector<float> colors;           // [N, K, 3] f32 per-env body colours (randomised appearance)
+  std::vector<float> scales;           // [N, K] f32 per-env body size scales
   std::vector<std::uint8_t> true_rgb;  // [N, H, W, 3] u8
   std::vector<std::uint8_t> pred_rgb;  // [N, H, W, 3] u8
   std::vector<StepMetrics> metrics;    // [N]
@@ -55,14 +57,23 @@ struct Arena::Impl {
       throw std::invalid_argument("arena: resync mode needs resync_every > 0, got " +
                                   std::to_string(options.resync_every));
     actions.assign(static_cast<std::size_t>(n) * a, 0.0f);
+    const std::size_t k = scene->bodies.size();
+    colors.assign(static_cast<std::size_t>(n) * k * 3, 0.0f);
+    scales.assign(static_cast<std::size_t>(n) * k, 1.0f);
     true_rgb.assign(static_cast<std::size_t>(n) * h * w * 3, 0);
     pred_rgb.assign(true_rgb.size(), 0);
     metrics.resize(n);
   }
 
+  // Renders every env's current state, with its own body colours and sizes.
   void render_true() {
-    renderer.render(n, worlds.poses().data(), worlds.marker_positions().data(), true_rgb.data(),
-                    nullptr);
+    const std::size_t k = scene->bodies.size();
+    for (int i = 0; i < n; ++i) {
+      worlds.world(i).body_colors(std::span(colors).subspan(i * k * 3, k * 3));
+      worlds.world(i).body_size_scales(std::span(scales).subspan(i * k, k));
+    }
+    renderer.render(n, worlds.poses().data(), worlds.marker_positions().data(), colors.data(),
+                    scales.data(), true_rgb.data(), nullptr);
   }
 
   // True frames [N, H, W, 3] u8 -> [N, 3, H, W] u8 tensor (channel-first, as the model reads).

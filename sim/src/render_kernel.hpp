@@ -193,13 +193,15 @@ PARALLAX_HD inline void build_prim(const Frame& f, const StaticPrim& s, const fl
   } else {
     float qx = pose[3], qy = pose[4], qz = pose[5], qw = pose[6];
     const float n2 = qx * qx + qy * qy + qz * qz + qw * qw;
-    const float inv = n2 > 0.f ? 1.f / sqrtf(n2) : 0.f;
-    if (n2 > 0.f) {
+    if (n2 > 0.f && n2 < kInf) {
+      const float inv = 1.f / sqrtf(n2);
       qx *= inv;
       qy *= inv;
       qz *= inv;
       qw *= inv;
     } else {
+      // Zero or non-finite quaternion (a diverged body): draw it unrotated.
+      qx = qy = qz = 0.f;
       qw = 1.f;
     }
     // Columns of the rotation matrix: the body's axes in world coordinates.

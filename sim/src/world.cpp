@@ -134,7 +134,10 @@ struct World::Impl {
   ~Impl();
   void build_shape(int i, float size_scale);
   void apply_params(int i);
-  void canonicalize();
+  void detach();        // removes every constraint and body from the Bullet world
+  void attach();        // resets broadphase pool and solver, re-adds everything in file order
+  void canonicalize();  // detach() + attach(): drops every cache Bullet keeps between steps
+  bool attached = false;
   void reset(std::uint64_t seed);
   StepResult step(std::span<const float> action);
   btVector3 point_of(int body, int marker, const Vec3& offset) const;
@@ -151,11 +154,10 @@ World::Impl::Impl(std::shared_ptr<const SceneModel> s) : scene(std::move(s)) {
   dt = static_cast<btScalar>(1.0 / sc.physics_hz);
 
   config = std::make_unique<btDefaultCollisionConfiguration>();
-  // A full contact manifold from the first step (a box landing flat gets 4 points at once, not
-  // one per step, which would rock it): perturbed contact generation against planes and between
-  // convex shapes.
+  // A full contact manifold from the first step against planes (a box landing flat gets 4 points
+  // at once, not one per step, which would rock it). Not between convex shapes: Bullet then runs
+  // the perturbed GJK queries for every broadphase pair, touching or not (4x the cost of push).
   config->setPlaneConvexMultipointIterations(3, 3);
-  config->setConvexConvexMultipointIterations(3, 3);
   dispatcher = std::make_unique<btCollisionDispatcher>(config.get());
   broadphase = std::make_unique<btDbvtBroadphase>();
   solver = std::make_unique<btSequentialImpulseConstraintSolver>();
@@ -300,10 +302,7 @@ World::Impl::Impl(std::shared_ptr<const SceneModel> s) : scene(std::move(s)) {
 }
 
 World::Impl::~Impl() {
-  if (world) {
-    for (auto it = joints.rbegin(); it != joints.rend(); ++it) world->removeConstraint(it->c.get());
-    for (auto it = bodies.rbegin(); it != bodies.rend(); ++it) world->removeRigidBody(it->rb.get());
-  }
+  if (world) detach();
   world.reset();
   joints.clear();
   bodies.clear();
@@ -369,9 +368,15 @@ void World::Impl::apply_params(int i) {
 }
 
 // Drops every cache Bullet keeps between steps (see the file comment).
-void World::Impl::canonicalize() {
+void World::Impl::detach() {
+  if (!attached) return;
   for (auto it = joints.rbegin(); it != joints.rend(); ++it) world->removeConstraint(it->c.get());
   for (auto it = bodies.rbegin(); it != bodies.rend(); ++it) world->removeRigidBody(it->rb.get());
+  attached = false;
+}
+
+void World::Impl::attach() {
+  assert(!attached && "attach() after attach()");
   broadphase->resetPool(dispatcher.get());
   solver->reset();
   for (auto& b : bodies) {
@@ -380,10 +385,17 @@ void World::Impl::canonicalize() {
   }
   for (auto& j : joints)
     world->addConstraint(j.c.get(), /*disableCollisionsBetweenLinkedBodies=*/true);
+  attached = true;
+}
+
+void World::Impl::canonicalize() {
+  detach();
+  attach();
 }
 
 void World::Impl::reset(std::uint64_t seed) {
   const SceneModel& sc = *scene;
+  detach();  // shapes may be rebuilt below: nothing of Bullet's may hold on to them
   std::mt19937_64 rng(seed);
   const std::size_t K = bodies.size();
   // Episode parameters and root poses, drawn body by body in file order.
@@ -470,7 +482,7 @@ void World::Impl::reset(std::uint64_t seed) {
   std::fill(success_fired.begin(), success_fired.end(), 0);
   steps = 0;
   diverged = false;
-  canonicalize();
+  attach();
 }
 
 btVector3 World::Impl::point_of(int body, int marker, const Vec3& offset) const {
@@ -803,6 +815,7 @@ void World::restore_state(const WorldState& s) {
         "scene than '" +
         m.scene->name + "'");
   }
+  m.detach();  // before any shape is rebuilt
   const float* p = s.data.data();
   m.steps = static_cast<int>(*p++);
   m.diverged = *p++ != 0.0f;
@@ -831,7 +844,7 @@ void World::restore_state(const WorldState& s) {
   }
   for (float& v : m.markers) v = *p++;
   for (auto& f : m.success_fired) f = static_cast<std::uint8_t>(*p++);
-  m.canonicalize();
+  m.attach();
 }
 
 }  // namespace parallax::sim

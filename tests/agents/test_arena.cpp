@@ -53,7 +53,14 @@ TEST_CASE("arena true frames equal a separately driven WorldBatch + Renderer", "
     const auto act = actions_at(t, n, a);
     const auto m = arena.tick(act);
     worlds.step(act);
-    renderer.render(n, worlds.poses().data(), worlds.marker_positions().data(), rgb.data(), nullptr);
+    const std::size_t k = scene->bodies.size();
+    std::vector<float> colors(n * k * 3), scales(n * k);
+    for (int i = 0; i < n; ++i) {
+      worlds.world(i).body_colors(std::span(colors).subspan(i * k * 3, k * 3));
+      worlds.world(i).body_size_scales(std::span(scales).subspan(i * k, k));
+    }
+    renderer.render(n, worlds.poses().data(), worlds.marker_positions().data(), colors.data(),
+                    scales.data(), rgb.data(), nullptr);
     const auto tf = arena.true_frames();
     REQUIRE(std::equal(tf.begin(), tf.end(), rgb.begin(), rgb.end()));
     for (int i = 0; i < n; ++i) {

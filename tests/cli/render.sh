@@ -61,7 +61,9 @@ err=$("$exe" render --scene push --seed 0 --out "$tmp/missing/dir/x.png" 2>&1 >/
 [[ $rc == 1 && $err == *"$tmp/missing/dir/x.png"* ]] || fail "unwritable output: rc $rc, '$err'"
 "$exe" render --scene push --seed 0 --out "$tmp/x.png" --ids "$tmp/x.png" >/dev/null 2>&1
 [[ $? == 2 ]] || fail "--ids equal to --out must exit 2"
-"$exe" render --scene push --seed 0 --spp 3 --out "$tmp/x.png" >/dev/null 2>&1 && fail "--spp 3 accepted"
-"$exe" render --scene push --seed 0 --width 8 --out "$tmp/x.png" >/dev/null 2>&1 && fail "--width 8 accepted"
+"$exe" render --scene push --seed 0 --spp 3 --out "$tmp/x.png" >/dev/null 2>&1
+[[ $? == 2 ]] || fail "--spp 3 must exit 2"
+"$exe" render --scene push --seed 0 --width 8 --out "$tmp/x.png" >/dev/null 2>&1
+[[ $? == 2 ]] || fail "--width 8 must exit 2"
 [[ -e $tmp/x.png ]] && fail "a failed render left $tmp/x.png behind"
 echo "render.sh: ok"

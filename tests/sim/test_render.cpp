@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -112,7 +113,7 @@ void check_coverage(const Frames& f, double half, int id, F signed_dist) {
 
 }  // namespace
 
-TEST_CASE("sphere under an orthographic camera covers its disc of pixels", "[render]") {
+TEST_CASE("renderer: sphere under an orthographic camera covers its disc of pixels", "[render]") {
   const double half = 1.0, r = 0.3, cx = 0.2, cy = -0.1;
   ps::SceneModel s = top_ortho_scene(half, 96, 64);  // non-square on purpose
   auto b = body(ps::Shape::kSphere, {cx, cy, 0});
@@ -127,7 +128,7 @@ TEST_CASE("sphere under an orthographic camera covers its disc of pixels", "[ren
   CHECK(std::abs(count - kPi * rpx * rpx) < 2.0 * kPi * rpx);
 }
 
-TEST_CASE("box face-on covers its rectangle, rotated with its pose", "[render]") {
+TEST_CASE("renderer: box face-on covers its rectangle, rotated with its pose", "[render]") {
   const double half = 1.0;
   ps::SceneModel s = top_ortho_scene(half, 64, 64);
   auto b = body(ps::Shape::kBox, {0.1, -0.2, 0});
@@ -149,7 +150,7 @@ TEST_CASE("box face-on covers its rectangle, rotated with its pose", "[render]")
   }
 }
 
-TEST_CASE("cylinder, capsule and disc marker cover their footprints", "[render]") {
+TEST_CASE("renderer: cylinder, capsule and disc marker cover their footprints", "[render]") {
   const double half = 1.0;
   ps::SceneModel s = top_ortho_scene(half, 64, 80);
   SECTION("upright cylinder: a disc") {
@@ -208,7 +209,7 @@ TEST_CASE("cylinder, capsule and disc marker cover their footprints", "[render]"
   }
 }
 
-TEST_CASE("per-env colours and size scales change the bodies' appearance", "[render]") {
+TEST_CASE("renderer: per-env colours and size scales change the bodies' appearance", "[render]") {
   const double half = 1.0;
   ps::SceneModel s = top_ortho_scene(half, 64, 64);
   auto b = body(ps::Shape::kSphere, {0, 0, 0}, {0.8, 0.2, 0.2});
@@ -236,7 +237,8 @@ TEST_CASE("per-env colours and size scales change the bodies' appearance", "[ren
   CHECK(std::abs(count1 - kPi * rpx * rpx) < 2.0 * kPi * rpx);
 }
 
-TEST_CASE("sphere under a perspective camera has the analytic silhouette radius", "[render]") {
+TEST_CASE("renderer: sphere under a perspective camera has the analytic silhouette radius",
+          "[render]") {
   ps::SceneModel s;
   s.camera.eye = {0, -3, 0};
   s.camera.target = {0, 0, 0};
@@ -261,7 +263,7 @@ TEST_CASE("sphere under a perspective camera has the analytic silhouette radius"
   }
 }
 
-TEST_CASE("Lambert shading and hard shadows match the closed form", "[render]") {
+TEST_CASE("renderer: Lambert shading and hard shadows match the closed form", "[render]") {
   const double half = 1.0, ambient = 0.3;
   ps::SceneModel s = top_ortho_scene(half, 64, 64);
   s.light.ambient = ambient;
@@ -302,7 +304,89 @@ TEST_CASE("Lambert shading and hard shadows match the closed form", "[render]") 
   CHECK(std::abs(f.px(0, bx, by)[2] - byte(0.9 * (ambient + (1 - ambient) * std::sqrt(0.5)))) <= 1);
 }
 
-TEST_CASE("a face turned from the light is darker than one facing it", "[render]") {
+TEST_CASE("renderer: curved surfaces are shaded with their analytic normals", "[render]") {
+  // Orthographic from above, light travelling along (-1, 0, -1): toward the light is
+  // L = (1, 0, 1) / sqrt(2). Every pixel deep inside a footprint must have the Lambert value of
+  // the analytic normal at the surface point under its centre.
+  const double half = 1.0, ambient = 0.25, c = 0.8;
+  ps::SceneModel s = top_ortho_scene(half, 64, 64);
+  s.light.direction = {-1, 0, -1};
+  s.light.ambient = ambient;
+  const double L[3] = {std::sqrt(0.5), 0, std::sqrt(0.5)};
+  auto expect = [&](double nx, double ny, double nz) {
+    const double d = std::max(0.0, nx * L[0] + ny * L[1] + nz * L[2]);
+    return std::floor(c * (ambient + (1 - ambient) * d) * 255 + 0.5);
+  };
+  // normal(x, y, n[3]) fills the unit normal seen at (x, y) and returns the signed distance to
+  // the footprint's edge (< 0 inside).
+  auto check_shading = [&](const ps::BodyDef& b, auto normal) {
+    s.bodies = {b};
+    const Frames f = render(s);
+    const double pixel = 2.0 * half / f.h;
+    int checked = 0;
+    for (int y = 0; y < f.h; ++y) {
+      for (int x = 0; x < f.w; ++x) {
+        double wx, wy, n[3];
+        pixel_to_world(half, f.w, f.h, x, y, &wx, &wy);
+        if (normal(wx, wy, n) > -2 * pixel) continue;  // silhouettes: normals change too fast
+        INFO("pixel " << x << "," << y << " world " << wx << "," << wy);
+        REQUIRE(std::abs(f.px(0, x, y)[0] - expect(n[0], n[1], n[2])) <= 2);
+        ++checked;
+      }
+    }
+    CHECK(checked > 50);
+  };
+  SECTION("sphere") {
+    auto b = body(ps::Shape::kSphere, {0.1, 0, 0}, {c, c, c});
+    b.radius = 0.6;
+    check_shading(b, [](double x, double y, double* n) {
+      const double r2 = 0.36 - (x - 0.1) * (x - 0.1) - y * y;
+      n[0] = (x - 0.1) / 0.6;
+      n[1] = y / 0.6;
+      n[2] = std::sqrt(std::max(r2, 0.0)) / 0.6;
+      return std::hypot(x - 0.1, y) - 0.6;
+    });
+  }
+  SECTION("upright cylinder: its cap") {
+    auto b = body(ps::Shape::kCylinder, {0, 0, 0}, {c, c, c});
+    b.radius = 0.5;
+    b.half_height = 0.2;
+    check_shading(b, [](double x, double y, double* n) {
+      n[0] = n[1] = 0;
+      n[2] = 1;
+      return std::hypot(x, y) - 0.5;
+    });
+  }
+  SECTION("lying cylinder: its side") {
+    auto b = body(ps::Shape::kCylinder, {0, 0, 0}, {c, c, c});
+    b.radius = 0.4;
+    b.half_height = 0.6;
+    b.orientation = {std::sin(kPi / 4), 0, 0, std::cos(kPi / 4)};  // local z -> world -y
+    check_shading(b, [](double x, double y, double* n) {
+      // The side's normal is perpendicular to the axis (world y): it lies in the x-z plane.
+      n[0] = x / 0.4;
+      n[1] = 0;
+      n[2] = std::sqrt(std::max(0.16 - x * x, 0.0)) / 0.4;
+      return std::max(std::abs(x) - 0.4, std::abs(y) - 0.6);
+    });
+  }
+  SECTION("lying capsule: side and end caps") {
+    auto b = body(ps::Shape::kCapsule, {0, 0, 0}, {c, c, c});
+    b.radius = 0.3;
+    b.half_height = 0.4;
+    b.orientation = {0, std::sin(kPi / 4), 0, std::cos(kPi / 4)};  // local z -> world x
+    check_shading(b, [](double x, double y, double* n) {
+      const double cx = std::clamp(x, -0.4, 0.4);  // nearest point on the axis segment
+      const double dx = x - cx, r2 = 0.09 - dx * dx - y * y;
+      n[0] = dx / 0.3;
+      n[1] = y / 0.3;
+      n[2] = std::sqrt(std::max(r2, 0.0)) / 0.3;
+      return std::hypot(dx, y) - 0.3;
+    });
+  }
+}
+
+TEST_CASE("renderer: a face turned from the light is darker than one facing it", "[render]") {
   // A cube yawed 45 degrees seen from -y (orthographic): two faces visible, normals
   // (+-sqrt(1/2), -sqrt(1/2), 0). The light travels toward -x: the +x face is lit.
   ps::SceneModel s;
@@ -332,7 +416,7 @@ TEST_CASE("a face turned from the light is darker than one facing it", "[render]
   CHECK(f.px(0, left, mid)[0] < f.px(0, right, mid)[0]);
 }
 
-TEST_CASE("object ids agree with where each body projects", "[render]") {
+TEST_CASE("renderer: object ids agree with where each body projects", "[render]") {
   // Perspective camera, three separated bodies on a plane; each body's centre is projected
   // with an independent pinhole model and its pixel must carry that body's id.
   ps::SceneModel s;
@@ -440,7 +524,8 @@ std::vector<float> random_poses(int n, int k, std::uint32_t seed) {
 
 }  // namespace
 
-TEST_CASE("CPU output is identical for 1, 2 and 3 threads and per-env calls", "[render]") {
+TEST_CASE("renderer: CPU output is identical for 1, 2 and 3 threads and per-env calls",
+          "[render]") {
   const ps::SceneModel s = busy_scene();
   const int n = 5, k = static_cast<int>(s.bodies.size());
   const std::vector<float> poses = random_poses(n, k, 7);
@@ -471,7 +556,7 @@ TEST_CASE("CPU output is identical for 1, 2 and 3 threads and per-env calls", "[
   }
 }
 
-TEST_CASE("4 samples per pixel blend edges and keep flat interiors", "[render]") {
+TEST_CASE("renderer: 4 samples per pixel blend edges and keep flat interiors", "[render]") {
   const double half = 1.0;
   ps::SceneModel s = top_ortho_scene(half, 64, 64);
   auto b = body(ps::Shape::kSphere, {0, 0, 0}, {1.0, 0.0, 0.0});
@@ -497,7 +582,7 @@ TEST_CASE("4 samples per pixel blend edges and keep flat interiors", "[render]")
   CHECK(four.id(0, 0, 0) == 0);
 }
 
-TEST_CASE("renderer options are validated", "[render]") {
+TEST_CASE("renderer: options are validated", "[render]") {
   auto s = std::make_shared<const ps::SceneModel>(top_ortho_scene(1, 64, 64));
   ps::RenderOptions o;
   o.width = 15;
@@ -518,7 +603,23 @@ TEST_CASE("renderer options are validated", "[render]") {
   CHECK(r.height() == 64);
 }
 
-TEST_CASE("ray-test counter counts primary and shadow tests", "[render]") {
+TEST_CASE("renderer: extreme sizes 16x1024 and 1024x16 keep the geometry", "[render]") {
+  // Orthographic, vertical extent fixed: a sphere of radius 0.5 at the centre spans half the
+  // height in both images, and the horizontal extent scales with the aspect ratio.
+  for (auto [w, h] : {std::pair{16, 1024}, std::pair{1024, 16}}) {
+    INFO(w << "x" << h);
+    ps::SceneModel s = top_ortho_scene(1.0, w, h);
+    auto b = body(ps::Shape::kSphere, {0, 0, 0});
+    b.radius = 0.5;
+    s.bodies.push_back(b);
+    const Frames f = render(s);
+    REQUIRE(f.w == w);
+    REQUIRE(f.h == h);
+    check_coverage(f, 1.0, 1, [](double x, double y) { return std::hypot(x, y) - 0.5; });
+  }
+}
+
+TEST_CASE("renderer: ray-test counter counts primary and shadow tests", "[render]") {
   ps::SceneModel s = top_ortho_scene(1.0, 32, 32);
   s.bodies.push_back(body(ps::Shape::kPlane, {0, 0, 0}));
   const std::vector<float> p = ps::initial_poses(s);
@@ -540,7 +641,7 @@ TEST_CASE("ray-test counter counts primary and shadow tests", "[render]") {
   CHECK(tests < 3 * 32 * 32);
 }
 
-TEST_CASE("write_png and read_png round-trip; errors name the file", "[render][png]") {
+TEST_CASE("renderer: write_png and read_png round-trip, errors name the file", "[render][png]") {
   const auto dir = std::filesystem::temp_directory_path() / "parallax_test_png";
   std::filesystem::create_directories(dir);
   std::vector<std::uint8_t> img(20 * 17 * 3);  // [17, 20, 3] u8
@@ -561,4 +662,27 @@ TEST_CASE("write_png and read_png round-trip; errors name the file", "[render][p
   }
   CHECK_THROWS_AS(ps::read_png(missing), std::runtime_error);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("renderer: non-finite poses are drawn as nothing, never crash", "[render]") {
+  // Bad numbers are data: a diverged body (NaN / inf pose) must not take the frame down.
+  ps::SceneModel s = top_ortho_scene(1.0, 32, 32);
+  s.bodies.push_back(body(ps::Shape::kPlane, {0, 0, -1}, {0.5, 0.5, 0.5}));
+  auto cube = body(ps::Shape::kBox, {0, 0, 0});
+  cube.half_extents = {0.3, 0.3, 0.3};
+  s.bodies.push_back(cube);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> poses = {
+      0, 0, -1, 0, 0, 0, 1, nan, 0,    0, 0,   0,   0,   1,    // NaN x
+      0, 0, -1, 0, 0, 0, 1, 0,   0,    0, nan, nan, nan, nan,  // NaN q
+      0, 0, -1, 0, 0, 0, 1, inf, -inf, 0, 0,   0,   0,   1};   // inf
+  const Frames f = render(s, {}, 3, &poses);
+  // Env 0: the cube is gone, the plane is everywhere.
+  for (int y = 0; y < 32; ++y) {
+    for (int x = 0; x < 32; ++x) REQUIRE(f.id(0, x, y) == 1);
+  }
+  // Env 1: a NaN orientation falls back to identity; the cube is drawn where it is.
+  CHECK(f.id(1, 16, 16) == 2);
+  CHECK(f.id(2, 16, 16) == 1);
 }

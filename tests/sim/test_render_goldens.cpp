@@ -22,7 +22,7 @@
 
 namespace ps = parallax::sim;
 
-TEST_CASE("shipped scenes render like their goldens at 64x64", "[render][golden]") {
+TEST_CASE("renderer: shipped scenes render like their goldens at 64x64", "[render][golden]") {
   const std::filesystem::path data = PARALLAX_TEST_DATA_DIR;
   const bool regen = std::getenv("PARALLAX_REGEN_RENDER_GOLDENS") != nullptr;
   const std::vector<std::string> scenes = ps::shipped_scenes();

@@ -50,7 +50,8 @@ TEST_CASE("scene loader: the shipped push scene parses with the documented value
   CHECK(s->source_json.find("\"push\"") != std::string::npos);
 }
 
-TEST_CASE("scene loader: bad fields name file, path, value and expectation", "[scene][bad-input]") {
+TEST_CASE("scene loader: bad fields name the file and JSON path and value and expectation",
+          "[scene][bad-input]") {
   struct Case {
     const char* what;
     std::function<void(Json&)> edit;
@@ -137,7 +138,8 @@ TEST_CASE("scene loader: bad fields name file, path, value and expectation", "[s
   }
 }
 
-TEST_CASE("scene loader: malformed JSON, missing file, unknown scene name", "[scene][bad-input]") {
+TEST_CASE("scene loader: malformed JSON or a missing file or an unknown scene name",
+          "[scene][bad-input]") {
   CHECK_THROWS_WITH(parse_scene("{\"name\": \"x\", ", "broken.json"),
                     Catch::Contains("broken.json") && Catch::Contains("malformed JSON"));
   CHECK_THROWS_WITH(parse_scene("[1, 2]", "arr.json"), Catch::Contains("a JSON object"));

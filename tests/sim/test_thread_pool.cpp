@@ -9,7 +9,7 @@
 
 using parallax::sim::ThreadPool;
 
-TEST_CASE("ThreadPool: each item once, in the documented static chunks", "[thread_pool]") {
+TEST_CASE("ThreadPool: each item once in the documented static chunks", "[thread_pool]") {
   for (int threads : {1, 2, 3, 4, 7}) {
     ThreadPool pool(threads);
     CHECK(pool.threads() == threads);
@@ -55,7 +55,7 @@ TEST_CASE("ThreadPool: work really runs on several threads", "[thread_pool]") {
   CHECK(ids[1] != ids[2]);
 }
 
-TEST_CASE("ThreadPool: an exception in a worker reaches the caller; the pool stays usable",
+TEST_CASE("ThreadPool: an exception in a worker reaches the caller and the pool stays usable",
           "[thread_pool]") {
   ThreadPool pool(2);
   CHECK_THROWS_WITH(pool.parallel_for(10,

@@ -51,7 +51,7 @@ TEST_CASE("World: reset gives the same state for the same seed and another for a
   CHECK(!bit_equal(poses_of(a), p3));
 }
 
-TEST_CASE("World: save/restore reproduces the trajectory to the bit, also in another world",
+TEST_CASE("World: save/restore reproduces the trajectory to the bit even in another world",
           "[world][state]") {
   for (const char* name : {"push", "billiards", "tower", "cartpole", "reacher"}) {
     INFO(name);
@@ -104,7 +104,7 @@ TEST_CASE("World: actions of the wrong size or non-finite are refused", "[world]
   CHECK(bit_equal(poses_of(w), before));  // nothing was stepped
 }
 
-TEST_CASE("World: a hinge motor turns the joint the commanded way, a slider stays in its limits",
+TEST_CASE("World: a hinge motor turns the commanded way and a slider stays in its limits",
           "[world][joints]") {
   auto scene = inline_scene(R"({"name": "arm", "physics_hz": 240, "control_hz": 30,
     "gravity": [0, 0, -9.81],
@@ -139,7 +139,7 @@ TEST_CASE("World: a hinge motor turns the joint the commanded way, a slider stay
   CHECK(js[2] == Approx(-0.2).margin(0.01));
 }
 
-TEST_CASE("World: randomised sizes, masses and colours are per episode and part of the state",
+TEST_CASE("World: randomised size and mass and colour are per episode and part of the state",
           "[world][state]") {
   auto scene = inline_scene(R"({"name": "sizes", "physics_hz": 240, "control_hz": 30,
     "bodies": [
@@ -171,4 +171,24 @@ TEST_CASE("World: randomised sizes, masses and colours are per episode and part 
 TEST_CASE("World: a snapshot of another scene is refused", "[world][state][bad-input]") {
   World push(shipped("push"), 0), reacher(shipped("reacher"), 0);
   CHECK_THROWS_AS(push.restore_state(reacher.save_state()), std::invalid_argument);
+}
+
+TEST_CASE("World: a state that overflows is reported as divergence and ends the episode",
+          "[world][bad-input]") {
+  // Bad numbers are data: a body pushed past the float range terminates with reward 0.
+  auto scene = inline_scene(R"({"name": "overflow", "physics_hz": 240, "control_hz": 30,
+    "gravity": [0, 0, -3e38],
+    "bodies": [{"name": "ball", "shape": "sphere", "radius": 0.05, "mass": 1.0,
+                "linear_velocity": [0, 0, -3e38]}],
+    "reward": [{"type": "height", "a": "ball", "weight": 1.0}]})");
+  World w(scene, 0);
+  StepResult r;
+  int t = 0;
+  for (; t < 50 && !w.diverged(); ++t) r = w.step({});
+  REQUIRE(w.diverged());
+  CHECK(r.terminated);
+  CHECK(r.reward == 0.0f);
+  CHECK(t < 20);
+  w.reset(0);
+  CHECK(!w.diverged());  // a reset starts clean
 }

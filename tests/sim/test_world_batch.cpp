@@ -35,7 +35,7 @@ std::uint64_t run_hash(const std::string& scene_name, int envs, int threads, int
 
 }  // namespace
 
-TEST_CASE("WorldBatch: a 64-env run hashes the same for 1, 2 and 4 threads",
+TEST_CASE("WorldBatch: a 64-env run hashes the same for 1 and 2 and 4 threads",
           "[batch][determinism]") {
   for (const char* name : {"push", "billiards", "tower", "cartpole", "reacher"}) {
     INFO(name);
@@ -47,7 +47,7 @@ TEST_CASE("WorldBatch: a 64-env run hashes the same for 1, 2 and 4 threads",
   }
 }
 
-TEST_CASE("WorldBatch: seed 0 twice matches at every step, seed 1 differs; outputs in bounds",
+TEST_CASE("WorldBatch: seed 0 twice matches at every step and seed 1 differs (outputs in bounds)",
           "[batch][determinism]") {
   auto scene = shipped("push");
   const int N = 8;

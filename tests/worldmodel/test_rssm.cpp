@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 wm::RSSM make_model(int h = 32, int w = 32, int a = 2, std::uint64_t seed = 1) {
-  wm::init_torch_threads();
+  wm::init_torch_threads(1);
   torch::manual_seed(seed);
   wm::RSSM model(wm::make_preset("tiny", h, w, a));
   model->eval();
@@ -37,8 +37,8 @@ void remove_tree(const fs::path& dir) {
 }
 
 fs::path temp_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("parallax_test_rssm_" + name + "_" +
-                                          std::to_string(static_cast<long>(::getpid())));
+  auto dir = fs::temp_directory_path() /
+             ("parallax_test_rssm_" + name + "_" + std::to_string(static_cast<long>(::getpid())));
   if (fs::exists(dir)) remove_tree(dir);
   fs::create_directories(dir);
   return dir;
@@ -185,8 +185,7 @@ TEST_CASE("DreamBatch tick equals RSSM imagine for the same inputs", "[worldmode
     CHECK(max_diff(frames[slot], (dec * 255.0f).round()) <= 1.0);
     CHECK(reward[slot].item<float>() ==
           Approx(model->reward(im)[0][K - 1].item<float>()).margin(1e-5));
-    CHECK(cont[slot].item<float>() ==
-          Approx(model->cont(im)[0][K - 1].item<float>()).margin(1e-5));
+    CHECK(cont[slot].item<float>() == Approx(model->cont(im)[0][K - 1].item<float>()).margin(1e-5));
   }
   // Closed slot: untouched zeros.
   CHECK(dream.state().deter[1].abs().sum().item<float>() == 0.0f);
@@ -228,8 +227,9 @@ TEST_CASE("DreamBatch sampled forks diverge and misuse is reported", "[worldmode
   CHECK(distinct > 0);
 
   CHECK_THROWS_WITH(dream.tick(torch::zeros({7, 2})), Catch::Contains("capacity = 8"));
-  CHECK_THROWS_WITH(dream.reset(8, torch::zeros({1, 3, 32, 32}, torch::kByte), torch::zeros({1, 2})),
-                    Catch::Contains("out of range"));
+  CHECK_THROWS_WITH(
+      dream.reset(8, torch::zeros({1, 3, 32, 32}, torch::kByte), torch::zeros({1, 2})),
+      Catch::Contains("out of range"));
   dream.close(3);
   CHECK_THROWS_WITH(dream.fork(3, {4}), Catch::Contains("not open"));
 }
@@ -315,12 +315,31 @@ TEST_CASE("bad checkpoints fail with clear errors", "[worldmodel][checkpoint]") 
   // Sizes that do not match a dataset.
   auto loaded = wm::load_checkpoint(good);
   CHECK_NOTHROW(wm::check_compatible(loaded.config, 32, 32, 2, "m.pt", "data/"));
-  CHECK_THROWS_WITH(wm::check_compatible(loaded.config, 64, 64, 2, "m.pt", "dataset 'data/'"),
-                    Catch::Contains("32x32") && Catch::Contains("64x64") &&
-                        Catch::Contains("dataset 'data/'"));
+  CHECK_THROWS_WITH(
+      wm::check_compatible(loaded.config, 64, 64, 2, "m.pt", "dataset 'data/'"),
+      Catch::Contains("32x32") && Catch::Contains("64x64") && Catch::Contains("dataset 'data/'"));
 
   // Unwritable destination.
   CHECK_THROWS_WITH(wm::save_checkpoint(dir / "no" / "such" / "m.pt", model, model->config()),
                     Catch::Contains("does not exist"));
   remove_tree(dir);
+}
+
+TEST_CASE("DreamBatch sampling is reproducible for a seed", "[worldmodel][dream]") {
+  auto model = make_model();
+  torch::manual_seed(8);
+  auto ctx = torch::randint(0, 256, {2, 3, 32, 32}).to(torch::kByte);
+  auto actions = torch::rand({5, 4, 2});
+  auto run = [&](std::uint64_t seed) {
+    wm::DreamBatch dream(model, 4, torch::kCPU);
+    dream.set_sampling(wm::Sampling::kSample, seed);
+    dream.reset(0, ctx, torch::zeros({2, 2}));
+    dream.fork(0, {1, 2, 3});
+    (void)torch::rand({10});  // the global generator is not used
+    for (int k = 0; k < 5; ++k) dream.tick(actions[k]);
+    return dream.state().stoch.clone();
+  };
+  auto a = run(3), b = run(3), c = run(4);
+  CHECK(torch::equal(a, b));
+  CHECK_FALSE(torch::equal(a, c));
 }

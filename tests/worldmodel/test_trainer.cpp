@@ -14,10 +14,12 @@
 #include "parallax/worldmodel/episode_store.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
 #include "parallax/worldmodel/trainer.hpp"
+#include "synthetic.hpp"
 #include "torch_catch.hpp"
 
 namespace wm = parallax::worldmodel;
 namespace fs = std::filesystem;
+using parallax::worldmodel::testing::moving_square;
 
 namespace {
 
@@ -35,51 +37,6 @@ fs::path temp_dir(const std::string& name) {
   if (fs::exists(dir)) remove_tree(dir);
   fs::create_directories(dir);
   return dir;
-}
-
-// A red 4x4 square on a fixed blue-green gradient, moved by the 2-D action (1.5 px per unit).
-// Reward: minus the distance of the square to the centre (in frame widths). Terminates when the
-// square touches the top-left corner region. Deterministic for a seed.
-std::vector<wm::Episode> moving_square(int episodes, int steps, int size, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  const int S = 4;  // square side [px]
-  std::vector<wm::Episode> out;
-  for (int e = 0; e < episodes; ++e) {
-    wm::Episode ep;
-    ep.id = e;
-    ep.steps = steps;
-    float x = (u(rng) * 0.5f + 0.5f) * (size - S), y = (u(rng) * 0.5f + 0.5f) * (size - S);
-    auto draw = [&] {
-      for (int c = 0; c < 3; ++c)
-        for (int r = 0; r < size; ++r)
-          for (int q = 0; q < size; ++q) {
-            const bool in = q >= static_cast<int>(x) && q < static_cast<int>(x) + S &&
-                            r >= static_cast<int>(y) && r < static_cast<int>(y) + S;
-            const int bg[3] = {20, 60 + 150 * r / size, 200 - 120 * q / size};
-            ep.observations.push_back(static_cast<std::uint8_t>(in ? (c == 0 ? 240 : 30) : bg[c]));
-          }
-    };
-    draw();
-    bool done = false;
-    for (int t = 0; t < steps; ++t) {
-      const float ax = u(rng), ay = u(rng);
-      ep.actions.push_back(ax);
-      ep.actions.push_back(ay);
-      if (!done) {
-        x = std::clamp(x + 1.5f * ax, 0.0f, static_cast<float>(size - S));
-        y = std::clamp(y + 1.5f * ay, 0.0f, static_cast<float>(size - S));
-      }
-      draw();
-      const float cx = x + S / 2.0f - size / 2.0f, cy = y + S / 2.0f - size / 2.0f;
-      ep.rewards.push_back(-std::sqrt(cx * cx + cy * cy) / size);
-      done = done || (x < 1.0f && y < 1.0f);
-      ep.terminations.push_back(done && t == steps - 1 ? 1 : 0);
-      ep.truncations.push_back(!done && t == steps - 1 ? 1 : 0);
-    }
-    out.push_back(std::move(ep));
-  }
-  return out;
 }
 
 wm::TrainOptions small_options() {
@@ -174,8 +131,10 @@ TEST_CASE("training the tiny preset cuts the reconstruction loss in half",
   auto all = torch::cat([&] {
     std::vector<torch::Tensor> v;
     for (auto& ep : eps)
-      v.push_back(torch::from_blob(ep.observations.data(), {ep.steps + 1, 3, size, size},
-                                   torch::kByte).to(torch::kFloat) / 255.0f);
+      v.push_back(
+          torch::from_blob(ep.observations.data(), {ep.steps + 1, 3, size, size}, torch::kByte)
+              .to(torch::kFloat) /
+          255.0f);
     return v;
   }());
   const double mean_image_loss = all.var(0, /*unbiased=*/false).sum().item<double>();
@@ -186,7 +145,7 @@ TEST_CASE("training the tiny preset cuts the reconstruction loss in half",
 }
 
 TEST_CASE("resume continues exactly like an uninterrupted run", "[worldmodel][trainer]") {
-  wm::init_torch_threads();
+  wm::init_torch_threads(1);
   auto eps = moving_square(4, 12, 16, 9);
   auto dir = temp_dir("resume");
   wm::TrainOptions o = small_options();
@@ -221,7 +180,8 @@ TEST_CASE("resume continues exactly like an uninterrupted run", "[worldmodel][tr
   CHECK(same_parameters(loaded.model, straight.model()));
   std::ifstream log(o.log);
   int lines = 0;
-  for (std::string line; std::getline(log, line);) lines += line.find("\"recon\"") != std::string::npos;
+  for (std::string line; std::getline(log, line);)
+    lines += line.find("\"recon\"") != std::string::npos;
   CHECK(lines == 6);
 
   // Not vacuous: another seed trains to other weights.
@@ -235,7 +195,7 @@ TEST_CASE("resume continues exactly like an uninterrupted run", "[worldmodel][tr
 }
 
 TEST_CASE("a non-finite loss skips the step and is counted", "[worldmodel][trainer]") {
-  wm::init_torch_threads();
+  wm::init_torch_threads(1);
   auto eps = moving_square(2, 8, 16, 4);
   for (auto& r : eps[0].rewards) r = std::nanf("");
   for (auto& r : eps[1].rewards) r = std::numeric_limits<float>::infinity();
@@ -254,7 +214,7 @@ TEST_CASE("a non-finite loss skips the step and is counted", "[worldmodel][train
 }
 
 TEST_CASE("resuming against a different dataset fails clearly", "[worldmodel][trainer]") {
-  wm::init_torch_threads();
+  wm::init_torch_threads(1);
   auto dir = temp_dir("mismatch");
   wm::TrainOptions o = small_options();
   o.steps = 1;

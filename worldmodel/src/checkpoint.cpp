@@ -20,13 +20,17 @@ int init_torch_threads(int threads) {
   return threads;
 }
 
-bool cuda_available() { return torch::cuda::is_available(); }
+bool cuda_available() {
+  return torch::cuda::is_available();
+}
 
 namespace {
 
 constexpr const char* kFormat = "parallax-rssm/1";
 
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+std::string first_line(const std::string& s) {
+  return s.substr(0, s.find('\n'));
+}
 
 // Archive keys avoid '.', which the archive uses for nesting.
 std::string weight_key(const std::string& name) {
@@ -228,8 +232,8 @@ void check_compatible(const ModelConfig& config, int height, int width, int acti
   throw std::runtime_error(what + ": model expects " + std::to_string(config.height) + "x" +
                            std::to_string(config.width) + " frames and " +
                            std::to_string(config.action_size) + " action components, but " +
-                           source + " has " + std::to_string(height) + "x" +
-                           std::to_string(width) + " frames and " + std::to_string(action_size));
+                           source + " has " + std::to_string(height) + "x" + std::to_string(width) +
+                           " frames and " + std::to_string(action_size));
 }
 
 }  // namespace parallax::worldmodel

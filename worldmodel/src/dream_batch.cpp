@@ -4,7 +4,26 @@
 #include <stdexcept>
 #include <string>
 
+// CUDA graphs need the CUDA runtime headers (present wherever LibTorch was found with CUDA).
+#if __has_include(<ATen/cuda/CUDAGraph.h>) && __has_include(<cuda_runtime_api.h>)
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#define PARALLAX_WM_CUDA_GRAPH 1
+#else
+#define PARALLAX_WM_CUDA_GRAPH 0
+#endif
+
 namespace parallax::worldmodel {
+
+#if PARALLAX_WM_CUDA_GRAPH
+struct DreamBatch::Graph {
+  at::cuda::CUDAGraph graph;
+  bool captured = false;
+};
+#else
+struct DreamBatch::Graph {};
+#endif
 
 namespace {
 
@@ -31,7 +50,18 @@ DreamBatch::DreamBatch(RSSM model, int capacity, torch::Device device)
   set_sampling(Sampling::kSample, 0);
 }
 
+DreamBatch::~DreamBatch() = default;
+DreamBatch::DreamBatch(DreamBatch&&) noexcept = default;
+DreamBatch& DreamBatch::operator=(DreamBatch&&) noexcept = default;
+
+bool DreamBatch::use_cuda_graph(bool enable) {
+  want_graph_ = enable && PARALLAX_WM_CUDA_GRAPH && device_.is_cuda();
+  graph_.reset();
+  return want_graph_;
+}
+
 void DreamBatch::set_sampling(Sampling sampling, std::uint64_t seed) {
+  graph_.reset();  // a captured graph holds the old generator and sampling mode
   sampling_ = sampling;
   // A private generator of the device's kind (a clone of the default one, then reseeded).
   generator_ = at::globalContext().defaultGenerator(device_).clone();
@@ -63,10 +93,10 @@ void DreamBatch::reset(int slot, const torch::Tensor& frames, const torch::Tenso
               frames.size(2) == c.height && frames.size(3) == c.width,
           "reset: frames must be [C >= 1, 3, " + std::to_string(c.height) + ", " +
               std::to_string(c.width) + "]");
-  require(actions.dim() == 2 && actions.size(0) == frames.size(0) &&
-              actions.size(1) == c.action_size,
-          "reset: actions must be [C, " + std::to_string(c.action_size) +
-              "] with C = the number of context frames");
+  require(
+      actions.dim() == 2 && actions.size(0) == frames.size(0) && actions.size(1) == c.action_size,
+      "reset: actions must be [C, " + std::to_string(c.action_size) +
+          "] with C = the number of context frames");
   torch::NoGradGuard no_grad;
   States states = model_->observe(frames.to(device_).unsqueeze(0),
                                   actions.to(device_, torch::kFloat).unsqueeze(0), sampling_,
@@ -80,13 +110,14 @@ void DreamBatch::reset(int slot, const torch::Tensor& frames, const torch::Tenso
 
 void DreamBatch::fork(int src_slot, const std::vector<int>& dst_slots) {
   check_slot(src_slot, "fork");
-  require(open_host_[src_slot] != 0, "fork: source slot " + std::to_string(src_slot) +
-                                         " is not open");
+  require(open_host_[src_slot] != 0,
+          "fork: source slot " + std::to_string(src_slot) + " is not open");
   if (dst_slots.empty()) return;
   for (int d : dst_slots) check_slot(d, "fork");
   torch::NoGradGuard no_grad;
   auto index = torch::tensor(std::vector<int64_t>(dst_slots.begin(), dst_slots.end()),
-                             torch::TensorOptions().dtype(torch::kLong)).to(device_);
+                             torch::TensorOptions().dtype(torch::kLong))
+                   .to(device_);
   const auto n = static_cast<int64_t>(dst_slots.size());
   deter_.index_copy_(0, index, deter_[src_slot].unsqueeze(0).expand({n, -1}).clone());
   stoch_.index_copy_(0, index, stoch_[src_slot].unsqueeze(0).expand({n, -1}).clone());
@@ -103,6 +134,15 @@ void DreamBatch::close(int slot) {
   open_host_[slot] = 0;
 }
 
+void DreamBatch::tick_body() {
+  // Every row is stepped (a fixed-shape batch); closed rows keep their state. All inputs and
+  // outputs are the preallocated tensors, updated in place: a captured graph sees every change.
+  State next = model_->img_step({deter_, stoch_}, actions_, sampling_, generator_);
+  auto open = open_.unsqueeze(1);  // [capacity, 1]
+  deter_.copy_(torch::where(open, next.deter, deter_));
+  stoch_.copy_(torch::where(open, next.stoch, stoch_));
+}
+
 void DreamBatch::tick(const torch::Tensor& actions) {
   const auto& c = model_->config();
   require(actions.dim() == 2 && actions.size(0) == capacity_ && actions.size(1) == c.action_size,
@@ -110,11 +150,37 @@ void DreamBatch::tick(const torch::Tensor& actions) {
               std::to_string(c.action_size) + "]");
   torch::NoGradGuard no_grad;
   actions_.copy_(actions);
-  // Every row is stepped (a fixed-shape batch); closed rows keep their state.
-  State next = model_->img_step({deter_, stoch_}, actions_, sampling_, generator_);
-  auto open = open_.unsqueeze(1);  // [capacity, 1]
-  deter_.copy_(torch::where(open, next.deter, deter_));
-  stoch_.copy_(torch::where(open, next.stoch, stoch_));
+#if PARALLAX_WM_CUDA_GRAPH
+  if (want_graph_) {
+    if (!graph_) {
+      graph_ = std::make_unique<Graph>();
+      // Warm up on a side stream (library handles, allocator), then capture there; the state
+      // is restored after the warm-up so that this tick still advances it exactly once.
+      auto saved_deter = deter_.clone(), saved_stoch = stoch_.clone();
+      torch::cuda::synchronize();
+      auto side = c10::cuda::getStreamFromPool(false, device_.index());
+      {
+        c10::cuda::CUDAStreamGuard on_side(side);
+        for (int i = 0; i < 2; ++i) tick_body();
+        deter_.copy_(saved_deter);
+        stoch_.copy_(saved_stoch);
+        side.synchronize();
+        if (generator_ && sampling_ == Sampling::kSample) {
+          graph_->graph.register_generator_state(*generator_);
+        }
+        graph_->graph.capture_begin();
+        tick_body();
+        graph_->graph.capture_end();
+      }
+      torch::cuda::synchronize();
+      graph_->captured = true;
+    }
+    graph_->graph.replay();
+    ++ticks_;
+    return;
+  }
+#endif
+  tick_body();
   ++ticks_;
 }
 
@@ -131,7 +197,9 @@ void DreamBatch::observe(const torch::Tensor& frames, const torch::Tensor& mask)
   stoch_.copy_(torch::where(m, post.stoch, stoch_));
 }
 
-torch::Tensor DreamBatch::features() const { return torch::cat({deter_, stoch_}, -1); }
+torch::Tensor DreamBatch::features() const {
+  return torch::cat({deter_, stoch_}, -1);
+}
 
 torch::Tensor DreamBatch::frames() {
   torch::NoGradGuard no_grad;

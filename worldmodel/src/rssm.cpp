@@ -8,16 +8,24 @@ namespace parallax::worldmodel {
 
 namespace nn = torch::nn;
 
-torch::Tensor symlog(const torch::Tensor& x) { return torch::sign(x) * torch::log1p(x.abs()); }
-torch::Tensor symexp(const torch::Tensor& x) { return torch::sign(x) * torch::expm1(x.abs()); }
+torch::Tensor symlog(const torch::Tensor& x) {
+  return torch::sign(x) * torch::log1p(x.abs());
+}
+torch::Tensor symexp(const torch::Tensor& x) {
+  return torch::sign(x) * torch::expm1(x.abs());
+}
 
 State States::at(int64_t t) const {
   return {deter.select(1, t), stoch.select(1, t)};
 }
 
-State States::last() const { return at(deter.size(1) - 1); }
+State States::last() const {
+  return at(deter.size(1) - 1);
+}
 
-torch::Tensor States::features() const { return torch::cat({deter, stoch}, -1); }
+torch::Tensor States::features() const {
+  return torch::cat({deter, stoch}, -1);
+}
 
 namespace {
 
@@ -228,8 +236,9 @@ torch::Tensor RSSMImpl::cont_features(const torch::Tensor& features) {
 torch::Tensor RSSMImpl::decode(const States& states) {
   auto feat = states.features();  // [B, T, F]
   auto out = decode_features(feat.flatten(0, 1)).to(torch::kFloat);
-  return (out + 0.5f).clamp(0.0f, 1.0f).view(
-      {feat.size(0), feat.size(1), config_.channels, config_.height, config_.width});
+  return (out + 0.5f)
+      .clamp(0.0f, 1.0f)
+      .view({feat.size(0), feat.size(1), config_.channels, config_.height, config_.width});
 }
 
 torch::Tensor RSSMImpl::reward(const States& states) {
@@ -254,8 +263,8 @@ LossTerms RSSMImpl::loss(const Batch& batch) {
   auto reward = (reward_pred - symlog(batch.rewards.flatten().to(torch::kFloat))).square().mean();
 
   auto cont_logit = cont_features(feat).to(torch::kFloat);
-  auto cont = torch::binary_cross_entropy_with_logits(cont_logit,
-                                                      batch.conts.flatten().to(torch::kFloat));
+  auto cont =
+      torch::binary_cross_entropy_with_logits(cont_logit, batch.conts.flatten().to(torch::kFloat));
 
   // KL balancing with free bits (DreamerV3): KL summed over groups, clipped per step.
   auto kl_of = [](const torch::Tensor& lp, const torch::Tensor& lq) {

@@ -29,8 +29,8 @@ SequenceSampler::SequenceSampler(const std::vector<Episode>& episodes, int heigh
       action_size_(action_size),
       seq_len_(seq_len),
       rng_(seed) {
-  if (seq_len < 1) throw std::runtime_error("sequence length must be >= 1, got " +
-                                            std::to_string(seq_len));
+  if (seq_len < 1)
+    throw std::runtime_error("sequence length must be >= 1, got " + std::to_string(seq_len));
   const size_t frame = size_t{3} * height * width;
   int longest = 0;
   for (size_t i = 0; i < episodes.size(); ++i) {
@@ -41,8 +41,8 @@ SequenceSampler::SequenceSampler(const std::vector<Episode>& episodes, int heigh
         ep.terminations.size() != t) {
       throw std::runtime_error(source + ": episode " + std::to_string(i) +
                                " has inconsistent sizes (steps " + std::to_string(ep.steps) +
-                               ", expected observations [T+1, 3, " + std::to_string(height) +
-                               ", " + std::to_string(width) + "], actions [T, " +
+                               ", expected observations [T+1, 3, " + std::to_string(height) + ", " +
+                               std::to_string(width) + "], actions [T, " +
                                std::to_string(action_size) + "], rewards/terminations [T])");
     }
     longest = std::max(longest, ep.steps + 1);
@@ -74,8 +74,8 @@ Batch SequenceSampler::sample(int batch) {
   for (int b = 0; b < batch; ++b) {
     // Uniform window index; modulo bias is below 2^-40 for any realistic dataset.
     const std::int64_t w = static_cast<std::int64_t>(rng_() % static_cast<std::uint64_t>(total_));
-    const size_t k = std::upper_bound(cumulative_.begin(), cumulative_.end(), w) -
-                     cumulative_.begin();
+    const size_t k =
+        std::upper_bound(cumulative_.begin(), cumulative_.end(), w) - cumulative_.begin();
     const Episode& ep = episodes_[usable_[k]];
     const std::int64_t start = w - (k == 0 ? 0 : cumulative_[k - 1]);  // first frame index
     std::memcpy(frames + b * L * frame, ep.observations.data() + start * frame, L * frame);
@@ -108,12 +108,18 @@ std::string StepMetrics::to_json() const {
   auto num = [](double v) -> nlohmann::json {
     return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
   };
-  nlohmann::json j = {{"step", step},       {"loss", num(loss)},
-                      {"recon", num(recon)}, {"reward", num(reward)},
-                      {"cont", num(cont)},   {"kl_dyn", num(kl_dyn)},
-                      {"kl_rep", num(kl_rep)}, {"kl", num(kl)},
-                      {"grad_norm", num(grad_norm)}, {"frames_per_s", num(frames_per_s)},
-                      {"elapsed_s", num(elapsed_s)}, {"skipped", skipped},
+  nlohmann::json j = {{"step", step},
+                      {"loss", num(loss)},
+                      {"recon", num(recon)},
+                      {"reward", num(reward)},
+                      {"cont", num(cont)},
+                      {"kl_dyn", num(kl_dyn)},
+                      {"kl_rep", num(kl_rep)},
+                      {"kl", num(kl)},
+                      {"grad_norm", num(grad_norm)},
+                      {"frames_per_s", num(frames_per_s)},
+                      {"elapsed_s", num(elapsed_s)},
+                      {"skipped", skipped},
                       {"skipped_total", skipped_total}};
   return j.dump();
 }
@@ -181,8 +187,8 @@ Trainer::Trainer(std::vector<Episode> episodes, int height, int width, int actio
       start_(std::chrono::steady_clock::now()) {
   if (options_.batch < 1) throw std::runtime_error("batch size must be >= 1");
   if (options_.steps < 0) throw std::runtime_error("steps must be >= 0");
-  sampler_ = std::make_unique<SequenceSampler>(episodes_, height, width, action_size,
-                                               options_.seq, options_.seed, options_.source);
+  sampler_ = std::make_unique<SequenceSampler>(episodes_, height, width, action_size, options_.seq,
+                                               options_.seed, options_.source);
   const bool resume = options_.resume && !options_.out.empty() && fs::exists(options_.out);
   if (resume) {
     const std::string what = "checkpoint '" + options_.out.string() + "'";
@@ -199,7 +205,8 @@ Trainer::Trainer(std::vector<Episode> episodes, int height, int width, int actio
         model_->parameters(), torch::optim::AdamOptions(options_.lr).eps(options_.adam_eps));
     TrainingState state;
     if (!load_training_state(options_.out, *optimizer_, state)) {
-      throw std::runtime_error(what + " holds no training state (optimizer, step); it cannot be "
+      throw std::runtime_error(what +
+                               " holds no training state (optimizer, step); it cannot be "
                                "resumed");
     }
     nlohmann::json j;
@@ -285,21 +292,22 @@ StepMetrics Trainer::step() {
 void Trainer::save(const fs::path& path) const {
   TrainingState state;
   state.step = step_;
-  nlohmann::json j = {{"sampler", sampler_->state()},
-                      {"skipped", skipped_},
-                      {"elapsed_s", elapsed_before_ + std::chrono::duration<double>(
-                                                          std::chrono::steady_clock::now() -
-                                                          start_)
-                                                          .count()},
-                      {"preset", config_.preset},
-                      {"batch", options_.batch},
-                      {"seq", options_.seq},
-                      {"lr", options_.lr},
-                      {"seed", options_.seed},
-                      {"source", options_.source}};
+  nlohmann::json j = {
+      {"sampler", sampler_->state()},
+      {"skipped", skipped_},
+      {"elapsed_s",
+       elapsed_before_ +
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count()},
+      {"preset", config_.preset},
+      {"batch", options_.batch},
+      {"seq", options_.seq},
+      {"lr", options_.lr},
+      {"seed", options_.seed},
+      {"source", options_.source}};
   state.json = j.dump();
   state.cpu_rng = at::globalContext().defaultGenerator(torch::kCPU).get_state();
-  if (device_.is_cuda()) state.device_rng = at::globalContext().defaultGenerator(device_).get_state();
+  if (device_.is_cuda())
+    state.device_rng = at::globalContext().defaultGenerator(device_).get_state();
   save_checkpoint(path, model_, config_, optimizer_.get(), &state);
 }
 

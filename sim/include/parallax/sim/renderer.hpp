@@ -10,8 +10,10 @@
 //   rgb     [N, H, W, 3] u8  row 0 at the top; colour byte = round(255 * scene colour * shade),
 //                          no gamma curve; background is a fixed sky colour (kBackground)
 //   ids     [N, H, W] u8   0 = background, k + 1 = body k, K + 1 + m = marker m (nullptr: none)
-// With spp 4 the colour is the mean of a 2x2 grid of samples and the id is the most common id
-// of the four (ties: the earliest sample).
+// shade = ambient + (1 - ambient) * max(0, normal . to_light) * lit, lit = 0 where a shadow ray
+// toward the light hits a body. Discs lie 1 mm above their plane and cast no shadows; planes
+// and discs are two-sided. With spp 4 the colour is the mean of a 2x2 grid of samples and the id
+// is the most common id of the four (ties: the earliest sample).
 #pragma once
 
 #include <array>

@@ -35,8 +35,7 @@ struct LoadedModel {
 
 // Loads a checkpoint onto `device` (model in eval mode). Throws std::runtime_error with one
 // clear line for a missing, truncated, corrupt or foreign file.
-LoadedModel load_checkpoint(const std::filesystem::path& path,
-                            torch::Device device = torch::kCPU);
+LoadedModel load_checkpoint(const std::filesystem::path& path, torch::Device device = torch::kCPU);
 
 // Reads the optimiser state (into `optimizer`, built over the loaded model's parameters) and
 // the trainer state. Returns false when the checkpoint holds no training state.

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "parallax/worldmodel/rssm.hpp"
@@ -16,6 +17,9 @@ class DreamBatch {
  public:
   // Takes the model (moved to `device`, eval mode) and preallocates `capacity` slots.
   DreamBatch(RSSM model, int capacity, torch::Device device);
+  ~DreamBatch();
+  DreamBatch(DreamBatch&&) noexcept;
+  DreamBatch& operator=(DreamBatch&&) noexcept;
 
   int capacity() const { return capacity_; }
   torch::Device device() const { return device_; }
@@ -24,6 +28,11 @@ class DreamBatch {
   // Latent sampling: kSample draws from the prior with a generator seeded by `seed` (the
   // default: sampled dreams, seed 0); kMode takes the most likely latent (deterministic).
   void set_sampling(Sampling sampling, std::uint64_t seed = 0);
+
+  // CUDA graph for tick(): captured at the next tick, then replayed (one launch per tick
+  // instead of one per kernel). Returns whether graphs are in use: false on the CPU or in a
+  // build without the CUDA headers. set_sampling() drops the captured graph.
+  bool use_cuda_graph(bool enable);
 
   // Opens `slot` and observes C context frames [C, 3, H, W] u8 with their actions [C, A] f32
   // (actions[t] taken before frame t; zeros at an episode start). The slot then holds the
@@ -50,7 +59,9 @@ class DreamBatch {
   std::int64_t ticks() const { return ticks_; }
 
  private:
+  struct Graph;  // CUDA graph state (dream_batch.cpp), absent when not in use
   void check_slot(int slot, const char* what) const;
+  void tick_body();  // the step itself: reads actions_, updates deter_/stoch_ in place
   torch::Tensor features() const;  // [capacity, F]
 
   RSSM model_;
@@ -58,12 +69,14 @@ class DreamBatch {
   torch::Device device_;
   Sampling sampling_ = Sampling::kSample;
   std::optional<at::Generator> generator_;  // CPU sampling generator; default one on CUDA
-  torch::Tensor deter_;     // [capacity, D] f32 on device
-  torch::Tensor stoch_;     // [capacity, G*K] f32 on device
-  torch::Tensor open_;      // [capacity] bool on device
-  std::vector<char> open_host_;  // [capacity] mirror of open_
-  torch::Tensor actions_;   // [capacity, A] f32 on device (staging for tick)
+  torch::Tensor deter_;                     // [capacity, D] f32 on device
+  torch::Tensor stoch_;                     // [capacity, G*K] f32 on device
+  torch::Tensor open_;                      // [capacity] bool on device
+  std::vector<char> open_host_;             // [capacity] mirror of open_
+  torch::Tensor actions_;                   // [capacity, A] f32 on device (staging for tick)
   std::int64_t ticks_ = 0;
+  bool want_graph_ = false;
+  std::unique_ptr<Graph> graph_;
 };
 
 }  // namespace parallax::worldmodel

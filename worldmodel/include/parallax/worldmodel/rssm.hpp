@@ -27,8 +27,8 @@ struct States {
   torch::Tensor prior_logits;  // [B, T, G, K] f32 log-probabilities (after unimix)
   torch::Tensor post_logits;   // [B, T, G, K] f32 log-probabilities; undefined after imagine()
 
-  State at(int64_t t) const;     // one step, [B, ...]
-  State last() const;            // the last step
+  State at(int64_t t) const;       // one step, [B, ...]
+  State last() const;              // the last step
   torch::Tensor features() const;  // [B, T, D + G*K] f32
 };
 
@@ -90,8 +90,7 @@ class RSSMImpl : public torch::nn::Module {
 
   // Posterior of one step: z_t ~ q(h_t, embed_t) keeping deter h_t. embed [B, E].
   State obs_step(const State& prior, const torch::Tensor& embed, Sampling sampling,
-                 std::optional<at::Generator> generator = {},
-                 torch::Tensor* post_logits = nullptr);
+                 std::optional<at::Generator> generator = {}, torch::Tensor* post_logits = nullptr);
 
   torch::Tensor decode(const States& states);  // [B, T, 3, H, W] f32 in [0,1]
   torch::Tensor reward(const States& states);  // [B, T] f32 (symexp of the symlog head)
@@ -112,8 +111,8 @@ class RSSMImpl : public torch::nn::Module {
 
   ModelConfig config_;
   torch::nn::Sequential encoder_{nullptr};
-  torch::nn::Sequential img_in_{nullptr};       // [z, a] -> hidden
-  torch::nn::Linear gru_linear_{nullptr};       // [x, h] -> 3 D
+  torch::nn::Sequential img_in_{nullptr};  // [z, a] -> hidden
+  torch::nn::Linear gru_linear_{nullptr};  // [x, h] -> 3 D
   torch::nn::LayerNorm gru_norm_{nullptr};
   torch::nn::Sequential prior_{nullptr};        // h -> G*K logits
   torch::nn::Sequential posterior_{nullptr};    // [h, e] -> G*K logits

@@ -31,46 +31,46 @@ class SequenceSampler {
   SequenceSampler(const std::vector<Episode>& episodes, int height, int width, int action_size,
                   int seq_len, std::uint64_t seed, const std::string& source = "dataset");
 
-  Batch sample(int batch);  // CPU tensors, see Batch in rssm.hpp
+  Batch sample(int batch);                             // CPU tensors, see Batch in rssm.hpp
   std::int64_t num_windows() const { return total_; }  // valid (episode, start) pairs
 
-  std::string state() const;               // RNG state as text
+  std::string state() const;                // RNG state as text
   void set_state(const std::string& text);  // throws std::runtime_error on a bad state
 
  private:
   const std::vector<Episode>& episodes_;
   int height_, width_, action_size_, seq_len_;
-  std::vector<int> usable_;                // episode indices with >= L frames
-  std::vector<std::int64_t> cumulative_;   // [usable] windows up to and including each
+  std::vector<int> usable_;               // episode indices with >= L frames
+  std::vector<std::int64_t> cumulative_;  // [usable] windows up to and including each
   std::int64_t total_ = 0;
   std::mt19937_64 rng_;
 };
 
 struct TrainOptions {
-  std::string preset = "tiny";          // tiny | small | base (a resumed run keeps its own)
-  std::int64_t steps = 1000;            // total optimisation steps (a resume runs up to this)
-  int batch = 16;                       // B sequences per step
-  int seq = 32;                         // L frames per sequence
-  double lr = 3e-4;                     // Adam learning rate
+  std::string preset = "tiny";  // tiny | small | base (a resumed run keeps its own)
+  std::int64_t steps = 1000;    // total optimisation steps (a resume runs up to this)
+  int batch = 16;               // B sequences per step
+  int seq = 32;                 // L frames per sequence
+  double lr = 3e-4;             // Adam learning rate
   double adam_eps = 1e-8;
-  double grad_clip = 100.0;             // max global gradient norm
-  std::string device = "cpu";           // cpu | cuda | cuda:N
-  std::filesystem::path out;            // checkpoint file; empty: no checkpoints
-  bool resume = false;                  // continue from `out` if it exists
-  std::filesystem::path log;            // JSON lines file; empty: none
-  std::int64_t checkpoint_every = 0;    // steps between checkpoints; 0: only at the end
-  std::uint64_t seed = 0;               // model init, sampler and latent sampling
-  bool progress = false;                // progress line on stderr
-  std::string source = "dataset";       // name of the data, for messages
+  double grad_clip = 100.0;           // max global gradient norm
+  std::string device = "cpu";         // cpu | cuda | cuda:N
+  std::filesystem::path out;          // checkpoint file; empty: no checkpoints
+  bool resume = false;                // continue from `out` if it exists
+  std::filesystem::path log;          // JSON lines file; empty: none
+  std::int64_t checkpoint_every = 0;  // steps between checkpoints; 0: only at the end
+  std::uint64_t seed = 0;             // model init, sampler and latent sampling
+  bool progress = false;              // progress line on stderr
+  std::string source = "dataset";     // name of the data, for messages
 };
 
 struct StepMetrics {
   std::int64_t step = 0;  // steps done after this one
   double loss = 0, recon = 0, reward = 0, cont = 0, kl_dyn = 0, kl_rep = 0, kl = 0;
-  double grad_norm = 0;      // before clipping
-  double frames_per_s = 0;   // B * L / wall time of the step
-  double elapsed_s = 0;      // since this trainer started
-  bool skipped = false;      // non-finite loss or gradient: no update
+  double grad_norm = 0;     // before clipping
+  double frames_per_s = 0;  // B * L / wall time of the step
+  double elapsed_s = 0;     // since this trainer started
+  bool skipped = false;     // non-finite loss or gradient: no update
   std::int64_t skipped_total = 0;
   std::string to_json() const;
 };

@@ -69,6 +69,13 @@ struct CudaRenderer::Impl {
   RenderSetup setup;
   rk::StaticPrim* statics = nullptr;  // device [K + M]
   float* nominal_markers = nullptr;   // device [M, 3] f32
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() {
+    cudaFree(statics);
+    cudaFree(nominal_markers);
+  }
 };
 
 CudaRenderer::CudaRenderer(std::shared_ptr<const SceneModel> scene, RenderOptions options)
@@ -93,12 +100,7 @@ CudaRenderer::CudaRenderer(std::shared_ptr<const SceneModel> scene, RenderOption
   }
 }
 
-CudaRenderer::~CudaRenderer() {
-  if (impl_) {
-    cudaFree(impl_->statics);
-    cudaFree(impl_->nominal_markers);
-  }
-}
+CudaRenderer::~CudaRenderer() = default;
 
 int CudaRenderer::width() const {
   return impl_->setup.frame.width;
