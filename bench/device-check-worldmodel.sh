@@ -3,10 +3,12 @@
 #   bash bench/device-check-worldmodel.sh BUILD_DIR OUT_DIR
 # 1. CUDA tests (tests/worldmodel/test_cuda.cpp, "[cuda]"): DreamBatch on CUDA equals the CPU
 #    engine (fp32, no TF32), bf16 autocast training learns and stays finite, a CUDA checkpoint
-#    loads on the CPU bit-identically, resume on CUDA.
+#    loads on the CPU bit-identically, resume on CUDA, DreamBatch ticks replayed from a CUDA graph
+#    equal eager ticks.
 # 2. `parallax collect` + `parallax train --device cuda` end to end (bf16 autocast, 200 steps).
 # 3. Benchmark: training frames/s and imagination steps/s (latent only, with decoding) per preset
-#    on CUDA (DreamBatch N = 1 .. 4096), then the CPU figures on this machine's cores.
+#    on CUDA (DreamBatch N = 1 .. 4096, eager and CUDA graph), then the CPU figures on this
+#    machine's cores.
 # Writes two files (the device tool brings back at most 8 in all):
 #   OUT_DIR/worldmodel-cuda.log      test log, train summary and the tail of its metrics
 #   OUT_DIR/worldmodel-bench.jsonl   benchmark lines (cuda, then cpu)

@@ -154,7 +154,11 @@ void bench_preset(const Args& a, const std::string& preset, const std::string& d
     for (int i = 1; i < n; ++i) rest.push_back(i);
     dream.fork(0, rest);
     auto actions = (torch::rand({n, a.actions}) * 2 - 1).to(device);  // [N, A]
-    for (int decode = 0; decode < 2; ++decode) {
+    // Latent, latent replayed from a CUDA graph (CUDA only), latent + decoding.
+    for (int variant = 0; variant < 3; ++variant) {
+      const bool decode = variant == 2, graph = variant == 1;
+      if (graph && !dream.use_cuda_graph(true)) continue;
+      if (!graph) dream.use_cuda_graph(false);
       for (int i = 0; i < 3; ++i) {
         dream.tick(actions);
         if (decode) (void)dream.frames();

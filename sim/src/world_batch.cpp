@@ -14,6 +14,7 @@ WorldBatch::WorldBatch(std::shared_ptr<const SceneModel> scene, int num_envs, st
       num_envs_(num_envs),
       num_bodies_(static_cast<int>(scene_->bodies.size())),
       num_markers_(static_cast<int>(scene_->markers.size())),
+      num_joints_(static_cast<int>(scene_->joints.size())),
       action_size_(scene_->action_size()),
       seed_(seed),
       pool_(threads) {
@@ -26,6 +27,9 @@ WorldBatch::WorldBatch(std::shared_ptr<const SceneModel> scene, int num_envs, st
   poses_.assign(N * num_bodies_ * 7, 0.0f);
   velocities_.assign(N * num_bodies_ * 6, 0.0f);
   markers_.assign(N * num_markers_ * 3, 0.0f);
+  joints_.assign(N * num_joints_ * 2, 0.0f);
+  colors_.assign(N * num_bodies_ * 3, 0.0f);
+  scales_.assign(N * num_bodies_, 1.0f);
   rewards_.assign(N, 0.0f);
   terminated_.assign(N, 0);
   truncated_.assign(N, 0);
@@ -55,6 +59,8 @@ void WorldBatch::write_outputs(int i) {
   w.poses(std::span<float>(poses_).subspan(i * K * 7, K * 7));
   w.velocities(std::span<float>(velocities_).subspan(i * K * 6, K * 6));
   w.marker_positions(std::span<float>(markers_).subspan(i * M * 3, M * 3));
+  const std::size_t J = static_cast<std::size_t>(num_joints_);
+  w.joint_states(std::span<float>(joints_).subspan(i * J * 2, J * 2));
 }
 
 void WorldBatch::reset() {
@@ -81,6 +87,9 @@ void WorldBatch::run(int begin, int end) {
       terminated_[i] = truncated_[i] = 0;
       reset_mask_[i] = 1;
       done_[i] = 0;
+      const std::size_t K = static_cast<std::size_t>(num_bodies_);
+      w.body_colors(std::span<float>(colors_).subspan(i * K * 3, K * 3));
+      w.body_size_scales(std::span<float>(scales_).subspan(i * K, K));
     } else {
       StepResult r = w.step(std::span<const float>(actions_ + i * A, A));
       rewards_[i] = r.reward;

@@ -70,7 +70,7 @@ TEST_CASE("arena true frames equal a separately driven WorldBatch + Renderer", "
   }
 }
 
-TEST_CASE("arena predictions equal DreamBatch driven with the same actions; metrics match", "[arena]") {
+TEST_CASE("arena predictions equal DreamBatch driven with the same actions and metrics match", "[arena]") {
   torch::NoGradGuard no_grad;
   auto scene = push_scene();
   const int n = 2, a = scene->action_size();

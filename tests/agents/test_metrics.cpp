@@ -31,7 +31,7 @@ TEST_CASE("metrics match scikit-image on recorded image pairs", "[metrics]") {
   }
 }
 
-TEST_CASE("identical frames: zero MSE, infinite PSNR, SSIM 1", "[metrics]") {
+TEST_CASE("identical frames: zero MSE and infinite PSNR and SSIM 1", "[metrics]") {
   std::vector<std::uint8_t> f(20 * 30 * 3);
   for (std::size_t i = 0; i < f.size(); ++i) f[i] = static_cast<std::uint8_t>((i * 37) % 251);
   CHECK(frame_mse(f.data(), f.data(), 20, 30) == 0.0);

@@ -128,7 +128,7 @@ TEST_CASE("renderer: sphere under an orthographic camera covers its disc of pixe
   CHECK(std::abs(count - kPi * rpx * rpx) < 2.0 * kPi * rpx);
 }
 
-TEST_CASE("renderer: box face-on covers its rectangle, rotated with its pose", "[render]") {
+TEST_CASE("renderer: box face-on covers its rectangle and rotated with its pose", "[render]") {
   const double half = 1.0;
   ps::SceneModel s = top_ortho_scene(half, 64, 64);
   auto b = body(ps::Shape::kBox, {0.1, -0.2, 0});
@@ -150,7 +150,7 @@ TEST_CASE("renderer: box face-on covers its rectangle, rotated with its pose", "
   }
 }
 
-TEST_CASE("renderer: cylinder, capsule and disc marker cover their footprints", "[render]") {
+TEST_CASE("renderer: cylinder and capsule and disc marker cover their footprints", "[render]") {
   const double half = 1.0;
   ps::SceneModel s = top_ortho_scene(half, 64, 80);
   SECTION("upright cylinder: a disc") {
@@ -524,7 +524,7 @@ std::vector<float> random_poses(int n, int k, std::uint32_t seed) {
 
 }  // namespace
 
-TEST_CASE("renderer: CPU output is identical for 1, 2 and 3 threads and per-env calls",
+TEST_CASE("renderer: CPU output is identical for 1 and 2 and 3 threads and per-env calls",
           "[render]") {
   const ps::SceneModel s = busy_scene();
   const int n = 5, k = static_cast<int>(s.bodies.size());
@@ -641,7 +641,7 @@ TEST_CASE("renderer: ray-test counter counts primary and shadow tests", "[render
   CHECK(tests < 3 * 32 * 32);
 }
 
-TEST_CASE("renderer: write_png and read_png round-trip, errors name the file", "[render][png]") {
+TEST_CASE("renderer: write_png and read_png round-trip and errors name the file", "[render][png]") {
   const auto dir = std::filesystem::temp_directory_path() / "parallax_test_png";
   std::filesystem::create_directories(dir);
   std::vector<std::uint8_t> img(20 * 17 * 3);  // [17, 20, 3] u8
@@ -664,7 +664,7 @@ TEST_CASE("renderer: write_png and read_png round-trip, errors name the file", "
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("renderer: non-finite poses are drawn as nothing, never crash", "[render]") {
+TEST_CASE("renderer: non-finite poses are drawn as nothing and never crash", "[render]") {
   // Bad numbers are data: a diverged body (NaN / inf pose) must not take the frame down.
   ps::SceneModel s = top_ortho_scene(1.0, 32, 32);
   s.bodies.push_back(body(ps::Shape::kPlane, {0, 0, -1}, {0.5, 0.5, 0.5}));

@@ -125,3 +125,24 @@ TEST_CASE("WorldBatch: bad actions are refused before any env steps", "[batch][b
   std::vector<float> short_act(3, 0.0f);
   CHECK_THROWS_AS(batch.step(short_act), std::invalid_argument);
 }
+
+TEST_CASE("WorldBatch: joint states and per-episode appearance match each env's World", "[batch]") {
+  auto scene = shipped("reacher");
+  const int N = 3;
+  WorldBatch batch(scene, N, 7, 2);
+  REQUIRE(batch.num_joints() == 2);
+  std::vector<float> act(static_cast<std::size_t>(N * batch.action_size()), 0.5f);
+  for (int t = 0; t < 5; ++t) batch.step(act);
+  for (int i = 0; i < N; ++i) {
+    std::vector<float> js(4), colors(batch.num_bodies() * 3), scales(batch.num_bodies());
+    batch.world(i).joint_states(js);
+    batch.world(i).body_colors(colors);
+    batch.world(i).body_size_scales(scales);
+    CHECK(std::memcmp(js.data(), batch.joint_states().data() + i * 4, 16) == 0);
+    CHECK(std::memcmp(colors.data(), batch.body_colors().data() + i * colors.size(),
+                      colors.size() * 4) == 0);
+    CHECK(std::memcmp(scales.data(), batch.body_size_scales().data() + i * scales.size(),
+                      scales.size() * 4) == 0);
+    CHECK(js[1] == Approx(2.0).margin(0.1));  // shoulder turning at 0.5 * 4 rad/s
+  }
+}

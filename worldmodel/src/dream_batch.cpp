@@ -156,10 +156,11 @@ void DreamBatch::tick(const torch::Tensor& actions) {
       graph_ = std::make_unique<Graph>();
       // Warm up on a side stream (library handles, allocator), then capture there; the state
       // is restored after the warm-up so that this tick still advances it exactly once.
+      // Thread-local capture mode: CUDA work of other threads (the renderer) is not disturbed.
       auto saved_deter = deter_.clone(), saved_stoch = stoch_.clone();
       torch::cuda::synchronize();
       auto side = c10::cuda::getStreamFromPool(false, device_.index());
-      {
+      try {
         c10::cuda::CUDAStreamGuard on_side(side);
         for (int i = 0; i < 2; ++i) tick_body();
         deter_.copy_(saved_deter);
@@ -168,9 +169,15 @@ void DreamBatch::tick(const torch::Tensor& actions) {
         if (generator_ && sampling_ == Sampling::kSample) {
           graph_->graph.register_generator_state(*generator_);
         }
-        graph_->graph.capture_begin();
+        graph_->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
         tick_body();
         graph_->graph.capture_end();
+      } catch (...) {
+        graph_.reset();
+        want_graph_ = false;  // eager from now on; the caller sees the error once
+        deter_.copy_(saved_deter);
+        stoch_.copy_(saved_stoch);
+        throw;
       }
       torch::cuda::synchronize();
       graph_->captured = true;

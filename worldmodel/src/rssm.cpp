@@ -146,7 +146,8 @@ torch::Tensor RSSMImpl::sample_stoch(const torch::Tensor& logits, Sampling sampl
     auto gumbel = -torch::log(-torch::log(u.clamp(1e-10, 1.0 - 1e-7)));
     index = (logits + gumbel).argmax(-1);
   }
-  auto one_hot = torch::one_hot(index, config_.stoch_classes).to(logits.dtype());
+  // One-hot by scatter: no host sync (safe inside a CUDA graph capture).
+  auto one_hot = torch::zeros_like(logits).scatter_(-1, index.unsqueeze(-1), 1.0);
   auto probs = logits.exp();
   // Straight-through: the value is the one-hot sample, the gradient that of the probabilities.
   return (one_hot + probs - probs.detach()).flatten(1);

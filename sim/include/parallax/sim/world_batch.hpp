@@ -49,6 +49,13 @@ class WorldBatch {
   std::span<const std::uint8_t> truncated() const { return truncated_; }           // [N] 0/1
   std::span<const std::uint8_t> reset_mask() const { return reset_mask_; }         // [N] 0/1
   std::span<const std::uint64_t> episode_seeds() const { return episode_seeds_; }  // [N]
+  // [N, J, 2] f32: joint position (rad or m) and velocity (rad/s or m/s), see World::joint_states.
+  std::span<const float> joint_states() const { return joints_; }
+  // This episode's appearance per env (change only at resets): [N, K, 3] f32 RGB in [0, 1] and
+  // [N, K] f32 size scales; pass them to Renderer::render to draw randomised scenes faithfully.
+  std::span<const float> body_colors() const { return colors_; }
+  std::span<const float> body_size_scales() const { return scales_; }
+  int num_joints() const { return num_joints_; }
 
   World& world(int i);
   const World& world(int i) const;
@@ -58,7 +65,7 @@ class WorldBatch {
   void write_outputs(int i);
 
   std::shared_ptr<const SceneModel> scene_;
-  int num_envs_, num_bodies_, num_markers_, action_size_;
+  int num_envs_, num_bodies_, num_markers_, num_joints_, action_size_;
   std::uint64_t seed_;
   std::vector<World> worlds_;
   ThreadPool pool_;
@@ -68,6 +75,9 @@ class WorldBatch {
   std::vector<float> poses_;                                       // [N, K, 7] f32
   std::vector<float> velocities_;                                  // [N, K, 6] f32
   std::vector<float> markers_;                                     // [N, M, 3] f32
+  std::vector<float> joints_;                                      // [N, J, 2] f32
+  std::vector<float> colors_;                                      // [N, K, 3] f32
+  std::vector<float> scales_;                                      // [N, K] f32
   std::vector<float> rewards_;                                     // [N] f32
   std::vector<std::uint8_t> terminated_, truncated_, reset_mask_;  // [N] u8
   std::vector<std::uint8_t> done_;                                 // [N] previous step ended
