@@ -1,5 +1,7 @@
 // parallax train: trains the RSSM world model on a dataset written by `parallax collect`.
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +20,14 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace wm = parallax::worldmodel;
+
+// Set by SIGINT/SIGTERM: the trainer stops after the current step and writes a checkpoint.
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int sig) {
+  g_stop.store(true);
+  std::signal(sig, SIG_DFL);  // a second signal ends the process at once
+}
 
 struct TrainArgs {
   std::string data;
@@ -52,6 +62,7 @@ void run_train(const TrainArgs& args) {
   }
 
   wm::TrainOptions o = args.options;
+  o.stop = &g_stop;
   o.out = args.out;
   o.log = args.log;
   o.progress = !args.quiet;
@@ -75,7 +86,24 @@ void run_train(const TrainArgs& args) {
     }
   }
   const std::int64_t first = trainer.current_step();
-  wm::StepMetrics last = trainer.run();
+  g_stop.store(false);
+  auto old_int = std::signal(SIGINT, on_stop_signal);
+  auto old_term = std::signal(SIGTERM, on_stop_signal);
+  wm::StepMetrics last;
+  try {
+    last = trainer.run();
+  } catch (...) {
+    std::signal(SIGINT, old_int);
+    std::signal(SIGTERM, old_term);
+    throw;
+  }
+  std::signal(SIGINT, old_int);
+  std::signal(SIGTERM, old_term);
+  if (trainer.stopped()) {
+    throw std::runtime_error("interrupted at step " + std::to_string(trainer.current_step()) +
+                             "; checkpoint written to '" + args.out +
+                             "' (the same command with --resume continues)");
+  }
   if (trainer.current_step() == first && !args.out.empty() && !fs::exists(args.out)) {
     trainer.save(args.out);  // --steps 0: still write the (untrained) model
   }

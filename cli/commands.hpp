@@ -20,5 +20,6 @@ void register_render(CLI::App& app);
 void register_collect(CLI::App& app);
 void register_train(CLI::App& app);
 void register_demo(CLI::App& app);
+void register_export(CLI::App& app);
 
 }  // namespace parallax::cli

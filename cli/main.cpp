@@ -1,4 +1,4 @@
-// parallax: the headless front end (scenes, sim, render, collect, train, demo).
+// parallax: the headless front end (scenes, sim, render, collect, train, demo, export).
 #include <cstdio>
 #include <exception>
 
@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   parallax::cli::register_collect(app);
   parallax::cli::register_train(app);
   parallax::cli::register_demo(app);
+  parallax::cli::register_export(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

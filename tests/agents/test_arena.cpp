@@ -1,9 +1,10 @@
 // The arena drives Bullet and the dream in lockstep: its true frames are exactly what the sim and
 // renderer produce for the same seed and actions, its predictions exactly what DreamBatch
 // produces for the same actions, and its metrics are those of the two frame sets.
-#include <catch2/catch.hpp>
-
+// torch first: c10 defines a glog-style CHECK that would replace Catch's (last one wins).
 #include <torch/torch.h>
+#undef CHECK
+#include <catch2/catch.hpp>
 
 #include "parallax/agents/arena.hpp"
 #include "parallax/agents/metrics.hpp"

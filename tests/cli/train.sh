@@ -48,6 +48,25 @@ for x, y in zip(a, b):
 assert a[-1]["loss"] is not None
 PY
 
+# SIGINT: stops after the current step, writes a checkpoint, exits 1 with a message; --resume
+# then continues from that step.
+"$exe" train "${run[@]}" --steps 100000 --out "$tmp/m/int.pt" --log "$tmp/int.jsonl" --quiet \
+  >/dev/null 2>"$tmp/int.err" &
+pid=$!
+for _ in $(seq 1 300); do
+  [ -s "$tmp/int.jsonl" ] && [ "$(wc -l <"$tmp/int.jsonl")" -ge 2 ] && break
+  sleep 0.1
+done
+kill -INT "$pid"
+wait "$pid"
+[ $? -eq 1 ] || fail "SIGINT: expected exit 1"
+grep -q "parallax: error: interrupted at step [0-9]*; checkpoint written" "$tmp/int.err" ||
+  fail "SIGINT message: $(cat "$tmp/int.err")"
+done_steps=$(wc -l <"$tmp/int.jsonl")
+"$exe" train "${run[@]}" --steps $((done_steps + 2)) --out "$tmp/m/int.pt" --log "$tmp/int.jsonl" \
+  --resume --quiet >/dev/null || fail "resume after SIGINT failed"
+[ "$(wc -l <"$tmp/int.jsonl")" -eq $((done_steps + 2)) ] || fail "resume after SIGINT: wrong step count"
+
 # Bad flags and files: one line "parallax: error: ...", non-zero exit.
 "$exe" train --data "$tmp/nope" --out "$tmp/x.pt" >/dev/null 2>"$tmp/e1.txt" && fail "missing data accepted"
 grep -q "nope" "$tmp/e1.txt" || fail "missing data message: $(cat "$tmp/e1.txt")"

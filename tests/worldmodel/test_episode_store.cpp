@@ -374,6 +374,9 @@ TEST_CASE("episode store: a writer killed at random moments leaves a readable da
       try {
         EpisodeWriter w(dir, s, true);
         for (int i = w.num_episodes();; ++i) w.append(make_episode(s, i, 40));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "writer failed: %s\n", e.what());
+        ::_exit(3);
       } catch (...) {
         ::_exit(3);
       }
@@ -383,6 +386,8 @@ TEST_CASE("episode store: a writer killed at random moments leaves a readable da
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
+    INFO("child status " << status << (WIFEXITED(status) ? " exited " : " signalled ")
+                         << (WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status)));
     REQUIRE(WIFSIGNALED(status));  // it was still writing when killed (exit 3 = it failed)
     if (!fs::exists(dir / "data" / "metadata.json")) continue;  // killed before the first commit
     EpisodeReader r(dir);

@@ -2,6 +2,7 @@
 // exactly, non-finite losses are skipped, mismatched checkpoints fail clearly.
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -243,5 +244,30 @@ TEST_CASE("resuming against a different dataset fails clearly", "[worldmodel][tr
   o.resume = false;
   CHECK_THROWS_WITH(wm::Trainer(moving_square(2, 8, 16, 1), 16, 16, 2, o),
                     Catch::Contains("device 'tpu'"));
+  remove_tree(dir);
+}
+
+TEST_CASE("a stop request ends the run with a checkpoint that resumes", "[worldmodel][trainer]") {
+  wm::init_torch_threads(1);
+  auto eps = moving_square(2, 10, 16, 2);
+  auto dir = temp_dir("stop");
+  std::atomic<bool> stop{false};
+  wm::TrainOptions o = small_options();
+  o.steps = 50;
+  o.out = dir / "m.pt";
+  o.stop = &stop;
+  wm::Trainer t(eps, 16, 16, 2, o);
+  auto m = t.run([&](const wm::StepMetrics& s) {
+    if (s.step == 2) stop = true;
+  });
+  CHECK(t.stopped());
+  CHECK(m.step == 2);
+  CHECK(t.current_step() == 2);
+  auto loaded = wm::load_checkpoint(o.out);
+  torch::optim::Adam adam(loaded.model->parameters());
+  wm::TrainingState state;
+  REQUIRE(wm::load_training_state(o.out, adam, state));
+  CHECK(state.step == 2);
+  CHECK(same_parameters(loaded.model, t.model()));
   remove_tree(dir);
 }

@@ -335,6 +335,8 @@ Hid make_fapl() {
   return fapl;
 }
 
+
+
 void write_attr_i64(hid_t obj, const char* name, std::int64_t v) {
   Hid sp(H5Screate(H5S_SCALAR));
   Hid a(H5Acreate2(obj, name, H5T_STD_I64LE, sp.get(), H5P_DEFAULT, H5P_DEFAULT));
@@ -440,6 +442,36 @@ struct EpisodeWriter::Impl {
   Hid bool_type;
 };
 
+namespace {
+// Copies episodes [0, count) of `main` into a new file with the writer's creation properties,
+// fsyncs it and renames it over `main`. Used by resume to drop uncommitted trailing groups.
+void compact_committed(const fs::path& main, int count) {
+  const fs::path tmp = main.string() + ".compact.tmp";
+  {
+    Hid src(H5Fopen(main.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+    if (!src.ok()) fail(main, "open", "cannot open to drop uncommitted episodes (corrupt file?)");
+    Hid fcpl(H5Pcreate(H5P_FILE_CREATE));
+    H5Pset_file_space_strategy(fcpl.get(), H5F_FSPACE_STRATEGY_NONE, 0, 1);
+    Hid dst(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT));
+    if (!dst.ok()) fail(tmp, "create", "libhdf5 cannot create the file");
+    for (int i = 0; i < count; ++i) {
+      const std::string g = group_name(i);
+      if (H5Ocopy(src.get(), g.c_str(), dst.get(), g.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
+        fail(main, "/" + g, "committed episode cannot be read back (corrupt file?)");
+    }
+    H5Fflush(dst.get(), H5F_SCOPE_GLOBAL);
+  }
+  const int fd = ::open(tmp.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  std::error_code ec;
+  fs::rename(tmp, main, ec);
+  if (ec) fail(main, "replace", ec.message());
+}
+}  // namespace
+
 EpisodeWriter::EpisodeWriter(const fs::path& dataset_dir, const DatasetSpec& spec, bool resume)
     : impl_(std::make_unique<Impl>()) {
   check_spec(spec);
@@ -468,15 +500,26 @@ EpisodeWriter::EpisodeWriter(const fs::path& dataset_dir, const DatasetSpec& spe
     if (!m.file.ok())
       fail(m.main_file, "open",
            "cannot open for writing (corrupt, or another process is writing it)");
+    bool uncommitted = false;
     for (int i = 0;; ++i) {
       const std::string g = group_name(i);
       const bool has = H5Lexists(m.file.get(), g.c_str(), H5P_DEFAULT) > 0;
       if (i < m.episodes && !has)
         fail(m.main_file, "/" + g,
              "missing, but metadata.json counts " + std::to_string(m.episodes) + " episodes");
-      if (i >= m.episodes && !has) break;
-      if (i >= m.episodes && H5Ldelete(m.file.get(), g.c_str(), H5P_DEFAULT) < 0)
-        fail(m.main_file, "/" + g, "cannot drop this uncommitted episode");
+      if (i >= m.episodes) {
+        if (!has) break;
+        uncommitted = true;
+      }
+    }
+    if (uncommitted) {
+      // A kill mid-append can leave a link to an episode whose object header never reached the
+      // disk: H5Ldelete then fails. Rebuild instead: copy the committed episodes into a fresh
+      // file and rename it over the old one (a kill during this leaves the old file intact).
+      m.file.reset();
+      compact_committed(m.main_file, m.episodes);
+      m.file = Hid(H5Fopen(m.main_file.c_str(), H5F_ACC_RDWR, fapl.get()));
+      if (!m.file.ok()) fail(m.main_file, "open", "cannot reopen after dropping uncommitted episodes");
     }
     H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL);
     return;

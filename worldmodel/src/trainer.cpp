@@ -328,7 +328,8 @@ StepMetrics Trainer::run(const std::function<void(const StepMetrics&)>& on_step)
     m = step();
     if (log) log << m.to_json() << '\n' << std::flush;
     if (on_step) on_step(m);
-    const bool last = step_ >= options_.steps;
+    stopped_ = options_.stop && options_.stop->load() && step_ < options_.steps;
+    const bool last = step_ >= options_.steps || stopped_;
     if (!options_.out.empty() &&
         (last || (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0))) {
       save(options_.out);
@@ -351,6 +352,7 @@ StepMetrics Trainer::run(const std::function<void(const StepMetrics&)>& on_step)
         std::fflush(stderr);
       }
     }
+    if (stopped_) break;
   }
   return m;
 }

@@ -96,9 +96,9 @@ class RSSMImpl : public torch::nn::Module {
   torch::Tensor reward(const States& states);  // [B, T] f32 (symexp of the symlog head)
   torch::Tensor cont(const States& states);    // [B, T] f32 probability the episode goes on
 
-  // Heads on flat features [N, D + G*K].
-  torch::Tensor decode_features(const torch::Tensor& features);  // [N, 3, H, W] f32, unclamped
-                                                                 // (x - 0.5 space)
+  // Heads on flat features [N, D + G*K]. decode_features: [N, 3, H, W] in the x - 0.5 space,
+  // unclamped (bf16 under autocast).
+  torch::Tensor decode_features(const torch::Tensor& features);
   torch::Tensor reward_features(const torch::Tensor& features);  // [N] f32 symlog space
   torch::Tensor cont_features(const torch::Tensor& features);    // [N] f32 logits
 

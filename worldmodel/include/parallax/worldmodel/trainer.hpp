@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -61,7 +62,10 @@ struct TrainOptions {
   std::int64_t checkpoint_every = 0;  // steps between checkpoints; 0: only at the end
   std::uint64_t seed = 0;             // model init, sampler and latent sampling
   bool progress = false;              // progress line on stderr
-  std::string source = "dataset";     // name of the data, for messages
+  // When set and true (e.g. by a SIGINT handler), run() stops after the current step and
+  // writes a checkpoint: a later --resume continues exactly.
+  const std::atomic<bool>* stop = nullptr;
+  std::string source = "dataset";  // name of the data, for messages
 };
 
 struct StepMetrics {
@@ -85,13 +89,15 @@ class Trainer {
   ~Trainer();
 
   StepMetrics step();  // one optimisation step (or a counted skip)
-  // Runs until options.steps with logging, progress and checkpoints; returns the last metrics.
+  // Runs until options.steps (or options.stop) with logging, progress and checkpoints; returns
+  // the last metrics.
   StepMetrics run(const std::function<void(const StepMetrics&)>& on_step = {});
   void save(const std::filesystem::path& path) const;  // weights + full training state
 
   std::int64_t current_step() const { return step_; }
   std::int64_t skipped_steps() const { return skipped_; }
   bool resumed() const { return resumed_; }
+  bool stopped() const { return stopped_; }  // run() ended early on options.stop
   const ModelConfig& config() const { return config_; }
   RSSM model() const { return model_; }
   torch::Device device() const { return device_; }
@@ -107,6 +113,7 @@ class Trainer {
   std::int64_t step_ = 0;
   std::int64_t skipped_ = 0;
   bool resumed_ = false;
+  bool stopped_ = false;
   double elapsed_before_ = 0;  // seconds spent in earlier runs (resume)
   std::chrono::steady_clock::time_point start_;
 };
