@@ -1,16 +1,16 @@
 // parallax demo: the arena for N envs x T ticks on the shipped default model; writes a strip of
 // true frames above predicted ones (strip.png) and per-step metrics (report.json).
+#include <torch/torch.h>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
 
 #include "commands.hpp"
 #include "parallax/agents/arena.hpp"
-#include "parallax/sim/image_io.hpp"
 #include "parallax/agents/model_source.hpp"
+#include "parallax/sim/image_io.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
 
 namespace parallax::cli {
@@ -47,9 +47,12 @@ nlohmann::json finite_or_null(double v) {
 }
 
 void run_demo(const DemoOptions& o) {
-  if (o.envs < 1 || o.envs > 256) throw UsageError("--envs must be in [1, 256], got " + std::to_string(o.envs));
-  if (o.ticks < 1 || o.ticks > 10000) throw UsageError("--ticks must be in [1, 10000], got " + std::to_string(o.ticks));
-  if (o.device != "cpu" && o.device != "cuda") throw UsageError("--device must be cpu or cuda, got '" + o.device + "'");
+  if (o.envs < 1 || o.envs > 256)
+    throw UsageError("--envs must be in [1, 256], got " + std::to_string(o.envs));
+  if (o.ticks < 1 || o.ticks > 10000)
+    throw UsageError("--ticks must be in [1, 10000], got " + std::to_string(o.ticks));
+  if (o.device != "cpu" && o.device != "cuda")
+    throw UsageError("--device must be cpu or cuda, got '" + o.device + "'");
   if (o.device == "cuda" && !torch::cuda::is_available())
     throw UsageError("--device cuda: no CUDA device is available on this machine");
   worldmodel::init_torch_threads(o.threads);
@@ -89,9 +92,16 @@ void run_demo(const DemoOptions& o) {
       blit(arena.predicted_frames(), i, 2 * i + 1, t);
       const auto& m = metrics[i];
       returns[i] += m.reward_true;
-      steps.push_back({{"tick", m.tick}, {"env", m.env}, {"mse", m.mse}, {"psnr", finite_or_null(m.psnr)},
-                       {"ssim", m.ssim}, {"reward", m.reward_true}, {"reward_pred", m.reward_pred},
-                       {"terminated", m.terminated}, {"truncated", m.truncated}, {"reset", m.reset}});
+      steps.push_back({{"tick", m.tick},
+                       {"env", m.env},
+                       {"mse", m.mse},
+                       {"psnr", finite_or_null(m.psnr)},
+                       {"ssim", m.ssim},
+                       {"reward", m.reward_true},
+                       {"reward_pred", m.reward_pred},
+                       {"terminated", m.terminated},
+                       {"truncated", m.truncated},
+                       {"reset", m.reset}});
       if (!m.reset) {
         sum_mse += m.mse;
         sum_ssim += m.ssim;
@@ -116,7 +126,8 @@ void run_demo(const DemoOptions& o) {
       {"metrics_note", "mse/psnr/ssim on [0,1] RGB; psnr is null when mse is 0 (infinite)"},
       {"summary",
        {{"mean_mse", measured ? sum_mse / measured : 0.0},
-        {"mean_psnr", finite_psnr ? nlohmann::json(sum_psnr / finite_psnr) : nlohmann::json(nullptr)},
+        {"mean_psnr",
+         finite_psnr ? nlohmann::json(sum_psnr / finite_psnr) : nlohmann::json(nullptr)},
         {"mean_ssim", measured ? sum_ssim / measured : 0.0},
         {"mean_abs_reward_error", measured ? sum_rerr / measured : 0.0},
         {"returns", returns}}},
@@ -150,7 +161,8 @@ void register_demo(CLI::App& app) {
   auto o = std::make_shared<DemoOptions>();
   auto* sub = app.add_subcommand(
       "demo", "Run Bullet and the world model in lockstep; write strip.png and report.json");
-  sub->add_option("--scene", o->scene, "Shipped scene name or path to a scene .json")->capture_default_str();
+  sub->add_option("--scene", o->scene, "Shipped scene name or path to a scene .json")
+      ->capture_default_str();
   sub->add_option("--model", o->model,
                   "World-model checkpoint (default: assets/models/<scene>.pt, else untrained)")
       ->check(CLI::ExistingFile);
@@ -158,7 +170,8 @@ void register_demo(CLI::App& app) {
   sub->add_option("--ticks", o->ticks, "Control ticks to run")->capture_default_str();
   sub->add_option("--seed", o->seed, "Base seed (env i uses seed + i)")->capture_default_str();
   sub->add_option("--policy", o->policy, "Agent: random | expert | noisy")->capture_default_str();
-  sub->add_option("--device", o->device, "Device of the world model: cpu | cuda")->capture_default_str();
+  sub->add_option("--device", o->device, "Device of the world model: cpu | cuda")
+      ->capture_default_str();
   sub->add_option("--threads", o->threads, "Worker threads (0 = all cores)")->capture_default_str();
   sub->add_option("--out", o->out, "Output folder")->capture_default_str();
   sub->add_flag("--json", o->json, "Print a JSON summary on stdout");

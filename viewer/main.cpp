@@ -58,7 +58,9 @@ struct FrameTexture {
     if (id) glDeleteTextures(1, &id);
     id = 0;
   }
-  ImTextureID imgui_id() const { return reinterpret_cast<ImTextureID>(static_cast<std::uintptr_t>(id)); }
+  ImTextureID imgui_id() const {
+    return reinterpret_cast<ImTextureID>(static_cast<std::uintptr_t>(id));
+  }
 };
 
 struct ViewerState {
@@ -164,13 +166,13 @@ void save_screenshot(const std::string& path, int w, int h) {
 int run(const ViewerOptions& o) {
   // Simulation side first: a bad scene or model fails before any window opens.
   parallax::worldmodel::init_torch_threads(0);
-  auto scene = std::make_shared<const parallax::sim::SceneModel>(parallax::sim::resolve_scene(o.scene));
+  auto scene =
+      std::make_shared<const parallax::sim::SceneModel>(parallax::sim::resolve_scene(o.scene));
   auto src = parallax::agents::load_model_for_scene(*scene, o.model, "cpu", o.seed);
-  parallax::agents::Arena arena(scene, src.model,
-                                parallax::agents::ArenaOptions{.num_envs = o.envs,
-                                                               .seed = o.seed,
-                                                               .threads = 0,
-                                                               .policy = o.policy});
+  parallax::agents::Arena arena(
+      scene, src.model,
+      parallax::agents::ArenaOptions{
+          .num_envs = o.envs, .seed = o.seed, .threads = 0, .policy = o.policy});
   ViewerState state;
   state.model_description = src.description;
   state.returns.assign(o.envs, 0.0);
@@ -183,8 +185,9 @@ int run(const ViewerOptions& o) {
   SDL_GL_SetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, 3);
   SDL_GL_SetAttribute(SDL_GL_CONTEXT_MINOR_VERSION, 0);
   SDL_GL_SetAttribute(SDL_GL_DOUBLEBUFFER, 1);
-  SDL_Window* window = SDL_CreateWindow("parallax-view", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED,
-                                        o.width, o.height, SDL_WINDOW_OPENGL | SDL_WINDOW_RESIZABLE);
+  SDL_Window* window =
+      SDL_CreateWindow("parallax-view", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, o.width,
+                       o.height, SDL_WINDOW_OPENGL | SDL_WINDOW_RESIZABLE);
   if (!window) {
     std::fprintf(stderr, "parallax-view: error: cannot open a window: %s\n", SDL_GetError());
     SDL_Quit();
@@ -220,7 +223,8 @@ int run(const ViewerOptions& o) {
     while (SDL_PollEvent(&event)) {
       ImGui_ImplSDL2_ProcessEvent(&event);
       if (event.type == SDL_QUIT) done = true;
-      if (event.type == SDL_KEYDOWN && event.key.keysym.sym == SDLK_SPACE) state.playing = !state.playing;
+      if (event.type == SDL_KEYDOWN && event.key.keysym.sym == SDLK_SPACE)
+        state.playing = !state.playing;
     }
     // 2. Advance the arena.
     if (state.playing || state.step_once) {
@@ -277,16 +281,22 @@ int run(const ViewerOptions& o) {
 int main(int argc, char** argv) {
   ViewerOptions o;
   CLI::App app{"parallax-view: Bullet and the world model side by side (space: play/pause)"};
-  app.add_option("--scene", o.scene, "Shipped scene name or path to a scene .json")->capture_default_str();
+  app.add_option("--scene", o.scene, "Shipped scene name or path to a scene .json")
+      ->capture_default_str();
   app.add_option("--model", o.model, "World-model checkpoint (default: assets/models/<scene>.pt)")
       ->check(CLI::ExistingFile);
   app.add_option("--envs", o.envs, "Environments")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--seed", o.seed, "Base seed")->capture_default_str();
   app.add_option("--policy", o.policy, "Agent: random | expert | noisy")->capture_default_str();
-  app.add_option("--frames", o.frames, "Run N frames then exit (test mode)")->check(CLI::PositiveNumber);
+  app.add_option("--frames", o.frames, "Run N frames then exit (test mode)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--screenshot", o.screenshot, "With --frames: write the last frame to this PNG");
-  app.add_option("--width", o.width, "Window width")->check(CLI::Range(320, 7680))->capture_default_str();
-  app.add_option("--height", o.height, "Window height")->check(CLI::Range(240, 4320))->capture_default_str();
+  app.add_option("--width", o.width, "Window width")
+      ->check(CLI::Range(320, 7680))
+      ->capture_default_str();
+  app.add_option("--height", o.height, "Window height")
+      ->check(CLI::Range(240, 4320))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (!o.screenshot.empty() && o.frames <= 0) {
     std::fprintf(stderr, "parallax-view: error: --screenshot needs --frames N\n");

@@ -169,19 +169,41 @@ Arena::Arena(std::shared_ptr<const sim::SceneModel> scene, worldmodel::RSSM mode
 }
 Arena::~Arena() = default;
 
-void Arena::reset() { impl_->reset(); }
-std::span<const StepMetrics> Arena::tick() { return impl_->step_with_policy(); }
+void Arena::reset() {
+  impl_->reset();
+}
+std::span<const StepMetrics> Arena::tick() {
+  return impl_->step_with_policy();
+}
 std::span<const StepMetrics> Arena::tick(std::span<const float> actions) {
   return impl_->step(actions);
 }
-int Arena::num_envs() const { return impl_->n; }
-int Arena::action_size() const { return impl_->a; }
-int Arena::width() const { return impl_->w; }
-int Arena::height() const { return impl_->h; }
-int Arena::ticks() const { return impl_->ticks; }
-const sim::SceneModel& Arena::scene() const { return *impl_->scene; }
-std::span<const std::uint8_t> Arena::true_frames() const { return impl_->true_rgb; }
-std::span<const std::uint8_t> Arena::predicted_frames() const { return impl_->pred_rgb; }
-std::span<const float> Arena::last_actions() const { return impl_->actions; }
+int Arena::num_envs() const {
+  return impl_->n;
+}
+int Arena::action_size() const {
+  return impl_->a;
+}
+int Arena::width() const {
+  return impl_->w;
+}
+int Arena::height() const {
+  return impl_->h;
+}
+int Arena::ticks() const {
+  return impl_->ticks;
+}
+const sim::SceneModel& Arena::scene() const {
+  return *impl_->scene;
+}
+std::span<const std::uint8_t> Arena::true_frames() const {
+  return impl_->true_rgb;
+}
+std::span<const std::uint8_t> Arena::predicted_frames() const {
+  return impl_->pred_rgb;
+}
+std::span<const float> Arena::last_actions() const {
+  return impl_->actions;
+}
 
 }  // namespace parallax::agents

@@ -49,7 +49,8 @@ double frame_ssim(const std::uint8_t* a, const std::uint8_t* b, int height, int 
   // Only the interior is averaged (skimage crops (win-1)/2 on each side), so a "valid"
   // separable filter is exact: the reflect padding never reaches a kept pixel.
   const int oh = height - 2 * kRadius, ow = width - 2 * kRadius;
-  std::vector<double> rows(static_cast<std::size_t>(height) * ow * 5);  // [H, ow, 5] horizontal pass
+  std::vector<double> rows(static_cast<std::size_t>(height) * ow *
+                           5);  // [H, ow, 5] horizontal pass
   double total = 0;
   for (int c = 0; c < 3; ++c) {
     for (int y = 0; y < height; ++y) {
@@ -72,7 +73,8 @@ double frame_ssim(const std::uint8_t* a, const std::uint8_t* b, int height, int 
       for (int x = 0; x < ow; ++x) {
         double m[5] = {0, 0, 0, 0, 0};
         for (int t = 0; t < kWin; ++t)
-          for (int j = 0; j < 5; ++j) m[j] += k[t] * rows[(static_cast<std::size_t>(y + t) * ow + x) * 5 + j];
+          for (int j = 0; j < 5; ++j)
+            m[j] += k[t] * rows[(static_cast<std::size_t>(y + t) * ow + x) * 5 + j];
         const double vx = m[2] - m[0] * m[0], vy = m[3] - m[1] * m[1], cxy = m[4] - m[0] * m[1];
         sum += ((2 * m[0] * m[1] + kC1) * (2 * cxy + kC2)) /
                ((m[0] * m[0] + m[1] * m[1] + kC1) * (vx + vy + kC2));

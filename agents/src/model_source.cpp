@@ -8,8 +8,9 @@
 
 namespace parallax::agents {
 
-ModelSource load_model_for_scene(const sim::SceneModel& scene, const std::filesystem::path& checkpoint,
-                                 const std::string& device, std::uint64_t init_seed) {
+ModelSource load_model_for_scene(const sim::SceneModel& scene,
+                                 const std::filesystem::path& checkpoint, const std::string& device,
+                                 std::uint64_t init_seed) {
   std::filesystem::path path = checkpoint;
   if (path.empty()) {
     const auto shipped = sim::scenes_dir().parent_path() / "models" / (scene.name + ".pt");

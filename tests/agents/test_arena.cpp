@@ -25,7 +25,8 @@ std::shared_ptr<const parallax::sim::SceneModel> push_scene() {
 
 parallax::worldmodel::RSSM tiny_model(const parallax::sim::SceneModel& s) {
   torch::manual_seed(3);
-  auto cfg = parallax::worldmodel::make_preset("tiny", s.camera.height, s.camera.width, s.action_size());
+  auto cfg =
+      parallax::worldmodel::make_preset("tiny", s.camera.height, s.camera.width, s.action_size());
   parallax::worldmodel::RSSM m(cfg);
   m->eval();
   return m;
@@ -49,7 +50,8 @@ TEST_CASE("arena true frames equal a separately driven WorldBatch + Renderer", "
   parallax::sim::WorldBatch worlds(scene, n, 11, 1);
   worlds.reset();
   parallax::sim::Renderer renderer(scene, {.threads = 1});
-  std::vector<std::uint8_t> rgb(static_cast<std::size_t>(n) * renderer.width() * renderer.height() * 3);
+  std::vector<std::uint8_t> rgb(static_cast<std::size_t>(n) * renderer.width() * renderer.height() *
+                                3);
   for (int t = 1; t <= 12; ++t) {
     const auto act = actions_at(t, n, a);
     const auto m = arena.tick(act);
@@ -71,7 +73,8 @@ TEST_CASE("arena true frames equal a separately driven WorldBatch + Renderer", "
   }
 }
 
-TEST_CASE("arena predictions equal DreamBatch driven with the same actions and metrics match", "[arena]") {
+TEST_CASE("arena predictions equal DreamBatch driven with the same actions and metrics match",
+          "[arena]") {
   torch::NoGradGuard no_grad;
   auto scene = push_scene();
   const int n = 2, a = scene->action_size();
@@ -85,7 +88,8 @@ TEST_CASE("arena predictions equal DreamBatch driven with the same actions and m
   std::vector<std::uint8_t> rgb(static_cast<std::size_t>(n) * h * w * 3);
   renderer.render(n, worlds.poses().data(), worlds.marker_positions().data(), rgb.data(), nullptr);
   parallax::worldmodel::DreamBatch dream(model, n, torch::kCPU);
-  auto frames = torch::from_blob(rgb.data(), {n, h, w, 3}, torch::kUInt8).permute({0, 3, 1, 2}).contiguous();
+  auto frames =
+      torch::from_blob(rgb.data(), {n, h, w, 3}, torch::kUInt8).permute({0, 3, 1, 2}).contiguous();
   for (int i = 0; i < n; ++i)
     dream.reset(i, frames.index({torch::indexing::Slice(i, i + 1)}), torch::zeros({1, a}));
   for (int t = 1; t <= 6; ++t) {
@@ -112,7 +116,8 @@ TEST_CASE("arena metrics on identical frames report zero MSE", "[arena]") {
   Arena arena(scene, tiny_model(*scene), ArenaOptions{.num_envs = 2, .seed = 1, .threads = 1});
   arena.tick();
   const auto tf = arena.true_frames();
-  const double mse = parallax::agents::frame_mse(tf.data(), tf.data(), arena.height(), arena.width());
+  const double mse =
+      parallax::agents::frame_mse(tf.data(), tf.data(), arena.height(), arena.width());
   CHECK(mse == 0.0);
   CHECK(std::isinf(parallax::agents::psnr_from_mse(mse)));
 }

@@ -335,8 +335,6 @@ Hid make_fapl() {
   return fapl;
 }
 
-
-
 void write_attr_i64(hid_t obj, const char* name, std::int64_t v) {
   Hid sp(H5Screate(H5S_SCALAR));
   Hid a(H5Acreate2(obj, name, H5T_STD_I64LE, sp.get(), H5P_DEFAULT, H5P_DEFAULT));
@@ -519,7 +517,8 @@ EpisodeWriter::EpisodeWriter(const fs::path& dataset_dir, const DatasetSpec& spe
       m.file.reset();
       compact_committed(m.main_file, m.episodes);
       m.file = Hid(H5Fopen(m.main_file.c_str(), H5F_ACC_RDWR, fapl.get()));
-      if (!m.file.ok()) fail(m.main_file, "open", "cannot reopen after dropping uncommitted episodes");
+      if (!m.file.ok())
+        fail(m.main_file, "open", "cannot reopen after dropping uncommitted episodes");
     }
     H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL);
     return;

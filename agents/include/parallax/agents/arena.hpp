@@ -26,11 +26,11 @@ enum class ArenaMode : std::uint8_t {
 
 struct ArenaOptions {
   int num_envs = 4;
-  std::uint64_t seed = 0;   // env i uses seed + i (sim) and the policy stream seed + i
-  int threads = 0;          // sim + renderer worker threads; 0 = hardware cores
+  std::uint64_t seed = 0;         // env i uses seed + i (sim) and the policy stream seed + i
+  int threads = 0;                // sim + renderer worker threads; 0 = hardware cores
   std::string policy = "random";  // random | expert | noisy (agents::make_policy)
   ArenaMode mode = ArenaMode::kMirror;
-  int resync_every = 0;     // kResync: ticks between re-observations (> 0)
+  int resync_every = 0;        // kResync: ticks between re-observations (> 0)
   std::string device = "cpu";  // torch device of the dream: cpu | cuda
 };
 
@@ -38,9 +38,9 @@ struct ArenaOptions {
 struct StepMetrics {
   int tick = 0;
   int env = 0;
-  bool reset = false;        // this tick was an autoreset: the dream re-observed a fresh frame
-  float reward_true = 0;     // Bullet's reward for this tick
-  float reward_pred = 0;     // the model's predicted reward
+  bool reset = false;     // this tick was an autoreset: the dream re-observed a fresh frame
+  float reward_true = 0;  // Bullet's reward for this tick
+  float reward_pred = 0;  // the model's predicted reward
   double mse = 0, psnr = 0, ssim = 0;  // true vs predicted frame, values in [0, 1]
   bool terminated = false, truncated = false;
 };

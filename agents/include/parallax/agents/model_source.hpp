@@ -21,7 +21,8 @@ struct ModelSource {
 
 // `checkpoint` may be empty. Throws std::runtime_error when the checkpoint's frame or action
 // size does not match the scene (naming both), or when the file is unreadable.
-ModelSource load_model_for_scene(const sim::SceneModel& scene, const std::filesystem::path& checkpoint,
-                                 const std::string& device, std::uint64_t init_seed);
+ModelSource load_model_for_scene(const sim::SceneModel& scene,
+                                 const std::filesystem::path& checkpoint, const std::string& device,
+                                 std::uint64_t init_seed);
 
 }  // namespace parallax::agents

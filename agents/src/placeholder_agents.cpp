@@ -1,1 +1,0 @@
-namespace parallax { int agents_placeholder() { return 0; } }
