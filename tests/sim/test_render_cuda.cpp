@@ -17,7 +17,8 @@
 
 namespace ps = parallax::sim;
 
-TEST_CASE("renderer: CUDA output matches the CPU output on every shipped scene", "[render][cuda]") {
+TEST_CASE("renderer: CUDA output matches the CPU output on every shipped scene",
+          "[render][.cuda]") {
   if (!ps::cuda_renderer_available()) {
     WARN("no CUDA device (or built without CUDA): CUDA-vs-CPU comparison not run here");
     auto scene = std::make_shared<const ps::SceneModel>(ps::resolve_scene("push"));

@@ -43,7 +43,7 @@ double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
 
 }  // namespace
 
-TEST_CASE("CUDA: DreamBatch on CUDA equals the CPU engine", "[worldmodel][cuda]") {
+TEST_CASE("CUDA: DreamBatch on CUDA equals the CPU engine", "[worldmodel][.cuda]") {
   if (!have_cuda("CUDA DreamBatch comparison")) return;
   strict_fp32();
   wm::init_torch_threads(1);
@@ -87,7 +87,7 @@ TEST_CASE("CUDA: DreamBatch on CUDA equals the CPU engine", "[worldmodel][cuda]"
   CHECK_FALSE(torch::equal(b.state().stoch[0], b.state().stoch[1]));
 }
 
-TEST_CASE("CUDA: bf16 autocast training learns and stays finite", "[worldmodel][cuda]") {
+TEST_CASE("CUDA: bf16 autocast training learns and stays finite", "[worldmodel][.cuda]") {
   if (!have_cuda("CUDA bf16 training")) return;
   wm::init_torch_threads(1);
   auto eps = moving_square(12, 32, 32, 3);
@@ -124,7 +124,7 @@ TEST_CASE("CUDA: bf16 autocast training learns and stays finite", "[worldmodel][
   fs::remove(path);
 }
 
-TEST_CASE("CUDA: resume continues a CUDA run", "[worldmodel][cuda]") {
+TEST_CASE("CUDA: resume continues a CUDA run", "[worldmodel][.cuda]") {
   if (!have_cuda("CUDA resume")) return;
   strict_fp32();
   wm::init_torch_threads(1);
@@ -158,7 +158,7 @@ TEST_CASE("CUDA: resume continues a CUDA run", "[worldmodel][cuda]") {
 }
 
 TEST_CASE("CUDA: DreamBatch ticks replayed from a CUDA graph equal eager ticks",
-          "[worldmodel][cuda]") {
+          "[worldmodel][.cuda]") {
   if (!have_cuda("CUDA graph DreamBatch comparison")) return;
   strict_fp32();
   torch::manual_seed(3);

@@ -9,6 +9,7 @@
 #include "parallax/worldmodel/dream_batch.hpp"
 #include "parallax/worldmodel/rssm.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
+#include "temp_dir.hpp"
 #include "torch_catch.hpp"
 
 namespace wm = parallax::worldmodel;
@@ -28,21 +29,10 @@ double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kFloat) - b.to(torch::kFloat)).abs().max().item<double>();
 }
 
-// Not fs::remove_all: libtorch.so exports its own copy of that symbol, which crashes here.
-void remove_tree(const fs::path& dir) {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
-  for (const auto& f : files) fs::is_directory(f) ? remove_tree(f) : (void)fs::remove(f);
-  fs::remove(dir);
-}
-
 fs::path temp_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() /
-             ("parallax_test_rssm_" + name + "_" + std::to_string(static_cast<long>(::getpid())));
-  if (fs::exists(dir)) remove_tree(dir);
-  fs::create_directories(dir);
-  return dir;
+  return parallax::worldmodel::testing::temp_dir("rssm", name);
 }
+using parallax::worldmodel::testing::remove_tree;
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;

@@ -16,6 +16,7 @@
 #include "parallax/worldmodel/torch_setup.hpp"
 #include "parallax/worldmodel/trainer.hpp"
 #include "synthetic.hpp"
+#include "temp_dir.hpp"
 #include "torch_catch.hpp"
 
 namespace wm = parallax::worldmodel;
@@ -24,21 +25,10 @@ using parallax::worldmodel::testing::moving_square;
 
 namespace {
 
-// Not fs::remove_all: libtorch.so exports its own copy of that symbol, which crashes here.
-void remove_tree(const fs::path& dir) {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
-  for (const auto& f : files) fs::is_directory(f) ? remove_tree(f) : (void)fs::remove(f);
-  fs::remove(dir);
-}
-
 fs::path temp_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("parallax_test_trainer_" + name + "_" +
-                                          std::to_string(static_cast<long>(::getpid())));
-  if (fs::exists(dir)) remove_tree(dir);
-  fs::create_directories(dir);
-  return dir;
+  return parallax::worldmodel::testing::temp_dir("trainer", name);
 }
+using parallax::worldmodel::testing::remove_tree;
 
 wm::TrainOptions small_options() {
   wm::TrainOptions o;
