@@ -178,7 +178,9 @@ void run_collect(const CollectArgs& a) {
   std::int64_t frames = 0;
   int done = start;
   while (done < a.episodes) {
-    policy->act({N, A, batch.poses(), batch.marker_positions()}, actions);
+    policy->act(
+        {N, A, batch.poses(), batch.marker_positions(), batch.velocities(), batch.joint_states()},
+        actions);
     for (float& v : actions) v = std::clamp(v, -1.0f, 1.0f);  // what the sim applies
     batch.step(actions);
     render();

@@ -155,7 +155,9 @@ struct Arena::Impl {
     const PolicyInput in{.num_envs = n,
                          .action_size = a,
                          .poses = worlds.poses(),
-                         .markers = worlds.marker_positions()};
+                         .markers = worlds.marker_positions(),
+                         .velocities = worlds.velocities(),
+                         .joint_states = worlds.joint_states()};
     policy->act(in, actions);
     std::vector<float> copy = actions;  // step() copies back into `actions`
     return step(copy);

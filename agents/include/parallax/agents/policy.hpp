@@ -1,10 +1,12 @@
-// Policies that act on N environments at once from their true state (body poses, markers).
+// Policies that act on N environments at once from their true state (body poses, markers, and
+// for some experts body velocities or joint states).
 // Used to collect datasets and as references: `random` (uniform actions), `expert` (a scripted
-// controller per scene), `noisy` (the expert plus temporally correlated noise: varied data
-// that still reaches the goals often).
+// controller per scene: push, tower, billiards, cartpole, reacher), `noisy` (the expert plus
+// temporally correlated noise: varied data that still reaches the goals often).
 //
 // Determinism: everything a policy draws comes from (policy seed, episode seed) set by reset();
-// the actions of an episode do not depend on the number of envs or on the other envs.
+// the actions of an episode do not depend on the number of envs or on the other envs. Experts
+// are deterministic functions of env i's state in PolicyInput.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +24,10 @@ struct PolicyInput {
   int action_size = 0;             // A
   std::span<const float> poses;    // [N, K, 7] f32: x y z (m), qx qy qz qw per body
   std::span<const float> markers;  // [N, M, 3] f32: marker centres (m)
+  // Optional (may be empty): needed by the billiards expert (velocities) and by the cartpole and
+  // reacher experts (joint_states); those throw std::invalid_argument from act() when empty.
+  std::span<const float> velocities = {};    // [N, K, 6] f32: v (m/s), w (rad/s) per body
+  std::span<const float> joint_states = {};  // [N, J, 2] f32: position (rad|m), vel (rad/s|m/s)
 };
 
 class Policy {
