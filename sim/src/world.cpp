@@ -144,6 +144,9 @@ struct World::Impl {
   double joint_position(const Joint& j) const;
   double joint_velocity(const Joint& j) const;
   btVector3 joint_axis_world(const Joint& j) const;
+  // Applies `effort` along the joint (a torque for a hinge, a force for a slider) to body b and
+  // its reaction to body a.
+  static void apply_joint_effort(const Joint& j, const btVector3& effort);
   bool touching(int a, int b) const;
 };
 
@@ -490,6 +493,16 @@ btVector3 World::Impl::point_of(int body, int marker, const Vec3& offset) const 
   return btVector3(markers[marker * 3], markers[marker * 3 + 1], markers[marker * 3 + 2]);
 }
 
+void World::Impl::apply_joint_effort(const Joint& j, const btVector3& effort) {
+  if (j.hinge) {
+    j.b->applyTorque(effort);
+    if (j.ia >= 0) j.a->applyTorque(-effort);
+  } else {
+    j.b->applyCentralForce(effort);
+    if (j.ia >= 0) j.a->applyCentralForce(-effort);
+  }
+}
+
 btVector3 World::Impl::joint_axis_world(const Joint& j) const {
   btMatrix3x3 basis = j.a->getWorldTransform().getBasis() * j.frame_a.getBasis();
   return j.slider ? basis.getColumn(0) : basis.getColumn(2);
@@ -593,14 +606,8 @@ StepResult World::Impl::step(std::span<const float> action) {
         }
         case ActuatorType::kJointTorque: {
           const Joint& j = joints[a.joint];
-          btVector3 e = joint_axis_world(j) * (u[0] * static_cast<btScalar>(a.def->max_force));
-          if (j.hinge) {
-            j.b->applyTorque(e);
-            if (j.ia >= 0) j.a->applyTorque(-e);
-          } else {
-            j.b->applyCentralForce(e);
-            if (j.ia >= 0) j.a->applyCentralForce(-e);
-          }
+          apply_joint_effort(
+              j, joint_axis_world(j) * (u[0] * static_cast<btScalar>(a.def->max_force)));
           break;
         }
         default:
@@ -611,14 +618,7 @@ StepResult World::Impl::step(std::span<const float> action) {
       double c = sc.joints[ji].damping;
       if (c <= 0) continue;
       const Joint& j = joints[ji];
-      btVector3 e = joint_axis_world(j) * static_cast<btScalar>(-c * joint_velocity(j));
-      if (j.hinge) {
-        j.b->applyTorque(e);
-        if (j.ia >= 0) j.a->applyTorque(-e);
-      } else {
-        j.b->applyCentralForce(e);
-        if (j.ia >= 0) j.a->applyCentralForce(-e);
-      }
+      apply_joint_effort(j, joint_axis_world(j) * static_cast<btScalar>(-c * joint_velocity(j)));
     }
     world->stepSimulation(dt, 0, dt);
   }
