@@ -32,6 +32,7 @@ struct Arena::Impl {
   std::vector<std::uint8_t> true_rgb;  // [N, H, W, 3] u8
   std::vector<std::uint8_t> pred_rgb;  // [N, H, W, 3] u8
   std::vector<StepMetrics> metrics;    // [N]
+  torch::Tensor true_nchw;  // [N, 3, H, W] u8 CPU, the true frames as the model reads them
 
   static int resolve_threads(int t) {
     return t > 0 ? t : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -62,6 +63,7 @@ struct Arena::Impl {
     scales.assign(static_cast<std::size_t>(n) * k, 1.0f);
     true_rgb.assign(static_cast<std::size_t>(n) * h * w * 3, 0);
     pred_rgb.assign(true_rgb.size(), 0);
+    true_nchw = torch::empty({n, 3, h, w}, torch::kUInt8);
     metrics.resize(n);
   }
 
@@ -76,11 +78,12 @@ struct Arena::Impl {
                     scales.data(), true_rgb.data(), nullptr);
   }
 
-  // True frames [N, H, W, 3] u8 -> [N, 3, H, W] u8 tensor (channel-first, as the model reads).
-  torch::Tensor true_tensor() {
-    return torch::from_blob(true_rgb.data(), {n, h, w, 3}, torch::kUInt8)
-        .permute({0, 3, 1, 2})
-        .contiguous();
+  // True frames [N, H, W, 3] u8 -> the preallocated [N, 3, H, W] u8 tensor (channel-first, as
+  // the model reads them); no allocation per tick.
+  const torch::Tensor& true_tensor() {
+    true_nchw.copy_(
+        torch::from_blob(true_rgb.data(), {n, h, w, 3}, torch::kUInt8).permute({0, 3, 1, 2}));
+    return true_nchw;
   }
 
   void seed_slot(int env, const torch::Tensor& frames_nchw) {
@@ -104,17 +107,24 @@ struct Arena::Impl {
     ticks = 0;
   }
 
+  // Steps with caller-chosen actions [N, A].
   std::span<const StepMetrics> step(std::span<const float> act) {
     if (act.size() != actions.size())
       throw std::invalid_argument("arena: expected " + std::to_string(actions.size()) +
                                   " action values [N=" + std::to_string(n) + ", A=" +
                                   std::to_string(a) + "], got " + std::to_string(act.size()));
     std::copy(act.begin(), act.end(), actions.begin());
+    return step_current();
+  }
+
+  // Steps with the actions already in `actions`.
+  std::span<const StepMetrics> step_current() {
     // 1. Physics and true frames.
     worlds.step(actions);
     render_true();
     // 2. One batched dream step for every env with the same actions.
-    dream.tick(torch::from_blob(actions.data(), {n, a}, torch::kFloat32).clone());
+    dream.tick(
+        torch::from_blob(actions.data(), {n, a}, torch::kFloat32));  // copied into its staging
     const auto reset_mask = worlds.reset_mask();
     ++ticks;
     const bool resync = options.mode == ArenaMode::kResync && ticks % options.resync_every == 0;
@@ -159,8 +169,7 @@ struct Arena::Impl {
                          .velocities = worlds.velocities(),
                          .joint_states = worlds.joint_states()};
     policy->act(in, actions);
-    std::vector<float> copy = actions;  // step() copies back into `actions`
-    return step(copy);
+    return step_current();
   }
 };
 
