@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "common.hpp"
 #include "parallax/agents/arena.hpp"
 #include "parallax/agents/model_source.hpp"
 #include "parallax/sim/image_io.hpp"
@@ -31,17 +32,6 @@ struct DemoOptions {
   bool json = false;
 };
 
-void write_text_atomic(const fs::path& file, const std::string& text) {
-  const fs::path tmp = file.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
-    out << text;
-    if (!out.flush()) throw std::runtime_error("write failed: " + tmp.string());
-  }
-  fs::rename(tmp, file);
-}
-
 nlohmann::json finite_or_null(double v) {
   return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
 }
@@ -61,7 +51,7 @@ void run_demo(const DemoOptions& o) {
   const agents::ModelSource src = agents::load_model_for_scene(*scene, o.model, o.device, o.seed);
   if (!src.trained) std::fprintf(stderr, "parallax demo: note: %s\n", src.description.c_str());
   const std::string& model_desc = src.description;
-  worldmodel::RSSM model = src.model;
+  const auto model = src.model;
 
   agents::Arena arena(scene, model,
                       agents::ArenaOptions{.num_envs = o.envs,

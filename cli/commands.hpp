@@ -14,6 +14,17 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Ends the command with a specific exit code after it printed its own findings (the gates).
+class ExitCode : public std::exception {
+ public:
+  explicit ExitCode(int code) : code_(code) {}
+  int code() const { return code_; }
+  const char* what() const noexcept override { return "exit code"; }
+
+ private:
+  int code_;
+};
+
 void register_scenes(CLI::App& app);
 void register_sim(CLI::App& app);
 void register_render(CLI::App& app);
@@ -21,5 +32,6 @@ void register_collect(CLI::App& app);
 void register_train(CLI::App& app);
 void register_demo(CLI::App& app);
 void register_export(CLI::App& app);
+void register_fidelity(CLI::App& app);
 
 }  // namespace parallax::cli

@@ -17,12 +17,15 @@ int main(int argc, char** argv) {
   parallax::cli::register_train(app);
   parallax::cli::register_demo(app);
   parallax::cli::register_export(app);
+  parallax::cli::register_fidelity(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help prints and exits 0; every bad flag or value is a usage error: exit 2.
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
+  } catch (const parallax::cli::ExitCode& e) {
+    return e.code();
   } catch (const parallax::cli::UsageError& e) {
     std::fprintf(stderr, "parallax: error: %s\n", e.what());
     return 2;

@@ -10,6 +10,7 @@
 #include "parallax/agents/metrics.hpp"
 #include "parallax/agents/policy.hpp"
 #include "parallax/sim/renderer.hpp"
+#include "parallax/sim/thread_pool.hpp"
 #include "parallax/sim/world_batch.hpp"
 #include "parallax/worldmodel/dream_batch.hpp"
 
@@ -34,21 +35,18 @@ struct Arena::Impl {
   std::vector<StepMetrics> metrics;    // [N]
   torch::Tensor true_nchw;  // [N, 3, H, W] u8 CPU, the true frames as the model reads them
 
-  static int resolve_threads(int t) {
-    return t > 0 ? t : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  }
-
-  Impl(std::shared_ptr<const sim::SceneModel> s, worldmodel::RSSM model, ArenaOptions o)
+  Impl(std::shared_ptr<const sim::SceneModel> s, std::shared_ptr<worldmodel::WorldModel> model,
+       ArenaOptions o)
       : scene(std::move(s)),
         options(std::move(o)),
         n(options.num_envs),
         a(scene->action_size()),
-        worlds(scene, options.num_envs, options.seed, resolve_threads(options.threads)),
+        worlds(scene, options.num_envs, options.seed, sim::resolve_threads(options.threads)),
         renderer(scene, sim::RenderOptions{.width = 0,
                                            .height = 0,
                                            .spp = 1,
                                            .shadows = true,
-                                           .threads = resolve_threads(options.threads)}),
+                                           .threads = sim::resolve_threads(options.threads)}),
         dream(model, options.num_envs, torch::Device(options.device)),
         policy(make_policy(options.policy, scene, options.num_envs, options.seed)),
         device(options.device) {
@@ -173,11 +171,15 @@ struct Arena::Impl {
   }
 };
 
-Arena::Arena(std::shared_ptr<const sim::SceneModel> scene, worldmodel::RSSM model,
-             ArenaOptions options)
+Arena::Arena(std::shared_ptr<const sim::SceneModel> scene,
+             std::shared_ptr<worldmodel::WorldModel> model, ArenaOptions options)
     : impl_(std::make_unique<Impl>(std::move(scene), std::move(model), std::move(options))) {
   impl_->reset();
 }
+Arena::Arena(std::shared_ptr<const sim::SceneModel> scene, worldmodel::RSSM model,
+             ArenaOptions options)
+    : Arena(std::move(scene), worldmodel::make_rssm_world_model(std::move(model)),
+            std::move(options)) {}
 Arena::~Arena() = default;
 
 void Arena::reset() {

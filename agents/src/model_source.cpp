@@ -4,7 +4,10 @@
 
 #include <torch/torch.h>
 
-#include "parallax/worldmodel/checkpoint.hpp"
+#include <nlohmann/json.hpp>
+
+#include "parallax/worldmodel/config.hpp"
+#include "parallax/worldmodel/rssm.hpp"
 
 namespace parallax::agents {
 
@@ -19,28 +22,37 @@ ModelSource load_model_for_scene(const sim::SceneModel& scene,
   ModelSource src;
   const torch::Device dev(device);
   if (!path.empty()) {
-    auto loaded = worldmodel::load_checkpoint(path, dev);
-    src.config = loaded.config;
+    auto loaded = worldmodel::load_world_model(path.string(), dev);
     src.model = loaded.model;
+    src.sha256 = loaded.sha256;
     src.description = path.string();
     src.trained = true;
   } else {
     torch::manual_seed(init_seed);
-    src.config = worldmodel::make_preset("tiny", scene.camera.height, scene.camera.width,
-                                         scene.action_size());
-    src.model = worldmodel::RSSM(src.config);
-    src.model->to(dev);
+    worldmodel::RSSM rssm(worldmodel::make_preset("tiny", scene.camera.height, scene.camera.width,
+                                                  scene.action_size()));
+    rssm->to(dev);
+    src.model = worldmodel::make_rssm_world_model(rssm);
     src.description = "untrained tiny model (no checkpoint for scene '" + scene.name + "')";
   }
-  src.model->eval();
-  if (src.config.height != scene.camera.height || src.config.width != scene.camera.width ||
-      src.config.action_size != scene.action_size())
+  src.model->module().eval();
+  const auto& info = src.model->info();
+  if (info.height != scene.camera.height || info.width != scene.camera.width ||
+      info.action_size != scene.action_size())
     throw std::runtime_error(
-        "model " + src.description + " expects " + std::to_string(src.config.height) + "x" +
-        std::to_string(src.config.width) + " frames and " + std::to_string(src.config.action_size) +
+        "model " + src.description + " expects " + std::to_string(info.height) + "x" +
+        std::to_string(info.width) + " frames and " + std::to_string(info.action_size) +
         " action components, but scene '" + scene.name + "' has " +
         std::to_string(scene.camera.height) + "x" + std::to_string(scene.camera.width) + " and " +
         std::to_string(scene.action_size()));
+  // A family that records its training scene must match by name (same sizes, other world).
+  const auto cfg = nlohmann::json::parse(info.config_json, nullptr, false);
+  if (cfg.is_object() && cfg.contains("scene") && cfg["scene"].is_string()) {
+    const std::string trained_on = cfg["scene"].get<std::string>();
+    if (!trained_on.empty() && trained_on != scene.name)
+      throw std::runtime_error("model " + src.description + " was trained on scene '" +
+                               trained_on + "', not '" + scene.name + "'");
+  }
   return src;
 }
 

@@ -1,9 +1,14 @@
 // ThreadPool: one condition variable wakes all workers per call; each runs its fixed chunk.
 #include "parallax/sim/thread_pool.hpp"
 
+#include <algorithm>
 #include <cassert>
 
 namespace parallax::sim {
+
+int resolve_threads(int n) {
+  return n > 0 ? n : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
 
 ThreadPool::ThreadPool(int threads) : threads_(threads) {
   assert(threads >= 1 && "ThreadPool needs at least one thread (the caller)");

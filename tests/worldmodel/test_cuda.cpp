@@ -69,7 +69,7 @@ TEST_CASE("CUDA: DreamBatch on CUDA equals the CPU engine", "[worldmodel][.cuda]
     d->fork(0, rest);
     for (int k = 0; k < K; ++k) d->tick(future[k]);
   }
-  const double deter = max_diff(a.state().deter, b.state().deter);
+  const double deter = max_diff(a.state()[0], b.state()[0]);
   const double frames = max_diff(a.frames(), b.frames());
   const double reward = max_diff(a.reward(), b.reward());
   INFO("max |cpu - cuda|: deter " << deter << ", frames " << frames << " levels, reward "
@@ -84,7 +84,7 @@ TEST_CASE("CUDA: DreamBatch on CUDA equals the CPU engine", "[worldmodel][.cuda]
   b.reset(0, ctx, ctx_actions);
   b.fork(0, {1, 2, 3});
   for (int k = 0; k < 3; ++k) b.tick(future[k]);
-  CHECK_FALSE(torch::equal(b.state().stoch[0], b.state().stoch[1]));
+  CHECK_FALSE(torch::equal(b.state()[1][0], b.state()[1][1]));
 }
 
 TEST_CASE("CUDA: bf16 autocast training learns and stays finite", "[worldmodel][.cuda]") {
@@ -182,8 +182,8 @@ TEST_CASE("CUDA: DreamBatch ticks replayed from a CUDA graph equal eager ticks",
       d->tick(future[k]);
     }
   }
-  const double deter = max_diff(eager.state().deter, graph.state().deter);
-  const double stoch = max_diff(eager.state().stoch, graph.state().stoch);
+  const double deter = max_diff(eager.state()[0], graph.state()[0]);
+  const double stoch = max_diff(eager.state()[1], graph.state()[1]);
   INFO("max |eager - graph|: deter " << deter << ", stoch " << stoch);
   CHECK(deter < 1e-5);
   CHECK(stoch < 1e-5);
@@ -197,10 +197,10 @@ TEST_CASE("CUDA: DreamBatch ticks replayed from a CUDA graph equal eager ticks",
   graph.fork(0, {1, 2, 3, 4, 5, 6, 7});
   auto zero = torch::zeros({cap, 2});
   graph.tick(zero);
-  auto s1 = graph.state().stoch.clone();
+  auto s1 = graph.state()[1].clone();
   graph.tick(zero);
-  auto s2 = graph.state().stoch.clone();
+  auto s2 = graph.state()[1].clone();
   CHECK_FALSE(torch::equal(s1, s2));
   CHECK_FALSE(torch::equal(s2[0], s2[1]));
-  CHECK(torch::isfinite(graph.state().deter).all().item<bool>());
+  CHECK(torch::isfinite(graph.state()[0]).all().item<bool>());
 }

@@ -169,8 +169,8 @@ TEST_CASE("DreamBatch tick equals RSSM imagine for the same inputs", "[worldmode
   for (const auto& [slot, ctx] : cases) {
     auto im = expect(ctx.first, ctx.second, slot);
     auto last = im.last();
-    CHECK(max_diff(dream.state().deter[slot], last.deter[0]) < 1e-5);
-    CHECK(max_diff(dream.state().stoch[slot], last.stoch[0]) < 1e-5);
+    CHECK(max_diff(dream.state()[0][slot], last.deter[0]) < 1e-5);
+    CHECK(max_diff(dream.state()[1][slot], last.stoch[0]) < 1e-5);
     auto dec = model->decode(im).select(1, K - 1)[0];  // [3, H, W] in [0,1]
     CHECK(max_diff(frames[slot], (dec * 255.0f).round()) <= 1.0);
     CHECK(reward[slot].item<float>() ==
@@ -178,7 +178,7 @@ TEST_CASE("DreamBatch tick equals RSSM imagine for the same inputs", "[worldmode
     CHECK(cont[slot].item<float>() == Approx(model->cont(im)[0][K - 1].item<float>()).margin(1e-5));
   }
   // Closed slot: untouched zeros.
-  CHECK(dream.state().deter[1].abs().sum().item<float>() == 0.0f);
+  CHECK(dream.state()[0][1].abs().sum().item<float>() == 0.0f);
   CHECK(frames[1].sum().item<int64_t>() == 0);
   CHECK(dream.ticks() == K);
 }
@@ -194,13 +194,13 @@ TEST_CASE("DreamBatch observe resyncs to the posterior", "[worldmodel][dream]") 
   dream.reset(0, frames.slice(0, 0, 3), actions.slice(0, 0, 3));
   dream.reset(1, frames.slice(0, 0, 3), actions.slice(0, 0, 3));
   dream.tick(torch::stack({actions[3], actions[3]}));
-  auto before = dream.state().stoch.clone();
+  auto before = dream.state()[1].clone();
   auto truth = torch::stack({frames[3], frames[3]});
   dream.observe(truth, torch::tensor({true, false}));
   auto post = model->observe(frames.unsqueeze(0), actions.unsqueeze(0), wm::Sampling::kMode);
-  CHECK(max_diff(dream.state().deter[0], post.last().deter[0]) < 1e-5);
-  CHECK(max_diff(dream.state().stoch[0], post.last().stoch[0]) < 1e-5);
-  CHECK(max_diff(dream.state().stoch[1], before[1]) == 0.0);  // unmasked: prior kept
+  CHECK(max_diff(dream.state()[0][0], post.last().deter[0]) < 1e-5);
+  CHECK(max_diff(dream.state()[1][0], post.last().stoch[0]) < 1e-5);
+  CHECK(max_diff(dream.state()[1][1], before[1]) == 0.0);  // unmasked: prior kept
 }
 
 TEST_CASE("DreamBatch sampled forks diverge and misuse is reported", "[worldmodel][dream]") {
@@ -211,7 +211,7 @@ TEST_CASE("DreamBatch sampled forks diverge and misuse is reported", "[worldmode
   dream.reset(0, torch::randint(0, 256, {2, 3, 32, 32}).to(torch::kByte), torch::zeros({2, 2}));
   dream.fork(0, {1, 2, 3, 4, 5, 6, 7});
   for (int k = 0; k < 3; ++k) dream.tick(torch::zeros({8, 2}));
-  auto stoch = dream.state().stoch;
+  auto stoch = dream.state()[1];
   int distinct = 0;
   for (int i = 1; i < 8; ++i) distinct += torch::equal(stoch[i], stoch[0]) ? 0 : 1;
   CHECK(distinct > 0);
@@ -327,7 +327,7 @@ TEST_CASE("DreamBatch sampling is reproducible for a seed", "[worldmodel][dream]
     dream.fork(0, {1, 2, 3});
     (void)torch::rand({10});  // the global generator is not used
     for (int k = 0; k < 5; ++k) dream.tick(actions[k]);
-    return dream.state().stoch.clone();
+    return dream.state()[1].clone();
   };
   auto a = run(3), b = run(3), c = run(4);
   CHECK(torch::equal(a, b));

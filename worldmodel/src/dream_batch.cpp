@@ -32,21 +32,29 @@ void require(bool ok, const std::string& message) {
   if (!ok) throw std::logic_error("DreamBatch: " + message);
 }
 
+// Rows of `mask` [capacity] bool shaped to broadcast against a [capacity, ...] tensor.
+torch::Tensor row_mask(const torch::Tensor& mask, const torch::Tensor& like) {
+  std::vector<int64_t> shape(like.dim(), 1);
+  shape[0] = like.size(0);
+  return mask.view(shape);
+}
+
 }  // namespace
 
 DreamBatch::DreamBatch(RSSM model, int capacity, torch::Device device)
+    : DreamBatch(make_rssm_world_model(std::move(model)), capacity, device) {}
+
+DreamBatch::DreamBatch(std::shared_ptr<WorldModel> model, int capacity, torch::Device device)
     : model_(std::move(model)), capacity_(capacity), device_(device) {
-  require(!model_.is_empty(), "constructed with an empty model");
+  require(model_ != nullptr, "constructed with an empty model");
   require(capacity > 0, "capacity must be > 0, got " + std::to_string(capacity));
-  model_->to(device_);
-  model_->eval();
-  const auto& c = model_->config();
+  model_->module().to(device_);
+  model_->module().eval();
   auto f32 = torch::TensorOptions().dtype(torch::kFloat).device(device_);
-  deter_ = torch::zeros({capacity, c.deter}, f32);
-  stoch_ = torch::zeros({capacity, c.stoch_size()}, f32);
+  state_ = model_->initial_state(capacity, device_);
   open_ = torch::zeros({capacity}, f32.dtype(torch::kBool));
   open_host_.assign(capacity, 0);
-  actions_ = torch::zeros({capacity, c.action_size}, f32);
+  actions_ = torch::zeros({capacity, model_->info().action_size}, f32);
   set_sampling(Sampling::kSample, 0);
 }
 
@@ -88,22 +96,20 @@ int DreamBatch::num_open() const {
 
 void DreamBatch::reset(int slot, const torch::Tensor& frames, const torch::Tensor& actions) {
   check_slot(slot, "reset");
-  const auto& c = model_->config();
-  require(frames.dim() == 4 && frames.size(0) >= 1 && frames.size(1) == c.channels &&
-              frames.size(2) == c.height && frames.size(3) == c.width,
-          "reset: frames must be [C >= 1, 3, " + std::to_string(c.height) + ", " +
-              std::to_string(c.width) + "]");
+  const auto& info = model_->info();
+  require(frames.dim() == 4 && frames.size(0) >= 1 && frames.size(1) == 3 &&
+              frames.size(2) == info.height && frames.size(3) == info.width,
+          "reset: frames must be [C >= 1, 3, " + std::to_string(info.height) + ", " +
+              std::to_string(info.width) + "]");
   require(
-      actions.dim() == 2 && actions.size(0) == frames.size(0) && actions.size(1) == c.action_size,
-      "reset: actions must be [C, " + std::to_string(c.action_size) +
+      actions.dim() == 2 && actions.size(0) == frames.size(0) && actions.size(1) == info.action_size,
+      "reset: actions must be [C, " + std::to_string(info.action_size) +
           "] with C = the number of context frames");
   torch::NoGradGuard no_grad;
-  States states = model_->observe(frames.to(device_).unsqueeze(0),
-                                  actions.to(device_, torch::kFloat).unsqueeze(0), sampling_,
-                                  std::nullopt, generator_);
-  State last = states.last();  // [1, ...]
-  deter_[slot].copy_(last.deter[0]);
-  stoch_[slot].copy_(last.stoch[0]);
+  const StepContext ctx{sampling_, &generator_};
+  SlotState s = model_->encode_context(frames.to(device_).unsqueeze(0),
+                                       actions.to(device_, torch::kFloat).unsqueeze(0), ctx);
+  for (std::size_t i = 0; i < state_.size(); ++i) state_[i][slot].copy_(s[i][0]);
   open_[slot].fill_(true);
   open_host_[slot] = 1;
 }
@@ -119,8 +125,11 @@ void DreamBatch::fork(int src_slot, const std::vector<int>& dst_slots) {
                              torch::TensorOptions().dtype(torch::kLong))
                    .to(device_);
   const auto n = static_cast<int64_t>(dst_slots.size());
-  deter_.index_copy_(0, index, deter_[src_slot].unsqueeze(0).expand({n, -1}).clone());
-  stoch_.index_copy_(0, index, stoch_[src_slot].unsqueeze(0).expand({n, -1}).clone());
+  for (auto& t : state_) {
+    std::vector<int64_t> shape = t.sizes().vec();
+    shape[0] = n;
+    t.index_copy_(0, index, t[src_slot].unsqueeze(0).expand(shape).clone());
+  }
   open_.index_fill_(0, index, true);
   for (int d : dst_slots) open_host_[d] = 1;
 }
@@ -129,25 +138,27 @@ void DreamBatch::close(int slot) {
   check_slot(slot, "close");
   torch::NoGradGuard no_grad;
   open_[slot].fill_(false);
-  deter_[slot].zero_();
-  stoch_[slot].zero_();
+  for (auto& t : state_) t[slot].zero_();
   open_host_[slot] = 0;
+}
+
+void DreamBatch::write_rows(const SlotState& next, const torch::Tensor& rows) {
+  for (std::size_t i = 0; i < state_.size(); ++i)
+    state_[i].copy_(torch::where(row_mask(rows, state_[i]), next[i], state_[i]));
 }
 
 void DreamBatch::tick_body() {
   // Every row is stepped (a fixed-shape batch); closed rows keep their state. All inputs and
   // outputs are the preallocated tensors, updated in place: a captured graph sees every change.
-  State next = model_->img_step({deter_, stoch_}, actions_, sampling_, generator_);
-  auto open = open_.unsqueeze(1);  // [capacity, 1]
-  deter_.copy_(torch::where(open, next.deter, deter_));
-  stoch_.copy_(torch::where(open, next.stoch, stoch_));
+  const StepContext ctx{sampling_, &generator_};
+  write_rows(model_->step(state_, actions_, ctx), open_);
 }
 
 void DreamBatch::tick(const torch::Tensor& actions) {
-  const auto& c = model_->config();
-  require(actions.dim() == 2 && actions.size(0) == capacity_ && actions.size(1) == c.action_size,
+  const int a = model_->info().action_size;
+  require(actions.dim() == 2 && actions.size(0) == capacity_ && actions.size(1) == a,
           "tick: actions must be [capacity = " + std::to_string(capacity_) + ", " +
-              std::to_string(c.action_size) + "]");
+              std::to_string(a) + "]");
   torch::NoGradGuard no_grad;
   actions_.copy_(actions);
 #if PARALLAX_WM_CUDA_GRAPH
@@ -157,14 +168,14 @@ void DreamBatch::tick(const torch::Tensor& actions) {
       // Warm up on a side stream (library handles, allocator), then capture there; the state
       // is restored after the warm-up so that this tick still advances it exactly once.
       // Thread-local capture mode: CUDA work of other threads (the renderer) is not disturbed.
-      auto saved_deter = deter_.clone(), saved_stoch = stoch_.clone();
+      SlotState saved;
+      for (const auto& t : state_) saved.push_back(t.clone());
       torch::cuda::synchronize();
       auto side = c10::cuda::getStreamFromPool(false, device_.index());
       try {
         c10::cuda::CUDAStreamGuard on_side(side);
         for (int i = 0; i < 2; ++i) tick_body();
-        deter_.copy_(saved_deter);
-        stoch_.copy_(saved_stoch);
+        for (std::size_t i = 0; i < state_.size(); ++i) state_[i].copy_(saved[i]);
         side.synchronize();
         if (generator_ && sampling_ == Sampling::kSample) {
           graph_->graph.register_generator_state(*generator_);
@@ -175,8 +186,7 @@ void DreamBatch::tick(const torch::Tensor& actions) {
       } catch (...) {
         graph_.reset();
         want_graph_ = false;  // eager from now on; the caller sees the error once
-        deter_.copy_(saved_deter);
-        stoch_.copy_(saved_stoch);
+        for (std::size_t i = 0; i < state_.size(); ++i) state_[i].copy_(saved[i]);
         throw;
       }
       torch::cuda::synchronize();
@@ -192,40 +202,32 @@ void DreamBatch::tick(const torch::Tensor& actions) {
 }
 
 void DreamBatch::observe(const torch::Tensor& frames, const torch::Tensor& mask) {
-  const auto& c = model_->config();
-  require(frames.dim() == 4 && frames.size(0) == capacity_ && frames.size(1) == c.channels &&
-              frames.size(2) == c.height && frames.size(3) == c.width,
+  const auto& info = model_->info();
+  require(frames.dim() == 4 && frames.size(0) == capacity_ && frames.size(1) == 3 &&
+              frames.size(2) == info.height && frames.size(3) == info.width,
           "observe: frames must be [capacity, 3, H, W] with the model's frame size");
   require(mask.dim() == 1 && mask.size(0) == capacity_, "observe: mask must be [capacity]");
   torch::NoGradGuard no_grad;
-  auto embed = model_->embed(frames.to(device_).unsqueeze(1)).squeeze(1);  // [capacity, E]
-  State post = model_->obs_step({deter_, stoch_}, embed, sampling_, generator_);
-  auto m = (mask.to(device_, torch::kBool) & open_).unsqueeze(1);  // [capacity, 1]
-  stoch_.copy_(torch::where(m, post.stoch, stoch_));
-}
-
-torch::Tensor DreamBatch::features() const {
-  return torch::cat({deter_, stoch_}, -1);
+  const StepContext ctx{sampling_, &generator_};
+  write_rows(model_->observe(state_, frames.to(device_), ctx),
+             mask.to(device_, torch::kBool) & open_);
 }
 
 torch::Tensor DreamBatch::frames() {
   torch::NoGradGuard no_grad;
-  auto x = model_->decode_features(features()).to(torch::kFloat);  // [capacity, 3, H, W]
-  x = ((x + 0.5f).clamp(0.0f, 1.0f) * 255.0f).round();
+  auto x = (model_->decode(state_).to(torch::kFloat).clamp(0.0f, 1.0f) * 255.0f).round();
   x = x * open_.view({capacity_, 1, 1, 1});
   return x.to(torch::kByte).to(torch::kCPU);
 }
 
 torch::Tensor DreamBatch::reward() {
   torch::NoGradGuard no_grad;
-  auto r = symexp(model_->reward_features(features()).to(torch::kFloat));  // [capacity]
-  return (r * open_).to(torch::kCPU);
+  return (model_->reward(state_).to(torch::kFloat) * open_).to(torch::kCPU);
 }
 
 torch::Tensor DreamBatch::cont() {
   torch::NoGradGuard no_grad;
-  auto p = torch::sigmoid(model_->cont_features(features()).to(torch::kFloat));  // [capacity]
-  return (p * open_).to(torch::kCPU);
+  return (model_->cont(state_).to(torch::kFloat) * open_).to(torch::kCPU);
 }
 
 }  // namespace parallax::worldmodel

@@ -16,6 +16,7 @@
 
 #include "parallax/sim/scene.hpp"
 #include "parallax/worldmodel/rssm.hpp"
+#include "parallax/worldmodel/world_model.hpp"
 
 namespace parallax::agents {
 
@@ -47,6 +48,9 @@ struct StepMetrics {
 
 class Arena {
  public:
+  Arena(std::shared_ptr<const sim::SceneModel> scene,
+        std::shared_ptr<worldmodel::WorldModel> model, ArenaOptions options);
+  // Convenience: an RSSM behind the interface.
   Arena(std::shared_ptr<const sim::SceneModel> scene, worldmodel::RSSM model, ArenaOptions options);
   ~Arena();
   Arena(const Arena&) = delete;

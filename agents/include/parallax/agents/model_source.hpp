@@ -4,23 +4,24 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "parallax/sim/scene.hpp"
-#include "parallax/worldmodel/config.hpp"
-#include "parallax/worldmodel/rssm.hpp"
+#include "parallax/worldmodel/world_model.hpp"
 
 namespace parallax::agents {
 
 struct ModelSource {
-  worldmodel::ModelConfig config;
-  worldmodel::RSSM model{nullptr};
+  std::shared_ptr<worldmodel::WorldModel> model;  // any family (worldmodel/world_model.hpp)
   std::string description;  // the checkpoint path, or "untrained tiny model (...)"
+  std::string sha256;       // of the checkpoint file ("" when untrained)
   bool trained = false;     // false when no checkpoint was found
 };
 
 // `checkpoint` may be empty. Throws std::runtime_error when the checkpoint's frame or action
-// size does not match the scene (naming both), or when the file is unreadable.
+// size does not match the scene (naming both), when it was trained on another scene, or when
+// the file is unreadable.
 ModelSource load_model_for_scene(const sim::SceneModel& scene,
                                  const std::filesystem::path& checkpoint, const std::string& device,
                                  std::uint64_t init_seed);

@@ -17,6 +17,9 @@
 
 namespace parallax::sim {
 
+// The one rule for thread-count flags: n > 0 is n threads, 0 means every hardware core.
+int resolve_threads(int n);
+
 class ThreadPool {
  public:
   // Work callback: items [begin, end) on worker `worker` in [0, threads()).

@@ -70,6 +70,12 @@ class World {
   // True once a body's state became non-finite (the step that saw it reported terminated).
   bool diverged() const;
 
+  // The physical-variance reference of fidelity (Physics-IQ's "physical variance"): moves every
+  // dynamic and kinematic body by `position_m` metres in a random horizontal direction and turns
+  // it by +-`yaw_deg` degrees about the world z axis, velocities unchanged. Draws from `seed`
+  // only; deterministic. Bodies on joints are left alone (their constraints define them).
+  void perturb(float position_m, float yaw_deg, std::uint64_t seed);
+
   // Snapshot of the current state. Bullet keeps contact and solver caches that a snapshot of
   // poses and velocities does not capture; so saving also drops those caches in this live world
   // (bodies are removed and re-added in a fixed order, broadphase pool and solver reset), exactly

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "parallax/worldmodel/config.hpp"
+#include "parallax/worldmodel/world_model.hpp"
 
 namespace parallax::worldmodel {
 
@@ -49,12 +50,6 @@ struct LossTerms {
   torch::Tensor kl_dyn;  // max(free_nats, KL(sg(post) || prior)), unscaled
   torch::Tensor kl_rep;  // max(free_nats, KL(post || sg(prior))), unscaled
   torch::Tensor kl;      // raw KL(post || prior) [nats per step], for logging
-};
-
-// How the categorical latents are drawn.
-enum class Sampling {
-  kSample,  // a sample (straight-through gradient)
-  kMode,    // the most likely class of each group: deterministic
 };
 
 torch::Tensor symlog(const torch::Tensor& x);
@@ -122,5 +117,8 @@ class RSSMImpl : public torch::nn::Module {
   torch::nn::Sequential cont_head_{nullptr};    // features -> 1 (logit)
 };
 TORCH_MODULE(RSSM);
+
+// The RSSM behind the world-model interface. State: {deter [B, D], stoch [B, G*K]}.
+std::shared_ptr<WorldModel> make_rssm_world_model(RSSM model);
 
 }  // namespace parallax::worldmodel

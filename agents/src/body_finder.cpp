@@ -1,0 +1,90 @@
+// Body centroids from colour (predicted frames) and from ids (true frames).
+#include "parallax/agents/body_finder.hpp"
+
+#include <limits>
+
+namespace parallax::agents {
+
+namespace {
+
+constexpr float kDark = 0.04f * 3.0f * 255.0f;  // r + g + b below this: no reliable hue
+
+std::array<float, 2> chroma(float r, float g, float b) {
+  const float s = r + g + b;
+  return {r / s, g / s};
+}
+
+}  // namespace
+
+BodyFinder::BodyFinder(const sim::SceneModel& scene, const float* colors) {
+  const std::size_t k = scene.bodies.size();
+  ref_.push_back(chroma(1, 1, 1));  // background (never drawn in shipped scenes): grey
+  for (std::size_t i = 0; i < k; ++i)
+    ref_.push_back(chroma(colors[3 * i] + 1e-3f, colors[3 * i + 1] + 1e-3f, colors[3 * i + 2] + 1e-3f));
+  for (const auto& m : scene.markers)
+    ref_.push_back(chroma(static_cast<float>(m.color[0]) + 1e-3f,
+                          static_cast<float>(m.color[1]) + 1e-3f,
+                          static_cast<float>(m.color[2]) + 1e-3f));
+}
+
+void BodyFinder::calibrate(const std::uint8_t* rgb, const std::uint8_t* ids, int height, int width) {
+  std::vector<double> sr(ref_.size(), 0), sg(ref_.size(), 0);
+  std::vector<int> n(ref_.size(), 0);
+  for (int p = 0; p < height * width; ++p) {
+    const int c = ids[p];
+    if (c >= static_cast<int>(ref_.size())) continue;
+    const float r = rgb[3 * p], g = rgb[3 * p + 1], b = rgb[3 * p + 2];
+    if (r + g + b < kDark) continue;
+    const auto ch = chroma(r, g, b);
+    sr[c] += ch[0];
+    sg[c] += ch[1];
+    ++n[c];
+  }
+  for (std::size_t c = 0; c < ref_.size(); ++c)
+    if (n[c] >= 4) ref_[c] = {static_cast<float>(sr[c] / n[c]), static_cast<float>(sg[c] / n[c])};
+}
+
+std::vector<Centroid> BodyFinder::find(const std::uint8_t* rgb, int height, int width) const {
+  std::vector<Centroid> out(ref_.size());
+  std::vector<double> sx(ref_.size(), 0), sy(ref_.size(), 0);
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      const int p = y * width + x;
+      const float r = rgb[3 * p], g = rgb[3 * p + 1], b = rgb[3 * p + 2];
+      if (r + g + b < kDark) continue;
+      const auto ch = chroma(r, g, b);
+      int best = 0;
+      float best_d = std::numeric_limits<float>::max();
+      for (std::size_t c = 0; c < ref_.size(); ++c) {
+        const float dr = ch[0] - ref_[c][0], dg = ch[1] - ref_[c][1];
+        const float d = dr * dr + dg * dg;
+        if (d < best_d) best_d = d, best = static_cast<int>(c);
+      }
+      sx[best] += x + 0.5;
+      sy[best] += y + 0.5;
+      ++out[best].pixels;
+    }
+  }
+  for (std::size_t c = 0; c < ref_.size(); ++c)
+    if (out[c].pixels > 0) out[c].x = sx[c] / out[c].pixels, out[c].y = sy[c] / out[c].pixels;
+  return out;
+}
+
+std::vector<Centroid> id_centroids(const std::uint8_t* ids, int height, int width,
+                                   int num_classes) {
+  std::vector<Centroid> out(num_classes);
+  std::vector<double> sx(num_classes, 0), sy(num_classes, 0);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      const int c = ids[y * width + x];
+      if (c >= num_classes) continue;
+      sx[c] += x + 0.5;
+      sy[c] += y + 0.5;
+      ++out[c].pixels;
+    }
+  for (int c = 0; c < num_classes; ++c)
+    if (out[c].pixels > 0) out[c].x = sx[c] / out[c].pixels, out[c].y = sy[c] / out[c].pixels;
+  return out;
+}
+
+}  // namespace parallax::agents

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The shipped `unet` recipe on a GPU (CUDA, bf16 autocast), within 8 minutes, for the device
+# machine (PyTorch in its python3, no Bullet/HDF5/h5py: the data travels as a training pack).
+# Here first:  scripts/train-default-model push   (collects runs/default-model-push), then
+#   python worldmodel/python/train_unet.py --data runs/default-model-push/random,runs/default-model-push/noisy,runs/default-model-push/expert \
+#     --eval-data runs/default-model-push/heldout-random,runs/default-model-push/heldout-noisy --pack .device-pack/push.npz
+# Then:        device run, carry [".device-pack"], command: bash bench/device-train.sh push
+# Writes $OUT/push.pt (loadable by the C++ library on any machine) and $OUT/train.jsonl.
+# Bigger batches than the CPU recipe (--frames-per-step 256) and the same step schedule.
+# Status: written for the GPU machine, exercised here only on the CPU (TRAIN_DEVICE=cpu with a
+# tiny budget); no session with a GPU has run it yet.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+scene=${1:-push}
+OUT=${OUT:-$here/out/device-train}
+mkdir -p "$OUT"
+pack="$here/.device-pack/$scene.npz"
+[[ -f $pack ]] || { echo "device-train: $pack missing (see the header of this script)" >&2; exit 1; }
+device=${TRAIN_DEVICE:-cuda}
+extra=()
+[[ $device == cuda ]] && extra=(--bf16)
+"${PYTHON:-python3}" "$here/worldmodel/python/train_unet.py" --data "$pack" --eval-data "${pack%.npz}-eval.npz" \
+  --eval-episodes 12 --steps "${TRAIN_STEPS:-5000}" --frames-per-step "${TRAIN_FRAMES:-256}" \
+  --lr 2e-3 --eval-every 1000 --checkpoint-every 500 --rollout 1:0.5,4:0.8,8:1 \
+  --device "$device" "${extra[@]}" --threads 8 --seed 0 --max-seconds "${TRAIN_MAX_SECONDS:-450}" \
+  --out "$OUT/$scene.pt" --log "$OUT/train.jsonl" 2>&1 | tail -n 40 >"$OUT/train-stderr.txt"
+echo "device-train: wrote $OUT/$scene.pt and $OUT/train.jsonl" >&2

@@ -1,0 +1,34 @@
+// The CLI toolkit shared by every subcommand: atomic text output, thread flags, progress lines.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+namespace parallax::cli {
+
+// Writes `text` to `file` through a temporary file in the same folder, then renames it over the
+// target: readers see the old file or the whole new one, never a half-written one.
+void write_text_atomic(const std::filesystem::path& file, const std::string& text);
+
+// A progress line on stderr with rate and ETA: rewritten in place on a terminal, one line every
+// 5 s otherwise; silent when `quiet`.
+class ProgressLine {
+ public:
+  ProgressLine(std::string what, bool quiet);
+  void update(const std::string& stage, int done, int total);
+  void finish();
+
+ private:
+  std::string what_;
+  bool quiet_, tty_;
+  std::chrono::steady_clock::time_point start_, last_print_;
+  std::string stage_;
+  std::chrono::steady_clock::time_point stage_start_;
+  bool printed_ = false;
+};
+
+// "1:05" / "1:02:03"; "--:--" for a negative or non-finite count of seconds.
+std::string hms(double seconds);
+
+}  // namespace parallax::cli

@@ -1,0 +1,59 @@
+"""Independent reference for the C++ `unet` family (worldmodel/src/unet.cpp): PyTorch computes
+the forward pass of worldmodel/python/parallax_unet.py from random weights and inputs.
+
+    unet_reference.py OUT_DIR    writes OUT_DIR/model.pt (a checkpoint with random, non-zero
+                                 weights, also in the output conv and FiLM), OUT_DIR/io.pt
+                                 (inputs and PyTorch's outputs) and OUT_DIR/variants/*.pt
+                                 (checkpoints the loader must refuse)
+"""
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "worldmodel", "python"))
+import parallax_unet as pu  # noqa: E402
+
+out = sys.argv[1]
+os.makedirs(os.path.join(out, "variants"), exist_ok=True)
+torch.manual_seed(1234)
+cfg = pu.default_config(32, 32, 2)
+cfg["context_frames"] = 3
+cfg["channels"] = [8, 16, 32]
+cfg["groups"] = 4
+cfg["scene"] = "push"
+model = pu.UNetWorldModel(cfg)
+with torch.no_grad():
+    for p in model.parameters():  # every weight non-zero, also the zero-initialised ones
+        p.copy_(torch.randn_like(p) * 0.2)
+model.eval()
+pu.save_checkpoint(os.path.join(out, "model.pt"), model)
+frames = torch.rand(4, 3, 3, 32, 32)
+action = torch.rand(4, 2) * 2 - 1
+with torch.no_grad():
+    nxt, rew, cont = model(frames, action)
+    # two open-loop steps as DreamBatch does them: clamp, slide the window
+    w = torch.cat([frames[:, 1:], nxt.clamp(0, 1)[:, None]], dim=1)
+    nxt2, rew2, cont2 = model(w, -action)
+torch.save({"frames": frames, "action": action, "next": nxt, "reward": rew, "cont": cont,
+            "next2": nxt2.clamp(0, 1), "reward2": pu.symexp(rew2), "cont2": torch.sigmoid(cont2)},
+           os.path.join(out, "io.pt"))
+
+# Checkpoints the loader must refuse, each for one reason.
+sd = {k: v.clone() for k, v in model.state_dict().items()}
+def save(name, payload):
+    torch.save(payload, os.path.join(out, "variants", name + ".pt"))
+base = {"parallax_format": pu.FORMAT, "family": "unet", "config": json.dumps(cfg), "weights": sd}
+save("unknown_family", dict(base, family="diffusion"))
+save("bad_format", dict(base, parallax_format="something-else/9"))
+missing = dict(sd); missing.pop("mid.weight")
+save("missing_weight", dict(base, weights=missing))
+shape = dict(sd); shape["mid.weight"] = torch.zeros(3, 3)
+save("bad_shape", dict(base, weights=shape))
+nan = dict(sd); nan["head1.bias"] = torch.full_like(sd["head1.bias"], float("nan"))
+save("nan_weight", dict(base, weights=nan))
+bad_cfg = dict(cfg); bad_cfg["channels"] = [8]
+save("bad_config", dict(base, config=json.dumps(bad_cfg)))
+save("not_a_dict", [1, 2, 3])
+print("ok")

@@ -1,0 +1,190 @@
+"""The `unet` world-model family in PyTorch: the training-side twin of worldmodel/src/unet.cpp.
+
+An action-conditioned, frame-conditioned U-Net. It reads the last C frames and the action taken
+after the last of them, and predicts the next frame as a residual added to the last frame (the
+static scene comes from the frame, the network only draws what changes), plus the reward received
+on arriving there and whether the episode goes on after it.
+
+    x      = [f_{t-C+1} .. f_t] - 0.5 (3C planes) ++ a_t broadcast to A planes      [B, 3C+A, H, W]
+    stem   : conv3x3 -> SiLU -> conv3x3 -> SiLU                                     [B, c0, H, W]
+    down_i : conv3x3/2 -> GroupNorm -> SiLU -> conv3x3 -> GroupNorm -> SiLU          [B, c_i, H/2^i, W/2^i]
+    film   : MLP(a_t) -> (gamma, beta);  mid = SiLU(conv3x3(h * (1 + gamma) + beta))
+    up_i   : nearest x2 -> concat skip -> conv3x3 -> GroupNorm -> SiLU -> conv3x3 -> SiLU
+    out    : conv3x3 (zero-initialised)  -> delta;  f_{t+1} = clamp(f_t + delta, 0, 1)
+    heads  : conv1x1 (c3 -> 16) on mid -> flatten -> Linear -> SiLU -> Linear -> [symlog r, cont logit]
+
+Parameter names are the contract with the C++ implementation (unet.cpp): the C++ loader reads
+these names from the checkpoint and tests/python/unet_reference.py checks both forward passes
+agree on the same weights.
+
+Checkpoint (torch.save, zip): {"parallax_format": "parallax-model/2", "family": "unet",
+"config": JSON text, "weights": {name: f32 CPU tensor}}; C++ reads it with torch::pickle_load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+FORMAT = "parallax-model/2"
+FAMILY = "unet"
+
+
+def default_config(height: int, width: int, action_size: int) -> dict:
+    return {
+        "family": FAMILY,
+        "height": height,
+        "width": width,
+        "action_size": action_size,
+        "context_frames": 2,
+        "channels": [16, 32, 64, 128],
+        "groups": 8,
+        "action_hidden": 64,
+        "head_channels": 16,
+        "head_hidden": 128,
+    }
+
+
+def validate_config(cfg: dict, source: str = "config") -> dict:
+    def need(key, ok, what):
+        if key not in cfg:
+            raise ValueError(f"{source}: field '{key}' is missing")
+        if not ok(cfg[key]):
+            raise ValueError(f"{source}: field '{key}' is {cfg[key]!r}, expected {what}")
+
+    need("family", lambda v: v == FAMILY, f"'{FAMILY}'")
+    need("height", lambda v: isinstance(v, int) and 16 <= v <= 1024, "an int in [16, 1024]")
+    need("width", lambda v: isinstance(v, int) and 16 <= v <= 1024, "an int in [16, 1024]")
+    need("action_size", lambda v: isinstance(v, int) and 1 <= v <= 64, "an int in [1, 64]")
+    need("context_frames", lambda v: isinstance(v, int) and 1 <= v <= 8, "an int in [1, 8]")
+    need("channels", lambda v: isinstance(v, list) and 2 <= len(v) <= 6, "a list of 2..6 ints")
+    return cfg
+
+
+def symlog(x):
+    return torch.sign(x) * torch.log1p(torch.abs(x))
+
+
+def symexp(x):
+    return torch.sign(x) * torch.expm1(torch.abs(x))
+
+
+class Down(nn.Module):
+    def __init__(self, cin, cout, groups):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=2, padding=1)
+        self.norm1 = nn.GroupNorm(min(groups, cout), cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.norm2 = nn.GroupNorm(min(groups, cout), cout)
+
+    def forward(self, x):
+        x = F.silu(self.norm1(self.conv1(x)))
+        return F.silu(self.norm2(self.conv2(x)))
+
+
+class Up(nn.Module):
+    def __init__(self, cin, cskip, cout, groups):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin + cskip, cout, 3, padding=1)
+        self.norm1 = nn.GroupNorm(min(groups, cout), cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+
+    def forward(self, x, skip):
+        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        x = torch.cat([x, skip], dim=1)
+        x = F.silu(self.norm1(self.conv1(x)))
+        return F.silu(self.conv2(x))
+
+
+class UNetWorldModel(nn.Module):
+    def __init__(self, cfg: dict):
+        super().__init__()
+        self.cfg = validate_config(dict(cfg))
+        ch = cfg["channels"]
+        c, a, g = cfg["context_frames"], cfg["action_size"], cfg["groups"]
+        self.stem1 = nn.Conv2d(3 * c + a, ch[0], 3, padding=1)
+        self.stem2 = nn.Conv2d(ch[0], ch[0], 3, padding=1)
+        self.downs = nn.ModuleList([Down(ch[i - 1], ch[i], g) for i in range(1, len(ch))])
+        self.film1 = nn.Linear(a, cfg["action_hidden"])
+        self.film2 = nn.Linear(cfg["action_hidden"], 2 * ch[-1])
+        self.mid = nn.Conv2d(ch[-1], ch[-1], 3, padding=1)
+        self.ups = nn.ModuleList(
+            [Up(ch[i], ch[i - 1], ch[i - 1], g) for i in range(len(ch) - 1, 0, -1)])
+        self.out = nn.Conv2d(ch[0], 3, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+        fh = cfg["height"] >> (len(ch) - 1)
+        fw = cfg["width"] >> (len(ch) - 1)
+        self.head_conv = nn.Conv2d(ch[-1], cfg["head_channels"], 1)
+        self.head1 = nn.Linear(cfg["head_channels"] * fh * fw, cfg["head_hidden"])
+        self.head2 = nn.Linear(cfg["head_hidden"], 2)
+        nn.init.zeros_(self.film2.weight)
+        nn.init.zeros_(self.film2.bias)
+
+    def forward(self, frames, action):
+        """frames [B, C, 3, H, W] f32 in [0, 1] (oldest first), action [B, A] f32.
+        Returns (next frame [B, 3, H, W] unclamped, symlog reward [B], cont logit [B])."""
+        b, c, _, h, w = frames.shape
+        last = frames[:, -1]
+        x = (frames - 0.5).reshape(b, 3 * c, h, w)
+        planes = action[:, :, None, None].expand(b, action.shape[1], h, w)
+        x = torch.cat([x, planes], dim=1)
+        x = F.silu(self.stem1(x))
+        x = F.silu(self.stem2(x))
+        skips = [x]
+        for down in self.downs:
+            x = down(x)
+            skips.append(x)
+        gb = self.film2(F.silu(self.film1(action)))
+        gamma, beta = gb.chunk(2, dim=1)
+        x = x * (1 + gamma[:, :, None, None]) + beta[:, :, None, None]
+        x = F.silu(self.mid(x))
+        heads = self.head2(F.silu(self.head1(self.head_conv(x).flatten(1))))
+        skips.pop()
+        for up in self.ups:
+            x = up(x, skips.pop())
+        nxt = last + self.out(x)
+        return nxt, heads[:, 0], heads[:, 1]
+
+
+def save_checkpoint(path: str, model: UNetWorldModel, extra: dict | None = None) -> None:
+    """Atomic: a temporary file in the same folder, fsync, rename."""
+    payload = {
+        "parallax_format": FORMAT,
+        "family": FAMILY,
+        "config": json.dumps(model.cfg, sort_keys=True),
+        "weights": {k: v.detach().to("cpu", torch.float32).contiguous().clone()
+                    for k, v in model.state_dict().items()},
+    }
+    if extra:
+        payload.update(extra)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".tmp.", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load_checkpoint(path: str, device="cpu") -> UNetWorldModel:
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(payload, dict) or payload.get("parallax_format") != FORMAT:
+        raise ValueError(f"checkpoint '{path}' is not a Parallax model checkpoint "
+                         f"(field 'parallax_format' is not '{FORMAT}')")
+    if payload.get("family") != FAMILY:
+        raise ValueError(f"checkpoint '{path}': family {payload.get('family')!r}, expected '{FAMILY}'")
+    cfg = validate_config(json.loads(payload["config"]), f"checkpoint '{path}'")
+    model = UNetWorldModel(cfg)
+    model.load_state_dict(payload["weights"])
+    return model.to(device).eval()

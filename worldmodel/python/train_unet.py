@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""Trains the `unet` world-model family on Parallax datasets (parallax collect), CPU or CUDA.
+
+    train_unet.py --data DIR[,DIR...] --out model.pt [--eval-data DIR] [--steps N] [--resume]
+
+Training: sequences of C context frames + K predicted frames from the datasets; the model rolls
+out K steps on its own (clamped) predictions with the true actions, and the loss is the mean
+squared pixel error of every predicted frame (+ small reward and continue terms), back-propagated
+through the whole rollout. K follows --rollout (for example "1:0.6,4:0.85,8:1" = one step for the
+first 60 % of the steps, then 4, then 8); each batch holds --frames-per-step predicted frames.
+
+Checkpoints: --out (the model, loadable by the C++ library) and --out.state (optimizer, step,
+RNG states) are written atomically every --checkpoint-every steps; --resume continues exactly.
+Metrics: JSON lines (--log): loss, frames/s; every --eval-every steps open-loop PSNR per horizon
+(PSNR of the mean MSE over episodes) of the model and of "nothing moves" on --eval-data.
+Bad input: one line on stderr naming the file and field, exit 1 (2 for bad flags).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def fail(msg: str, code: int = 1):
+    print(f"train_unet: error: {msg}", file=sys.stderr)
+    sys.exit(code)
+
+
+def load_pack(path: str, max_episodes: int | None = None):
+    """A training pack (--pack): episodes concatenated in one compressed .npz (numpy only, for
+    machines without h5py, such as the GPU machine of bench/device-train.sh)."""
+    try:
+        z = np.load(path)
+        obs, act, rew, term, lens = z["obs"], z["act"], z["rew"], z["term"], z["lengths"]
+        meta = json.loads(str(z["meta"]))
+    except (OSError, KeyError, ValueError) as e:
+        fail(f"{path}: not a training pack ({e})")
+    episodes, o, t = [], 0, 0
+    for i, n in enumerate(lens[: max_episodes or len(lens)]):
+        n = int(n)
+        episodes.append({"obs": obs[o:o + n + 1], "act": act[t:t + n], "rew": rew[t:t + n],
+                         "term": term[t:t + n].astype(bool)})
+        o += n + 1
+        t += n
+    return episodes, meta
+
+
+def write_pack(path: str, episodes, meta):
+    tmp = path + f".tmp.{os.getpid()}.npz"
+    np.savez_compressed(tmp, obs=np.concatenate([e["obs"] for e in episodes]),
+                        act=np.concatenate([e["act"] for e in episodes]),
+                        rew=np.concatenate([e["rew"] for e in episodes]),
+                        term=np.concatenate([e["term"] for e in episodes]),
+                        lengths=np.array([e["act"].shape[0] for e in episodes], np.int64),
+                        meta=np.array(json.dumps(meta)))
+    os.replace(tmp, path)
+
+
+def load_dataset(folder: str, max_episodes: int | None = None):
+    """Returns (episodes, meta). Each episode: dict(obs [T+1,3,H,W] u8, act [T,A] f32,
+    rew [T] f32, term [T] bool). `folder` is a dataset folder or a .npz training pack."""
+    if folder.endswith(".npz"):
+        return load_pack(folder, max_episodes)
+    import h5py
+
+    data = folder if os.path.exists(os.path.join(folder, "metadata.json")) else os.path.join(folder, "data")
+    meta_path = os.path.join(data, "metadata.json")
+    try:
+        with open(meta_path) as f:
+            meta = json.load(f)
+    except OSError as e:
+        fail(f"{meta_path}: cannot read ({e.strerror})")
+    except json.JSONDecodeError as e:
+        fail(f"{meta_path}: not JSON ({e})")
+    n = meta.get("total_episodes")
+    if not isinstance(n, int) or n < 1:
+        fail(f"{meta_path}: field 'total_episodes' is {n!r}, expected a positive int")
+    if max_episodes:
+        n = min(n, max_episodes)
+    path = os.path.join(data, "main_data.hdf5")
+    episodes = []
+    try:
+        with h5py.File(path, "r") as f:
+            for i in range(n):
+                g = f[f"episode_{i}"]
+                ep = {
+                    "obs": np.asarray(g["observations"], dtype=np.uint8),
+                    "act": np.asarray(g["actions"], dtype=np.float32),
+                    "rew": np.asarray(g["rewards"], dtype=np.float32),
+                    "term": np.asarray(g["terminations"]).astype(bool),
+                }
+                t = ep["act"].shape[0]
+                if ep["obs"].shape[0] != t + 1 or ep["obs"].ndim != 4 or ep["obs"].shape[1] != 3:
+                    fail(f"{path}: episode_{i}/observations has shape {ep['obs'].shape}, "
+                         f"expected [{t + 1}, 3, H, W]")
+                if not np.all(np.isfinite(ep["act"])):
+                    fail(f"{path}: episode_{i}/actions holds a non-finite value")
+                episodes.append(ep)
+    except OSError as e:
+        fail(f"{path}: cannot read ({e})")
+    return episodes, meta
+
+
+class Sampler:
+    """Windows of C context frames + K targets inside one episode. Context before the episode
+    start repeats frame 0 (as DreamBatch pads a short context)."""
+
+    def __init__(self, episodes, context, rng):
+        self.eps = episodes
+        self.c = context
+        self.rng = rng
+        lens = np.array([e["act"].shape[0] for e in episodes], dtype=np.float64)
+        self.p = lens / lens.sum()
+
+    def batch(self, b, k):
+        c = self.c
+        h, w = self.eps[0]["obs"].shape[2:]
+        a = self.eps[0]["act"].shape[1]
+        frames = np.empty((b, c + k, 3, h, w), np.uint8)
+        acts = np.zeros((b, k, a), np.float32)
+        rews = np.zeros((b, k), np.float32)
+        conts = np.ones((b, k), np.float32)
+        valid = np.zeros((b, k), np.float32)
+        idx = self.rng.choice(len(self.eps), size=b, p=self.p)
+        for j, ei in enumerate(idx):
+            e = self.eps[ei]
+            t_len = e["act"].shape[0]
+            # Last context frame index s in [0, T-1]; targets s+1 .. s+K (clipped at T).
+            s = int(self.rng.integers(0, t_len))
+            for i in range(c):
+                frames[j, i] = e["obs"][max(0, s - (c - 1) + i)]
+            for i in range(k):
+                t = s + i  # action t leads from frame t to t+1
+                if t < t_len:
+                    frames[j, c + i] = e["obs"][t + 1]
+                    acts[j, i] = e["act"][t]
+                    rews[j, i] = e["rew"][t]
+                    conts[j, i] = 0.0 if e["term"][t] else 1.0
+                    valid[j, i] = 1.0
+                else:
+                    frames[j, c + i] = frames[j, c + i - 1]
+        return frames, acts, rews, conts, valid
+
+
+def rollout_schedule(text: str):
+    out = []
+    for part in text.split(","):
+        try:
+            k, frac = part.split(":")
+            out.append((int(k), float(frac)))
+        except ValueError:
+            fail(f"--rollout: '{part}' is not K:FRACTION", 2)
+    if not out or out[-1][1] < 1.0 or any(k < 1 for k, _ in out):
+        fail("--rollout: must end at fraction 1 with every K >= 1", 2)
+    return out
+
+
+def horizon_psnr(model, episodes, context, horizon, device, torch):
+    """Open loop from the first C frames of each episode (padded as in training): per horizon
+    the mean MSE over episodes -> PSNR, for the model and for 'nothing moves'."""
+    sse_m = np.zeros(horizon)
+    sse_n = np.zeros(horizon)
+    cnt = np.zeros(horizon)
+    with torch.no_grad():
+        for e in episodes:
+            obs = torch.from_numpy(e["obs"]).float().div(255.0)
+            s = context - 1
+            ctx = torch.stack([obs[max(0, s - (context - 1) + i)] for i in range(context)])[None].to(device)
+            last = ctx[:, -1]
+            for hz in range(horizon):
+                t = s + hz
+                if t >= e["act"].shape[0]:
+                    break
+                a = torch.from_numpy(e["act"][t])[None].to(device)
+                nxt, _, _ = model(ctx, a)
+                nxt = nxt.clamp(0, 1)
+                q = torch.round(nxt * 255.0) / 255.0  # as DreamBatch decodes to u8
+                true = obs[t + 1].to(device)
+                sse_m[hz] += float(((q[0] - true) ** 2).mean())
+                sse_n[hz] += float(((last[0] - true) ** 2).mean())
+                cnt[hz] += 1
+                ctx = torch.cat([ctx[:, 1:], nxt[:, None]], dim=1)
+    mse_m = sse_m / np.maximum(cnt, 1)
+    mse_n = sse_n / np.maximum(cnt, 1)
+    to_db = lambda m: float("inf") if m <= 0 else -10.0 * math.log10(m)
+    return {f"t+{h}": [round(to_db(mse_m[h - 1]), 2), round(to_db(mse_n[h - 1]), 2)]
+            for h in (1, 2, 5, 10, 20, 30) if h <= horizon and cnt[h - 1] > 0}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", required=True, help="dataset folders, comma-separated")
+    p.add_argument("--out", required=True, help="checkpoint to write (the C++ library loads it)")
+    p.add_argument("--eval-data", default="", help="held-out datasets (comma-separated) for open-loop PSNR")
+    p.add_argument("--eval-episodes", type=int, default=24, help="episodes per eval dataset")
+    p.add_argument("--eval-every", type=int, default=1000)
+    p.add_argument("--steps", type=int, default=20000)
+    p.add_argument("--frames-per-step", type=int, default=32, help="predicted frames per batch")
+    p.add_argument("--rollout", default="1:0.6,4:0.85,8:1")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr-final", type=float, default=1e-4, help="cosine decay target")
+    p.add_argument("--clip", type=float, default=1.0)
+    p.add_argument("--context", type=int, default=2)
+    p.add_argument("--channels", default="16,32,64,128")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA)")
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--log", default="")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--max-seconds", type=float, default=0, help="stop (resumably) after this long")
+    p.add_argument("--pack", default="", help="only write --data (and --eval-data to PACK with "
+                   "-eval before .npz) as compressed training packs, then exit")
+    args = p.parse_args()
+    if args.pack:
+        for src, dst in ((args.data, args.pack), (args.eval_data, args.pack[:-4] + "-eval.npz")):
+            if not src:
+                continue
+            eps, meta = [], None
+            for folder in [d for d in src.split(",") if d]:
+                e, m = load_dataset(folder)
+                eps += e
+                meta = meta or m
+            write_pack(dst, eps, {"scene_name": meta.get("scene_name", "")})
+            print(f"train_unet: wrote {dst} ({len(eps)} episodes)", file=sys.stderr)
+        return
+
+    import torch
+    import parallax_unet as pu
+
+    torch.set_num_threads(max(1, args.threads))
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        fail("--device cuda: no CUDA device is available", 2)
+    if args.steps < 1 or args.frames_per_step < 1:
+        fail("--steps and --frames-per-step must be positive", 2)
+    schedule = rollout_schedule(args.rollout)
+
+    episodes = []
+    meta0 = None
+    for folder in [d for d in args.data.split(",") if d]:
+        eps, meta = load_dataset(folder)
+        if meta0 and meta.get("scene_name") != meta0.get("scene_name"):
+            fail(f"{folder}: scene '{meta.get('scene_name')}' differs from '{meta0.get('scene_name')}'")
+        meta0 = meta0 or meta
+        episodes += eps
+    h, w = episodes[0]["obs"].shape[2:]
+    a = episodes[0]["act"].shape[1]
+    for e in episodes:
+        if e["obs"].shape[2:] != (h, w) or e["act"].shape[1] != a:
+            fail("datasets disagree on frame or action size")
+    eval_eps = []
+    for folder in [d for d in args.eval_data.split(",") if d]:
+        eval_eps += load_dataset(folder, args.eval_episodes)[0]
+
+    cfg = pu.default_config(int(h), int(w), int(a))
+    cfg["context_frames"] = args.context
+    cfg["channels"] = [int(x) for x in args.channels.split(",")]
+    cfg["scene"] = meta0.get("scene_name", "")
+    torch.manual_seed(args.seed)
+    model = pu.UNetWorldModel(cfg).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    rng = np.random.default_rng(args.seed)
+    step = 0
+    compute_s = 0.0
+    state_path = args.out + ".state"
+    if args.resume and os.path.exists(state_path):
+        st = torch.load(state_path, map_location="cpu", weights_only=False)
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["optimizer"])
+        step = st["step"]
+        compute_s = st.get("compute_s", 0.0)
+        rng.bit_generator.state = st["numpy_rng"]
+        torch.set_rng_state(st["torch_rng"])
+        print(f"train_unet: resumed {state_path} at step {step}", file=sys.stderr)
+    sampler = Sampler(episodes, args.context, rng)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"train_unet: {len(episodes)} episodes, {sum(e['act'].shape[0] for e in episodes)} steps; "
+          f"{n_params} parameters; device {device}", file=sys.stderr)
+
+    log = open(args.log, "a") if args.log else None
+
+    def emit(rec):
+        line = json.dumps(rec)
+        if log:
+            log.write(line + "\n")
+            log.flush()
+        print(line, file=sys.stderr)
+
+    def save():
+        pu.save_checkpoint(args.out, model, {"training": json.dumps(
+            {"step": step, "compute_s": round(compute_s, 1), "args": vars(args)})})
+        st = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+              "compute_s": compute_s, "numpy_rng": rng.bit_generator.state,
+              "torch_rng": torch.get_rng_state()}
+        tmp = state_path + f".tmp.{os.getpid()}"
+        torch.save(st, tmp)
+        os.replace(tmp, state_path)
+
+    t_start = time.time()
+    t0 = time.time()
+    frames_done = 0
+    losses = []
+    while step < args.steps:
+        frac = step / args.steps
+        k = next(kk for kk, f in schedule if frac < f or f >= 1.0)
+        b = max(1, args.frames_per_step // k)
+        lr = args.lr_final + 0.5 * (args.lr - args.lr_final) * (1 + math.cos(math.pi * frac))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        fr, ac, rw, ct, va = sampler.batch(b, k)
+        fr = torch.from_numpy(fr).to(device).float().div_(255.0)
+        ac, rw, ct, va = (torch.from_numpy(x).to(device) for x in (ac, rw, ct, va))
+        model.train()
+        ctx = fr[:, : args.context]
+        loss_img = loss_rew = loss_cont = 0.0
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
+            for i in range(k):
+                nxt, r, c = model(ctx, ac[:, i])
+                nxt = nxt.float()
+                target = fr[:, args.context + i]
+                m = va[:, i]
+                denom = m.sum().clamp_min(1.0)
+                loss_img = loss_img + (((nxt - target) ** 2).mean(dim=(1, 2, 3)) * m).sum() / denom
+                loss_rew = loss_rew + (((r.float() - pu.symlog(rw[:, i])) ** 2) * m).sum() / denom
+                loss_cont = loss_cont + (torch.nn.functional.binary_cross_entropy_with_logits(
+                    c.float(), ct[:, i], reduction="none") * m).sum() / denom
+                ctx = torch.cat([ctx[:, 1:], nxt.clamp(0, 1)[:, None]], dim=1)
+        loss = (loss_img + 1e-3 * (loss_rew + loss_cont)) / k
+        opt.zero_grad(set_to_none=True)
+        if not torch.isfinite(loss):
+            emit({"step": step, "skipped": "non-finite loss"})
+            step += 1
+            continue
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        opt.step()
+        step += 1
+        frames_done += b * k
+        losses.append(float(loss_img.detach()) / k)
+        if step % 100 == 0 or step == args.steps:
+            dt = time.time() - t0
+            compute_s += dt
+            mse = float(np.mean(losses))
+            emit({"step": step, "k": k, "batch": b, "lr": round(lr, 6), "mse": mse,
+                  "psnr_train": round(-10 * math.log10(max(mse, 1e-12)), 2),
+                  "frames_per_s": round(frames_done / max(dt, 1e-9), 1),
+                  "compute_s": round(compute_s, 1)})
+            losses.clear()
+            frames_done = 0
+            t0 = time.time()
+        if eval_eps and (step % args.eval_every == 0 or step == args.steps):
+            model.eval()
+            te = time.time()
+            emit({"step": step, "eval": horizon_psnr(model, eval_eps, args.context, 30, device, torch),
+                  "eval_s": round(time.time() - te, 1), "note": "[model dB, nothing-moves dB]"})
+            t0 += time.time() - te
+        if step % args.checkpoint_every == 0 or step == args.steps:
+            save()
+        if args.max_seconds and time.time() - t_start > args.max_seconds:
+            save()
+            print(f"train_unet: stopped after --max-seconds at step {step} (resume with --resume)",
+                  file=sys.stderr)
+            break
+    if log:
+        log.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+// load_world_model(): reads a checkpoint of any family and dispatches on its family.
+//
+// Two file formats:
+//  - "parallax-model/2": a torch.save / torch::pickle_save dict {"parallax_format", "family",
+//    "config" (JSON text), "weights" {name: tensor}}, written by worldmodel/python (any family).
+//  - "parallax-rssm/1": the RSSM's torch::serialize archive (checkpoint.cpp), family "rssm".
+// Adding a family: a loader function below and one row in kFamilies.
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <stdexcept>
+
+#include <torch/serialize.h>
+
+#include "parallax/worldmodel/checkpoint.hpp"
+#include "parallax/worldmodel/sha256.hpp"
+#include "parallax/worldmodel/unet.hpp"
+#include "parallax/worldmodel/world_model.hpp"
+
+namespace parallax::worldmodel {
+namespace {
+
+constexpr const char* kFormat2 = "parallax-model/2";
+
+using Dict = c10::Dict<c10::IValue, c10::IValue>;
+
+// Copies every named parameter and buffer of `m` from `weights`, checking names and shapes.
+void load_weights(torch::nn::Module& m, const Dict& weights, const std::string& where) {
+  torch::NoGradGuard no_grad;
+  std::size_t used = 0;
+  auto fill = [&](const std::string& name, torch::Tensor& dst) {
+    auto it = weights.find(c10::IValue(name));
+    if (it == weights.end() || !it->value().isTensor())
+      throw std::runtime_error(where + ": weight '" + name + "' is missing");
+    const auto src = it->value().toTensor();
+    if (src.sizes() != dst.sizes()) {
+      std::ostringstream msg;
+      msg << where << ": weight '" << name << "' has shape " << src.sizes() << ", expected "
+          << dst.sizes() << " for its config";
+      throw std::runtime_error(msg.str());
+    }
+    if (!torch::isfinite(src).all().item<bool>())
+      throw std::runtime_error(where + ": weight '" + name + "' holds non-finite values");
+    dst.copy_(src);
+    ++used;
+  };
+  for (auto& p : m.named_parameters(true)) fill(p.key(), p.value());
+  for (auto& b : m.named_buffers(true)) fill(b.key(), b.value());
+  if (used != weights.size())
+    throw std::runtime_error(where + ": holds " + std::to_string(weights.size()) +
+                             " weights, the model has " + std::to_string(used) +
+                             " (a checkpoint of another architecture?)");
+}
+
+std::shared_ptr<WorldModel> load_unet(const std::string& config, const Dict& weights,
+                                      const std::string& where) {
+  UNet net(UNetConfig::from_json_string(config, where));
+  load_weights(*net, weights, where);
+  return make_unet_world_model(net);
+}
+
+struct Family {
+  const char* name;
+  std::shared_ptr<WorldModel> (*load)(const std::string& config, const Dict& weights,
+                                      const std::string& where);
+};
+constexpr Family kFamilies[] = {
+    {"unet", load_unet},
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("checkpoint '" + path + "' does not exist or is unreadable");
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string field_string(const Dict& d, const char* key, const std::string& where) {
+  auto it = d.find(c10::IValue(std::string(key)));
+  if (it == d.end() || !it->value().isString())
+    throw std::runtime_error(where + ": field '" + key + "' is missing or not a string");
+  return it->value().toStringRef();
+}
+
+}  // namespace
+
+std::vector<std::string> model_families() {
+  std::vector<std::string> out{"rssm"};
+  for (const auto& f : kFamilies) out.emplace_back(f.name);
+  return out;
+}
+
+LoadedWorldModel load_world_model(const std::string& path, torch::Device device) {
+  const std::string where = "checkpoint '" + path + "'";
+  const std::string bytes = read_file(path);
+  LoadedWorldModel out;
+  out.sha256 = sha256_hex(bytes);
+  // A zip written by torch.save holds "<archive>/data.pkl"; the RSSM archive also holds
+  // "<archive>/constants.pkl" (TorchScript). Try the dict format first.
+  c10::IValue root;
+  bool is_dict = false;
+  if (bytes.find("constants.pkl") == std::string::npos) {
+    try {
+      root = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
+      is_dict = root.isGenericDict();
+    } catch (const c10::Error& e) {
+      const std::string msg = e.what_without_backtrace();
+      throw std::runtime_error(where + " is not a readable checkpoint (truncated or corrupt?): " +
+                               msg.substr(0, msg.find('\n')));
+    }
+    if (!is_dict)
+      throw std::runtime_error(where + " is not a Parallax model checkpoint (not a dict)");
+  }
+  if (!is_dict) {
+    auto loaded = load_checkpoint(path, device);  // the RSSM archive, its own clear errors
+    out.model = make_rssm_world_model(loaded.model);
+    return out;
+  }
+  const Dict d = root.toGenericDict();
+  const std::string format = field_string(d, "parallax_format", where);
+  if (format != kFormat2)
+    throw std::runtime_error(where + ": field 'parallax_format' is '" + format + "', expected '" +
+                             kFormat2 + "'");
+  const std::string family = field_string(d, "family", where);
+  const std::string config = field_string(d, "config", where);
+  auto wit = d.find(c10::IValue(std::string("weights")));
+  if (wit == d.end() || !wit->value().isGenericDict())
+    throw std::runtime_error(where + ": field 'weights' is missing or not a dict");
+  for (const auto& f : kFamilies) {
+    if (family == f.name) {
+      out.model = f.load(config, wit->value().toGenericDict(), where);
+      out.model->module().to(device);
+      out.model->module().eval();
+      return out;
+    }
+  }
+  std::string known;
+  for (const auto& n : model_families()) known += (known.empty() ? "" : ", ") + n;
+  throw std::runtime_error(where + ": field 'family' is '" + family + "', known families: " +
+                           known);
+}
+
+}  // namespace parallax::worldmodel

@@ -1,0 +1,261 @@
+// The `unet` family: network (the C++ twin of worldmodel/python/parallax_unet.py), config and
+// its world-model interface.
+#include "parallax/worldmodel/unet.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <stdexcept>
+
+namespace parallax::worldmodel {
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+torch::nn::Conv2d conv3(int cin, int cout, int stride = 1) {
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(cin, cout, 3).stride(stride).padding(1));
+}
+torch::nn::GroupNorm group_norm(int groups, int channels) {
+  return torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min(groups, channels), channels));
+}
+
+// conv3x3/2 -> GroupNorm -> SiLU -> conv3x3 -> GroupNorm -> SiLU
+struct DownImpl : torch::nn::Module {
+  DownImpl(int cin, int cout, int groups)
+      : conv1(register_module("conv1", conv3(cin, cout, 2))),
+        norm1(register_module("norm1", group_norm(groups, cout))),
+        conv2(register_module("conv2", conv3(cout, cout))),
+        norm2(register_module("norm2", group_norm(groups, cout))) {}
+  torch::Tensor forward(const torch::Tensor& x) {
+    auto y = torch::silu(norm1(conv1(x)));
+    return torch::silu(norm2(conv2(y)));
+  }
+  torch::nn::Conv2d conv1;
+  torch::nn::GroupNorm norm1;
+  torch::nn::Conv2d conv2;
+  torch::nn::GroupNorm norm2;
+};
+TORCH_MODULE(Down);
+
+// nearest x2 -> concat skip -> conv3x3 -> GroupNorm -> SiLU -> conv3x3 -> SiLU
+struct UpImpl : torch::nn::Module {
+  UpImpl(int cin, int cskip, int cout, int groups)
+      : conv1(register_module("conv1", conv3(cin + cskip, cout))),
+        norm1(register_module("norm1", group_norm(groups, cout))),
+        conv2(register_module("conv2", conv3(cout, cout))) {}
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& skip) {
+    auto y = F::interpolate(x, F::InterpolateFuncOptions()
+                                   .scale_factor(std::vector<double>{2.0, 2.0})
+                                   .mode(torch::kNearest));
+    y = torch::silu(norm1(conv1(torch::cat({y, skip}, 1))));
+    return torch::silu(conv2(y));
+  }
+  torch::nn::Conv2d conv1;
+  torch::nn::GroupNorm norm1;
+  torch::nn::Conv2d conv2;
+};
+TORCH_MODULE(Up);
+
+}  // namespace
+
+// ---- config ----------------------------------------------------------------------------------
+
+UNetConfig UNetConfig::from_json_string(const std::string& text, const std::string& source) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(source + ": config is not JSON (" + std::string(e.what()) + ")");
+  }
+  if (!j.is_object()) throw std::runtime_error(source + ": config is not a JSON object");
+  UNetConfig c;
+  auto get_int = [&](const char* key, int lo, int hi, int& out) {
+    if (!j.contains(key)) throw std::runtime_error(source + ": config field '" + key + "' is missing");
+    const auto& v = j[key];
+    if (!v.is_number_integer() || v.get<long long>() < lo || v.get<long long>() > hi)
+      throw std::runtime_error(source + ": config field '" + key + "' is " + v.dump() +
+                               ", expected an integer in [" + std::to_string(lo) + ", " +
+                               std::to_string(hi) + "]");
+    out = v.get<int>();
+  };
+  if (j.value("family", std::string()) != "unet")
+    throw std::runtime_error(source + ": config field 'family' is not \"unet\"");
+  get_int("height", 16, 1024, c.height);
+  get_int("width", 16, 1024, c.width);
+  get_int("action_size", 1, 64, c.action_size);
+  get_int("context_frames", 1, 8, c.context_frames);
+  get_int("groups", 1, 64, c.groups);
+  get_int("action_hidden", 1, 4096, c.action_hidden);
+  get_int("head_channels", 1, 1024, c.head_channels);
+  get_int("head_hidden", 1, 4096, c.head_hidden);
+  const auto& ch = j.value("channels", nlohmann::json());
+  if (!ch.is_array() || ch.size() < 2 || ch.size() > 6)
+    throw std::runtime_error(source + ": config field 'channels' is " + ch.dump() +
+                             ", expected a list of 2 to 6 positive integers");
+  c.channels.clear();
+  for (const auto& v : ch) {
+    if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 4096)
+      throw std::runtime_error(source + ": config field 'channels' holds " + v.dump() +
+                               ", expected integers in [1, 4096]");
+    c.channels.push_back(v.get<int>());
+  }
+  const int levels = static_cast<int>(c.channels.size()) - 1;
+  if (c.height % (1 << levels) != 0 || c.width % (1 << levels) != 0)
+    throw std::runtime_error(source + ": frames " + std::to_string(c.height) + "x" +
+                             std::to_string(c.width) + " are not divisible by 2^" +
+                             std::to_string(levels) + " (one halving per channel level)");
+  if (j.contains("scene") && j["scene"].is_string()) c.scene = j["scene"].get<std::string>();
+  return c;
+}
+
+std::string UNetConfig::to_json_string() const {
+  nlohmann::json j = {{"family", "unet"},          {"height", height},
+                      {"width", width},            {"action_size", action_size},
+                      {"context_frames", context_frames},
+                      {"channels", channels},      {"groups", groups},
+                      {"action_hidden", action_hidden},
+                      {"head_channels", head_channels},
+                      {"head_hidden", head_hidden}, {"scene", scene}};
+  return j.dump();
+}
+
+// ---- network ---------------------------------------------------------------------------------
+
+UNetImpl::UNetImpl(const UNetConfig& config) : config_(config) {
+  const auto& ch = config_.channels;
+  const int c = config_.context_frames, a = config_.action_size, g = config_.groups;
+  const int levels = static_cast<int>(ch.size());
+  // Registration order matches the Python module (parameter names are the contract).
+  stem1_ = register_module("stem1", conv3(3 * c + a, ch[0]));
+  stem2_ = register_module("stem2", conv3(ch[0], ch[0]));
+  downs_ = register_module("downs", torch::nn::ModuleList());
+  for (int i = 1; i < levels; ++i) downs_->push_back(Down(ch[i - 1], ch[i], g));
+  film1_ = register_module("film1", torch::nn::Linear(a, config_.action_hidden));
+  film2_ = register_module("film2", torch::nn::Linear(config_.action_hidden, 2 * ch.back()));
+  mid_ = register_module("mid", conv3(ch.back(), ch.back()));
+  ups_ = register_module("ups", torch::nn::ModuleList());
+  for (int i = levels - 1; i >= 1; --i) ups_->push_back(Up(ch[i], ch[i - 1], ch[i - 1], g));
+  out_ = register_module("out", conv3(ch[0], 3));
+  const int fh = config_.height >> (levels - 1), fw = config_.width >> (levels - 1);
+  head_conv_ = register_module(
+      "head_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(ch.back(), config_.head_channels, 1)));
+  head1_ = register_module("head1",
+                           torch::nn::Linear(config_.head_channels * fh * fw, config_.head_hidden));
+  head2_ = register_module("head2", torch::nn::Linear(config_.head_hidden, 2));
+  // As in Python: the residual and the FiLM start at zero (the untrained model holds the frame).
+  torch::NoGradGuard no_grad;
+  out_->weight.zero_();
+  out_->bias.zero_();
+  film2_->weight.zero_();
+  film2_->bias.zero_();
+}
+
+UNetImpl::Output UNetImpl::forward(const torch::Tensor& frames, const torch::Tensor& action) {
+  const int64_t b = frames.size(0), c = frames.size(1), h = frames.size(3), w = frames.size(4);
+  const auto last = frames.select(1, c - 1);  // [B, 3, H, W]
+  auto x = (frames - 0.5f).reshape({b, 3 * c, h, w});
+  auto planes = action.to(x.dtype()).view({b, -1, 1, 1}).expand({b, action.size(1), h, w});
+  x = torch::cat({x, planes}, 1);
+  x = torch::silu(stem1_(x));
+  x = torch::silu(stem2_(x));
+  std::vector<torch::Tensor> skips{x};
+  for (const auto& m : *downs_) {
+    x = m->as<DownImpl>()->forward(x);
+    skips.push_back(x);
+  }
+  auto gb = film2_(torch::silu(film1_(action.to(x.dtype())))).chunk(2, 1);
+  x = x * (1 + gb[0].view({b, -1, 1, 1})) + gb[1].view({b, -1, 1, 1});
+  x = torch::silu(mid_(x));
+  auto heads = head2_(torch::silu(head1_(head_conv_(x).flatten(1))));  // [B, 2]
+  skips.pop_back();
+  for (const auto& m : *ups_) {
+    x = m->as<UpImpl>()->forward(x, skips.back());
+    skips.pop_back();
+  }
+  return {last + out_(x), heads.select(1, 0), heads.select(1, 1)};
+}
+
+// ---- world-model interface -------------------------------------------------------------------
+
+namespace {
+
+torch::Tensor symlog_inv(const torch::Tensor& x) {
+  return torch::sign(x) * torch::expm1(torch::abs(x));
+}
+
+class UNetWorldModel final : public WorldModel {
+ public:
+  explicit UNetWorldModel(UNet model) : model_(std::move(model)) {
+    const auto& c = model_->config();
+    info_.family = "unet";
+    info_.height = c.height;
+    info_.width = c.width;
+    info_.action_size = c.action_size;
+    info_.context_frames = c.context_frames;
+    info_.latent_step = false;
+    info_.config_json = c.to_json_string();
+    for (const auto& p : model_->parameters()) info_.parameters += p.numel();
+  }
+  const ModelInfo& info() const override { return info_; }
+  torch::nn::Module& module() override { return *model_; }
+
+  SlotState initial_state(int64_t batch, torch::Device device) override {
+    const auto& c = model_->config();
+    auto f32 = torch::TensorOptions().dtype(torch::kFloat).device(device);
+    return {torch::zeros({batch, c.context_frames, 3, c.height, c.width}, f32),
+            torch::zeros({batch}, f32), torch::full({batch}, 20.0f, f32)};
+  }
+
+  SlotState encode_context(const torch::Tensor& frames, const torch::Tensor& /*actions*/,
+                           const StepContext& /*ctx*/) override {
+    // Keep the last C frames; pad a shorter context by repeating its oldest frame (as training
+    // does at an episode start). The U-Net reads frames only: context actions are not needed.
+    const int64_t c = model_->config().context_frames, have = frames.size(1);
+    auto f = to_unit(frames);  // [B, C', 3, H, W]
+    if (have >= c) {
+      f = f.narrow(1, have - c, c);
+    } else {
+      auto pad = f.narrow(1, 0, 1).expand({-1, c - have, -1, -1, -1});
+      f = torch::cat({pad, f}, 1);
+    }
+    const auto b = frames.size(0);
+    auto opts = f.options();
+    return {f.contiguous(), torch::zeros({b}, opts), torch::full({b}, 20.0f, opts)};
+  }
+
+  SlotState step(const SlotState& state, const torch::Tensor& actions,
+                 const StepContext& /*ctx*/) override {
+    auto out = model_->forward(state[0], actions);
+    auto next = out.next.to(torch::kFloat).clamp(0.0f, 1.0f).unsqueeze(1);
+    auto window = torch::cat({state[0].narrow(1, 1, state[0].size(1) - 1), next}, 1);
+    return {window, out.reward.to(torch::kFloat), out.cont.to(torch::kFloat)};
+  }
+
+  SlotState observe(const SlotState& state, const torch::Tensor& frames,
+                    const StepContext& /*ctx*/) override {
+    auto window = state[0].clone();
+    window.select(1, window.size(1) - 1).copy_(to_unit(frames));
+    return {window, state[1], state[2]};
+  }
+
+  torch::Tensor decode(const SlotState& state) override {
+    return state[0].select(1, state[0].size(1) - 1);
+  }
+  torch::Tensor reward(const SlotState& state) override { return symlog_inv(state[1]); }
+  torch::Tensor cont(const SlotState& state) override { return torch::sigmoid(state[2]); }
+
+ private:
+  static torch::Tensor to_unit(const torch::Tensor& x) {
+    return x.scalar_type() == torch::kByte ? x.to(torch::kFloat) / 255.0f : x.to(torch::kFloat);
+  }
+  UNet model_;
+  ModelInfo info_;
+};
+
+}  // namespace
+
+std::shared_ptr<WorldModel> make_unet_world_model(UNet model) {
+  return std::make_shared<UNetWorldModel>(std::move(model));
+}
+
+}  // namespace parallax::worldmodel
