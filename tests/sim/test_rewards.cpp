@@ -144,7 +144,7 @@ TEST_CASE("reward contact: weight only while the two bodies touch", "[world][rew
   CHECK(last == 11.0f);
 }
 
-TEST_CASE("reward success: the bonus once per episode below `within`, and terminate",
+TEST_CASE("reward success: the bonus once per episode below `within` and terminate",
           "[world][reward][termination]") {
   // a to the point (0.3, 0.43, 0.7): 0.03 m away, within 0.05.
   const std::string near =
@@ -215,7 +215,7 @@ TEST_CASE("terminations: joint_abs_above on the absolute joint position", "[worl
   CHECK(t(0.5, 0.4));
 }
 
-TEST_CASE("truncation after episode_steps, not a termination", "[world][termination]") {
+TEST_CASE("truncation after episode_steps is not a termination", "[world][termination]") {
   World w(inline_scene(scene_with(R"("reward": [])", 0.5, 3)), 0);
   CHECK_FALSE(w.step({}).truncated);
   CHECK_FALSE(w.step({}).truncated);
