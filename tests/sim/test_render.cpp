@@ -3,6 +3,8 @@
 // precision, independently of the renderer's float code.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -629,16 +631,28 @@ TEST_CASE("renderer: ray-test counter counts primary and shadow tests", "[render
   std::vector<float> three;  // [3, 1, 7] f32
   for (int i = 0; i < 3; ++i) three.insert(three.end(), p.begin(), p.end());
   CHECK(r.count_ray_tests(3, three.data(), nullptr) == 3 * 32 * 32);
-  // A sphere above the plane: shadow rays from the lit floor test it where its bounding sphere
-  // is in the way, and primary rays test it inside its screen rectangle.
+  // A sphere (radius 0.2 m) above the plane, counted by hand:
+  // - primary rays: the plane at all 32 x 32 pixels; the sphere inside its screen rectangle. With
+  //   the orthographic half extent 1 m over 16 px, its bounding square [-0.2, 0.2] m spans pixel
+  //   coordinates (1 -+ 0.2) x 16 = 12.8 .. 19.2, floored and widened by the 1-pixel margin:
+  //   columns 11..20 and rows 11..20, 10 x 10 = 100 tests.
+  // - shadow rays (light straight down, so every lit point tests): a pixel that sees the sphere
+  //   tests the plane (unbounded, never culled); a pixel that sees the plane tests the sphere only
+  //   where its centre is within 0.2 m of the axis, and those pixels all see the sphere. Pixel
+  //   centres are at (odd / 32) m; (a^2 + b^2) / 1024 < 0.04 for odd a, b holds for
+  //   (1,1) (1,3) (3,1) (3,3) (1,5) (5,1) (3,5) (5,3) in each quadrant: 4 x 8 = 32 pixels.
+  // Total 1024 + 100 + 32.
   auto ball = body(ps::Shape::kSphere, {0, 0, 0.3});
   ball.radius = 0.2;
   s.bodies.push_back(ball);
   const std::vector<float> q = ps::initial_poses(s);
   ps::Renderer r2(std::make_shared<const ps::SceneModel>(s));
   const std::int64_t tests = r2.count_ray_tests(1, q.data(), nullptr);
-  CHECK(tests > 32 * 32 + 50);
-  CHECK(tests < 3 * 32 * 32);
+  CHECK(tests == 32 * 32 + 100 + 32);
+  // The 32 pixels are those the renderer shows as the sphere.
+  std::vector<std::uint8_t> rgb(32 * 32 * 3), ids(32 * 32);
+  r2.render(1, q.data(), nullptr, rgb.data(), ids.data());
+  CHECK(std::count(ids.begin(), ids.end(), std::uint8_t{2}) == 32);
 }
 
 TEST_CASE("renderer: write_png and read_png round-trip and errors name the file", "[render][png]") {

@@ -166,6 +166,37 @@ TEST_CASE("World: randomised size and mass and colour are per episode and part o
   CHECK(cb == ca);
   for (int t = 0; t < 10; ++t) a.step({}), b.step({});
   CHECK(poses_of(a) == poses_of(b));
+
+  // Mass, measured by its physics: no gravity, a 1 N force along x for one control step of
+  // 1/30 s from rest gives v = F t / m (the force is applied at every physics substep and Bullet's
+  // semi-implicit Euler integrates it exactly), so m = F t / v.
+  auto pushed = [](const std::string& mass_scale) {
+    return inline_scene(R"({"name": "masses", "physics_hz": 240, "control_hz": 30,
+      "gravity": [0, 0, 0],
+      "bodies": [{"name": "box", "shape": "box", "half_extents": [0.05, 0.05, 0.05], "mass": 1.0,
+                  "randomize": {"mass_scale": )" +
+                        mass_scale + R"(}}],
+      "actuators": [{"type": "force", "body": "box", "max_force": 1.0, "axis": [1, 0, 0]}]})");
+  };
+  auto measured_mass = [](World& w) {
+    const float before = velocities_of(w)[0];
+    const std::vector<float> push = {1.0f};
+    w.step(push);
+    return 1.0 * (1.0 / 30) / (velocities_of(w)[0] - before);
+  };
+  World fixed(pushed(R"({"low": 1.7, "high": 1.7})"), 0);
+  CHECK(measured_mass(fixed) == Approx(1.7).epsilon(1e-4));  // nominal 1 kg x scale 1.7
+  auto ranged = pushed(R"({"low": 0.5, "high": 2.0})");
+  World ma(ranged, 1), mb(ranged, 2);
+  const double mass_a = measured_mass(ma), mass_b = measured_mass(mb);
+  INFO("masses " << mass_a << " and " << mass_b << " kg");
+  CHECK(mass_a >= 0.5 - 1e-4);
+  CHECK(mass_a <= 2.0 + 1e-4);
+  CHECK(std::abs(mass_a - mass_b) > 0.01);  // per episode: two seeds, two masses
+  // The mass is part of the state: b restored from a's snapshot answers the push as a does.
+  ma.reset(1), mb.reset(2);
+  mb.restore_state(ma.save_state());
+  CHECK(measured_mass(mb) == measured_mass(ma));
 }
 
 TEST_CASE("World: a snapshot of another scene is refused", "[world][state][bad-input]") {

@@ -62,11 +62,39 @@ TEST_CASE("WorldBatch: seed 0 twice matches at every step and seed 1 differs (ou
     REQUIRE(std::memcmp(a.rewards().data(), b.rewards().data(), a.rewards().size_bytes()) == 0);
     if (std::memcmp(a.poses().data(), c.poses().data(), a.poses().size_bytes()) != 0) ++differs;
     for (float p : a.poses()) REQUIRE(std::isfinite(p));
-    for (std::size_t i = 0; i < a.poses().size(); i += 7) {
-      // Unit quaternions, positions within the scene's out-of-bounds box (plus a margin).
-      const float* q = &a.poses()[i + 3];
-      REQUIRE(std::abs(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3] - 1.0f) < 1e-4f);
-      REQUIRE(std::abs(a.poses()[i]) < 2.0f);
+    // Every pose component of every body against the bounds that push.json implies.
+    for (int e = 0; e < N; ++e) {
+      INFO("step " << t << ", env " << e);
+      const float* p = &a.poses()[static_cast<std::size_t>(e) * 3 * 7];  // [3 bodies, 7]
+      for (int k = 0; k < 3; ++k) {
+        const float* q = p + 7 * k + 3;  // unit quaternion
+        REQUIRE(std::abs(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3] - 1.0f) < 1e-4f);
+      }
+      // table: static, at the origin with the identity orientation.
+      for (int c = 0; c < 7; ++c) REQUIRE(p[c] == (c == 6 ? 1.0f : 0.0f));
+      // pusher: kinematic, z held at 0.031 m, never rotated; x, y start in [-0.3, 0.3] m and
+      // move at most max_speed 0.5 m/s x 5 s of a 150-step episode at 30 Hz.
+      REQUIRE(std::abs(p[7]) <= 0.3f + 2.5f);
+      REQUIRE(std::abs(p[8]) <= 0.3f + 2.5f);
+      REQUIRE(p[9] == Approx(0.031f).margin(1e-5));
+      REQUIRE(std::abs(p[13]) == Approx(1.0f).margin(1e-5));
+      // cube: the episode ends once |x| or |y| > 0.6 m, so it never gets much further than one
+      // step beyond (pushed at <= 0.5 m/s: 0.017 m per step, plus a margin); it rests on the table
+      // (half size 0.04 m) and at most stands on an edge or corner (0.04 sqrt(3) = 0.069 m).
+      REQUIRE(std::abs(p[14]) < 0.65f);
+      REQUIRE(std::abs(p[15]) < 0.65f);
+      REQUIRE(p[16] > 0.035f);
+      REQUIRE(p[16] < 0.075f);
+      // goal marker: drawn in its randomize box, on the table.
+      const float* g = &a.marker_positions()[static_cast<std::size_t>(e) * 3];
+      REQUIRE(g[0] >= 0.15f);
+      REQUIRE(g[0] <= 0.3f);
+      REQUIRE(g[1] >= -0.25f);
+      REQUIRE(g[1] <= 0.25f);
+      REQUIRE(g[2] == 0.0f);
+      // reward: -|cube - goal|_xy (at most |0.65 + 0.3| and |0.65 + 0.25| apart) + bonus 10.
+      REQUIRE(a.rewards()[e] >= -std::hypot(0.95f, 0.9f));
+      REQUIRE(a.rewards()[e] <= 10.0f);
     }
   }
   CHECK(differs == 300);

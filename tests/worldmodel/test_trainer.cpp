@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <memory>
 #include <random>
 #include <string>
 
@@ -243,7 +245,12 @@ TEST_CASE("a stop request ends the run with a checkpoint that resumes", "[worldm
   auto dir = temp_dir("stop");
   std::atomic<bool> stop{false};
   wm::TrainOptions o = small_options();
-  o.steps = 50;
+  o.steps = 5;
+  // Uninterrupted reference: 5 steps.
+  wm::Trainer straight(eps, 16, 16, 2, o);
+  std::vector<double> straight_loss;
+  straight.run([&](const wm::StepMetrics& s) { straight_loss.push_back(s.loss); });
+
   o.out = dir / "m.pt";
   o.stop = &stop;
   wm::Trainer t(eps, 16, 16, 2, o);
@@ -259,5 +266,121 @@ TEST_CASE("a stop request ends the run with a checkpoint that resumes", "[worldm
   REQUIRE(wm::load_training_state(o.out, adam, state));
   CHECK(state.step == 2);
   CHECK(same_parameters(loaded.model, t.model()));
+
+  // Resume from the stop checkpoint: the last 3 steps are those of the uninterrupted run.
+  o.stop = nullptr;
+  o.resume = true;
+  wm::Trainer resumed(eps, 16, 16, 2, o);
+  REQUIRE(resumed.resumed());
+  CHECK(resumed.current_step() == 2);
+  std::vector<double> resumed_loss;
+  auto last = resumed.run([&](const wm::StepMetrics& s) { resumed_loss.push_back(s.loss); });
+  CHECK(last.step == 5);
+  REQUIRE(resumed_loss.size() == 3);
+  for (int i = 0; i < 3; ++i) CHECK(resumed_loss[i] == straight_loss[2 + i]);
+  CHECK(same_parameters(resumed.model(), straight.model()));
+  remove_tree(dir);
+}
+
+TEST_CASE("training is deterministic and resumes exactly with two torch threads",
+          "[worldmodel][trainer]") {
+  // The CLI trains with every core; the other tests pin one thread. Two threads: two runs agree
+  // bit for bit, and a run resumed halfway agrees with the uninterrupted one.
+  wm::init_torch_threads(2);
+  REQUIRE(torch::get_num_threads() == 2);
+  auto eps = moving_square(4, 12, 16, 8);
+  auto dir = temp_dir("threads");
+  wm::TrainOptions o = small_options();
+  o.batch = 2;  // small: two threads on a busy 2-core machine spin against other work
+  o.seq = 4;
+  o.steps = 4;
+  auto train = [&](wm::TrainOptions opt, std::vector<double>& losses) {
+    auto t = std::make_unique<wm::Trainer>(eps, 16, 16, 2, opt);
+    t->run([&](const wm::StepMetrics& m) { losses.push_back(m.loss); });
+    return t;
+  };
+  std::vector<double> a_loss, b_loss, first_loss, second_loss;
+  auto a = train(o, a_loss);
+  auto b = train(o, b_loss);
+  CHECK(a_loss == b_loss);
+  CHECK(same_parameters(a->model(), b->model()));
+
+  o.out = dir / "m.pt";
+  o.steps = 2;
+  train(o, first_loss);
+  o.steps = 4;
+  o.resume = true;
+  auto second = train(o, second_loss);
+  CHECK(second->resumed());
+  REQUIRE(first_loss.size() == 2);
+  REQUIRE(second_loss.size() == 2);
+  for (int i = 0; i < 2; ++i) {
+    CHECK(first_loss[i] == a_loss[i]);
+    CHECK(second_loss[i] == a_loss[2 + i]);
+  }
+  CHECK(same_parameters(second->model(), a->model()));
+  wm::init_torch_threads(1);
+  remove_tree(dir);
+}
+
+TEST_CASE("a finite loss with a non-finite gradient is skipped and the count survives a resume",
+          "[worldmodel][trainer]") {
+  wm::init_torch_threads(1);
+  auto eps = moving_square(4, 12, 16, 6);
+  auto dir = temp_dir("nangrad");
+  wm::TrainOptions o = small_options();
+  // A gradient hook poisons the gradient of one weight with NaN at steps 2 and 3 (1-based): the
+  // loss stays finite, the gradient norm is not, so those steps must be skipped.
+  auto poison = [](wm::Trainer& t, const std::int64_t* step) {
+    t.model()->parameters().front().register_hook([step](torch::Tensor g) {
+      const std::int64_t doing = *step + 1;
+      return (doing == 2 || doing == 3) ? g * std::numeric_limits<float>::quiet_NaN() : g;
+    });
+  };
+  std::vector<wm::StepMetrics> straight_m;
+  std::int64_t straight_step = 0;
+  o.steps = 6;
+  wm::Trainer straight(eps, 16, 16, 2, o);
+  poison(straight, &straight_step);
+  straight.run([&](const wm::StepMetrics& m) {
+    straight_m.push_back(m);
+    straight_step = m.step;
+  });
+  REQUIRE(straight_m.size() == 6);
+  for (int i = 0; i < 6; ++i) {
+    INFO("step " << i + 1);
+    const bool poisoned = i == 1 || i == 2;
+    CHECK(straight_m[i].skipped == poisoned);
+    CHECK(std::isfinite(straight_m[i].loss));
+    CHECK(std::isfinite(straight_m[i].grad_norm) == !poisoned);
+  }
+  CHECK(straight.skipped_steps() == 2);
+
+  // Interrupted after step 3 (both poisoned steps done), resumed without the hook.
+  o.out = dir / "m.pt";
+  o.steps = 3;
+  std::int64_t first_step = 0;
+  {
+    wm::Trainer first(eps, 16, 16, 2, o);
+    poison(first, &first_step);
+    auto m = first.run([&](const wm::StepMetrics& s) { first_step = s.step; });
+    CHECK(m.skipped);
+    CHECK(m.skipped_total == 2);
+  }
+  o.steps = 6;
+  o.resume = true;
+  wm::Trainer second(eps, 16, 16, 2, o);
+  REQUIRE(second.resumed());
+  CHECK(second.skipped_steps() == 2);  // the count came back from the checkpoint
+  std::vector<wm::StepMetrics> resumed_m;
+  second.run([&](const wm::StepMetrics& m) { resumed_m.push_back(m); });
+  REQUIRE(resumed_m.size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(resumed_m[i].loss == straight_m[3 + i].loss);
+    CHECK_FALSE(resumed_m[i].skipped);
+    CHECK(resumed_m[i].skipped_total == 2);
+  }
+  CHECK(second.skipped_steps() == 2);
+  CHECK(same_parameters(second.model(), straight.model()));
   remove_tree(dir);
 }
