@@ -92,6 +92,9 @@ void run(FidelityArgs a) {
   if (!src.trained) std::fprintf(stderr, "parallax fidelity: note: %s\n", src.description.c_str());
   o.model_description = src.description;
   o.model_sha256 = src.sha256;
+  const fs::path out(a.out);
+  fs::create_directories(out);
+  o.strip_dir = out.string();
   // Read the baseline before the run: a bad file fails in a second, not after the evaluation.
   json baseline;
   if (!a.baseline.empty()) baseline = read_json_file(a.baseline, "baseline");
@@ -101,16 +104,15 @@ void run(FidelityArgs a) {
       scene, src.model, o, [&](const std::string& s, int d, int t) { progress.update(s, d, t); });
   progress.finish();
 
-  const fs::path out(a.out);
-  fs::create_directories(out);
   write_text_atomic(out / "report.json", report.dump(1) + "\n");
   write_text_atomic(out / "report.md", agents::fidelity_markdown(report));
   agents::write_fidelity_plots(report, out);
   if (!a.write_baseline.empty()) {
     json existing;
     if (fs::exists(a.write_baseline)) existing = read_json_file(a.write_baseline, "baseline");
-    write_text_atomic(a.write_baseline,
-                      agents::merge_baseline(existing, agents::make_baseline(report)).dump(1) + "\n");
+    write_text_atomic(
+        a.write_baseline,
+        agents::merge_baseline(existing, agents::make_baseline(report)).dump(1) + "\n");
   }
 
   // Gates.
@@ -123,21 +125,28 @@ void run(FidelityArgs a) {
   if (a.json_out) {
     json findings = json::array();
     for (const auto& f : regressed)
-      findings.push_back({{"metric", f.metric}, {"baseline", f.baseline}, {"now", f.now},
+      findings.push_back({{"metric", f.metric},
+                          {"baseline", f.baseline},
+                          {"now", f.now},
                           {"tolerance", f.tolerance}});
     std::printf("%s\n", json{{"report", (out / "report.json").string()},
-                             {"psnr_db", {{"model", ol["model"]["psnr_db"]},
-                                          {"nothing-moves", ol["nothing-moves"]["psnr_db"]}}},
+                             {"psnr_db",
+                              {{"model", ol["model"]["psnr_db"]},
+                               {"nothing-moves", ol["nothing-moves"]["psnr_db"]}}},
                              {"regressed", findings},
                              {"not_beating", not_beating}}
                             .dump()
                             .c_str());
   } else {
-    std::printf("fidelity: %s on '%s', %d episodes, open loop PSNR [dB] model / nothing moves / "
-                "physical variance:\n",
-                src.description.c_str(), scene->name.c_str(), report["eval"]["episodes"].get<int>());
+    std::printf(
+        "fidelity: %s on '%s', %d episodes, open loop PSNR [dB] model / nothing moves / "
+        "physical variance:\n",
+        src.description.c_str(), scene->name.c_str(), report["eval"]["episodes"].get<int>());
     auto f = [](const json& v) {
-      return v.is_null() ? std::string("inf") : (std::ostringstream() << std::fixed << std::setprecision(2) << v.get<double>()).str();
+      return v.is_null()
+                 ? std::string("inf")
+                 : (std::ostringstream() << std::fixed << std::setprecision(2) << v.get<double>())
+                       .str();
     };
     for (const auto& h : report["horizons"]) {
       const std::string t = "t+" + std::to_string(h.get<int>());

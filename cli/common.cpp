@@ -15,8 +15,9 @@ void write_text_atomic(const fs::path& file, const std::string& text) {
   const fs::path tmp = file.string() + ".tmp-" + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + file.string() + " (cannot create " +
-                                       tmp.string() + ")");
+    if (!out)
+      throw std::runtime_error("cannot write " + file.string() + " (cannot create " + tmp.string() +
+                               ")");
     out << text;
     if (!out.flush()) {
       out.close();
@@ -65,8 +66,7 @@ void ProgressLine::update(const std::string& stage, int done, int total) {
   const double eta = rate > 0 ? (total - done) / rate : NAN;
   std::fprintf(stderr, "%s%s: %s %d/%d (%.1f/s, ETA %s, elapsed %s)%s", tty_ ? "\r\033[K" : "",
                what_.c_str(), stage.c_str(), done, total, rate, hms(eta).c_str(),
-               hms(std::chrono::duration<double>(now - start_).count()).c_str(),
-               tty_ ? "" : "\n");
+               hms(std::chrono::duration<double>(now - start_).count()).c_str(), tty_ ? "" : "\n");
   printed_ = true;
 }
 

@@ -20,14 +20,16 @@ BodyFinder::BodyFinder(const sim::SceneModel& scene, const float* colors) {
   const std::size_t k = scene.bodies.size();
   ref_.push_back(chroma(1, 1, 1));  // background (never drawn in shipped scenes): grey
   for (std::size_t i = 0; i < k; ++i)
-    ref_.push_back(chroma(colors[3 * i] + 1e-3f, colors[3 * i + 1] + 1e-3f, colors[3 * i + 2] + 1e-3f));
+    ref_.push_back(
+        chroma(colors[3 * i] + 1e-3f, colors[3 * i + 1] + 1e-3f, colors[3 * i + 2] + 1e-3f));
   for (const auto& m : scene.markers)
     ref_.push_back(chroma(static_cast<float>(m.color[0]) + 1e-3f,
                           static_cast<float>(m.color[1]) + 1e-3f,
                           static_cast<float>(m.color[2]) + 1e-3f));
 }
 
-void BodyFinder::calibrate(const std::uint8_t* rgb, const std::uint8_t* ids, int height, int width) {
+void BodyFinder::calibrate(const std::uint8_t* rgb, const std::uint8_t* ids, int height,
+                           int width) {
   std::vector<double> sr(ref_.size(), 0), sg(ref_.size(), 0);
   std::vector<int> n(ref_.size(), 0);
   for (int p = 0; p < height * width; ++p) {

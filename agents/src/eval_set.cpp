@@ -47,11 +47,9 @@ EvalSet make_eval_set(std::shared_ptr<const sim::SceneModel> scene, const EvalSe
     throw std::invalid_argument("eval set: episodes per policy and steps must be >= 1");
   const std::vector<std::string> policies = o.policies.empty() ? policy_kinds(*scene) : o.policies;
   const int threads = sim::resolve_threads(o.threads);
-  const sim::Renderer renderer(scene, sim::RenderOptions{.width = 0,
-                                                         .height = 0,
-                                                         .spp = 1,
-                                                         .shadows = true,
-                                                         .threads = threads});
+  const sim::Renderer renderer(
+      scene,
+      sim::RenderOptions{.width = 0, .height = 0, .spp = 1, .shadows = true, .threads = threads});
   EvalSet set;
   const int per = o.episodes_per_policy;
   set.num_episodes = per * static_cast<int>(policies.size());

@@ -11,8 +11,10 @@
 
 #include "parallax/agents/body_finder.hpp"
 #include "parallax/agents/metrics.hpp"
+#include "parallax/agents/motion_metrics.hpp"
 #include "parallax/agents/policy.hpp"
 #include "parallax/agents/stats.hpp"
+#include "parallax/sim/image_io.hpp"
 #include "parallax/sim/thread_pool.hpp"
 #include "parallax/sim/world.hpp"
 #include "parallax/worldmodel/dream_batch.hpp"
@@ -48,14 +50,22 @@ std::vector<int> tracked_bodies(const sim::SceneModel& scene) {
 // Per-horizon accumulators of one predictor.
 struct Acc {
   int horizon = 0, bodies = 0;
-  std::vector<double> sse, ssim;  // [H] sums of per-frame MSE and SSIM
-  std::vector<int> n;             // [H] frames
-  std::vector<double> err;        // [H, B] sum of centroid errors (px)
+  std::vector<double> sse, ssim;             // [H] sums of per-frame MSE and SSIM
+  std::vector<int> n;                        // [H] frames
+  std::vector<double> err;                   // [H, B] sum of centroid errors (px)
   std::vector<int> err_n, missing, present;  // [H, B]
   std::vector<double> reward_abs;            // [H] sum |r_pred - r_true|
   Acc(int h, int b)
-      : horizon(h), bodies(b), sse(h, 0), ssim(h, 0), n(h, 0), err(h * b, 0), err_n(h * b, 0),
-        missing(h * b, 0), present(h * b, 0), reward_abs(h, 0) {}
+      : horizon(h),
+        bodies(b),
+        sse(h, 0),
+        ssim(h, 0),
+        n(h, 0),
+        err(h * b, 0),
+        err_n(h * b, 0),
+        missing(h * b, 0),
+        present(h * b, 0),
+        reward_abs(h, 0) {}
 
   // Frame of horizon index hi (0-based): pixels, and bodies found vs true centroids.
   void add_frame(int hi, const std::uint8_t* truth, const std::uint8_t* pred, int height,
@@ -142,57 +152,17 @@ struct MotionAcc {
   }
 };
 
-// Motion mask of frame b relative to frame a: any channel changed by more than `thr` (of 255).
-void motion_mask(const std::uint8_t* a, const std::uint8_t* b, int px, int thr,
-                 std::vector<std::uint8_t>& out) {
-  out.resize(px);
-  for (int p = 0; p < px; ++p) {
-    int d = 0;
-    for (int c = 0; c < 3; ++c) d = std::max(d, std::abs(int{a[3 * p + c]} - int{b[3 * p + c]}));
-    out[p] = d > thr ? 1 : 0;
-  }
-}
-
-// One episode's motion metrics: `truth` and `pred` are sequences of T + 1 frames [H, W, 3]
-// (index 0 is the last context frame, shared).
+// Adds one episode's motion scores (motion_metrics.hpp) to `acc`.
 void add_motion(MotionAcc& acc, const std::vector<const std::uint8_t*>& truth,
                 const std::vector<const std::uint8_t*>& pred, int px, int thr) {
-  const int t_len = static_cast<int>(truth.size()) - 1;
-  if (t_len < 1) return;
-  std::vector<int> wt(px, 0), wp(px, 0);
-  std::vector<std::uint8_t> mt, mp;
-  long inter_st = 0, union_st = 0;
-  double sq = 0;
-  long sq_n = 0;
-  for (int t = 1; t <= t_len; ++t) {
-    motion_mask(truth[t - 1], truth[t], px, thr, mt);
-    motion_mask(pred[t - 1], pred[t], px, thr, mp);
-    for (int p = 0; p < px; ++p) {
-      wt[p] += mt[p], wp[p] += mp[p];
-      inter_st += mt[p] & mp[p];
-      union_st += mt[p] | mp[p];
-      if (mt[p] | mp[p]) {
-        for (int c = 0; c < 3; ++c) {
-          const double d = (int{truth[t][3 * p + c]} - int{pred[t][3 * p + c]}) / 255.0;
-          sq += d * d;
-        }
-        sq_n += 3;
-      }
-    }
-  }
-  long inter_s = 0, union_s = 0, wmin = 0, wmax = 0;
-  for (int p = 0; p < px; ++p) {
-    inter_s += (wt[p] > 0) && (wp[p] > 0);
-    union_s += (wt[p] > 0) || (wp[p] > 0);
-    wmin += std::min(wt[p], wp[p]);
-    wmax += std::max(wt[p], wp[p]);
-  }
-  if (union_s == 0) return;  // nothing moved in either: undefined, not counted
-  acc.spatial += static_cast<double>(inter_s) / union_s;
-  acc.spatiotemporal += union_st ? static_cast<double>(inter_st) / union_st : 0.0;
-  acc.weighted += wmax ? static_cast<double>(wmin) / wmax : 0.0;
+  const MotionScores m = motion_scores(truth, pred, px, thr);
+  if (!m.defined) return;  // nothing moved in either: undefined, not counted
+  acc.spatial += m.spatial_iou;
+  acc.spatiotemporal += m.spatiotemporal_iou;
+  acc.weighted += m.weighted_spatial_iou;
+  acc.masked_mse += m.masked_mse;
   ++acc.episodes;
-  if (sq_n) acc.masked_mse += sq / sq_n, ++acc.mse_episodes;
+  ++acc.mse_episodes;
 }
 
 // [E, 3, H, W] u8 CPU tensor -> per-episode HWC frames appended to `out` [E, H, W, 3].
@@ -225,6 +195,24 @@ struct Imagined {
   }
 };
 
+// A strip image: rows of frames [H, W, 3] (null = black), all rows the same length.
+void write_strip(const std::string& file, const std::vector<std::vector<const std::uint8_t*>>& rows,
+                 int h, int w) {
+  if (rows.empty() || rows[0].empty()) return;
+  const int cols = static_cast<int>(rows[0].size()), sw = cols * w,
+            sh = static_cast<int>(rows.size()) * h;
+  std::vector<std::uint8_t> img(static_cast<std::size_t>(sw) * sh * 3, 0);  // [sh, sw, 3] u8
+  for (std::size_t r = 0; r < rows.size(); ++r)
+    for (int c = 0; c < cols; ++c) {
+      const std::uint8_t* f = rows[r][c];
+      if (!f) continue;
+      for (int y = 0; y < h; ++y)
+        std::copy_n(f + static_cast<std::size_t>(y) * w * 3, w * 3,
+                    img.data() + ((r * h + y) * static_cast<std::size_t>(sw) + c * w) * 3);
+    }
+  sim::write_png(file, sw, sh, 3, img.data());
+}
+
 }  // namespace
 
 json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
@@ -239,12 +227,11 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
   const auto& info = model->info();
   if (info.height != scene->camera.height || info.width != scene->camera.width ||
       info.action_size != scene->action_size())
-    throw std::runtime_error("fidelity: the model expects " + std::to_string(info.height) + "x" +
-                             std::to_string(info.width) + " frames and " +
-                             std::to_string(info.action_size) + " actions, scene '" + scene->name +
-                             "' has " + std::to_string(scene->camera.height) + "x" +
-                             std::to_string(scene->camera.width) + " and " +
-                             std::to_string(scene->action_size()));
+    throw std::runtime_error(
+        "fidelity: the model expects " + std::to_string(info.height) + "x" +
+        std::to_string(info.width) + " frames and " + std::to_string(info.action_size) +
+        " actions, scene '" + scene->name + "' has " + std::to_string(scene->camera.height) + "x" +
+        std::to_string(scene->camera.width) + " and " + std::to_string(scene->action_size()));
   const int c = info.context_frames, hz = o.horizon;
   const int t0 = c - 1;  // the last context frame
   EvalSetOptions eo = o.eval;
@@ -264,7 +251,8 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
   // Each episode's colour finder, calibrated on its last context frame.
   std::vector<BodyFinder> finders;
   for (int e = 0; e < ne; ++e) {
-    finders.emplace_back(*scene, set.colors.data() + static_cast<std::size_t>(e) * set.num_bodies * 3);
+    finders.emplace_back(*scene,
+                         set.colors.data() + static_cast<std::size_t>(e) * set.num_bodies * 3);
     finders.back().calibrate(set.frame(e, t0), set.id_frame(e, t0), h, w);
   }
   auto valid = [&](int e, int t) { return t <= set.episodes[e].length; };
@@ -279,7 +267,8 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
   Acc model_acc(hz, nb), still_acc(hz, nb), phys_acc(hz, nb), finder_acc(hz, nb);
   std::vector<std::uint8_t> pred_all(static_cast<std::size_t>(ne) * (hz + 1) * fsz);  // [E,H+1,..]
   for (int e = 0; e < ne; ++e)
-    std::copy_n(set.frame(e, t0), fsz, pred_all.data() + static_cast<std::size_t>(e) * (hz + 1) * fsz);
+    std::copy_n(set.frame(e, t0), fsz,
+                pred_all.data() + static_cast<std::size_t>(e) * (hz + 1) * fsz);
   std::vector<double> pred_reward(static_cast<std::size_t>(ne) * hz), pred_cont(pred_reward.size());
   auto actions = torch::zeros({ne, a}, torch::kFloat32);
   std::vector<std::uint8_t> pred;
@@ -301,7 +290,8 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
       model_acc.add_frame(step - 1, truth, p, h, w);
       model_acc.add_bodies(step - 1, true_c, finders[e].find(p, h, w), tracked);
       model_acc.reward_abs[step - 1] +=
-          std::abs(pred_reward[e * hz + step - 1] - set.rewards[static_cast<std::size_t>(e) * set.steps + t - 1]);
+          std::abs(pred_reward[e * hz + step - 1] -
+                   set.rewards[static_cast<std::size_t>(e) * set.steps + t - 1]);
       const std::uint8_t* still = set.frame(e, t0);
       still_acc.add_frame(step - 1, truth, still, h, w);
       still_acc.add_bodies(step - 1, true_c, finders[e].find(still, h, w), tracked);
@@ -330,7 +320,29 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
     add_motion(mo_phys, tr, pp, px, thr);
   }
 
+  // Strip: per policy's first episode, rows true / model / nothing moves; columns the horizons.
+  std::vector<int> strip_eps;
+  for (int e = 0; e < ne; ++e)
+    if (e == 0 || set.episodes[e].policy != set.episodes[e - 1].policy) strip_eps.push_back(e);
+  if (!o.strip_dir.empty()) {
+    std::vector<std::vector<const std::uint8_t*>> rows;
+    for (int e : strip_eps) {
+      std::vector<const std::uint8_t*> tr, pm, st;
+      for (int hh : hs) {
+        const bool ok = valid(e, t0 + hh);
+        tr.push_back(ok ? set.frame(e, t0 + hh) : nullptr);
+        pm.push_back(ok ? pred_all.data() + (static_cast<std::size_t>(e) * (hz + 1) + hh) * fsz
+                        : nullptr);
+        st.push_back(ok ? set.frame(e, t0) : nullptr);
+      }
+      rows.push_back(tr), rows.push_back(pm), rows.push_back(st);
+    }
+    write_strip(o.strip_dir + "/strip_open_loop.png", rows, h, w);
+  }
+
   // ---- teacher forced (one step) -------------------------------------------------------------
+  const int tf_cols = std::min(hz, 10);
+  std::vector<std::uint8_t> tf_frames(strip_eps.size() * tf_cols * fsz, 0);  // strip: model rows
   Acc tf_model(1, nb), tf_persist(1, nb);
   for (int e = 0; e < ne; ++e) {
     auto [f, act] = context(set, e, t0, c);
@@ -338,7 +350,8 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
   }
   auto truth_nchw = torch::empty({ne, h, w, 3}, torch::kUInt8);
   for (int t = t0; t < t0 + hz; ++t) {
-    for (int e = 0; e < ne; ++e) std::copy_n(set.action(e, t), a, actions.data_ptr<float>() + e * a);
+    for (int e = 0; e < ne; ++e)
+      std::copy_n(set.action(e, t), a, actions.data_ptr<float>() + e * a);
     dream.tick(actions);
     to_hwc(dream.frames(), pred);
     for (int e = 0; e < ne; ++e) {
@@ -349,10 +362,28 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
       tf_model.add_frame(0, set.frame(e, t + 1), p, h, w);
       tf_model.add_bodies(0, true_c, finders[e].find(p, h, w), tracked);
       tf_persist.add_frame(0, set.frame(e, t + 1), set.frame(e, t), h, w);
+      const auto it = std::find(strip_eps.begin(), strip_eps.end(), e);
+      if (it != strip_eps.end() && t - t0 < tf_cols)
+        std::copy_n(p, fsz,
+                    tf_frames.data() + ((it - strip_eps.begin()) * tf_cols + (t - t0)) * fsz);
       tf_persist.add_bodies(0, true_c, finders[e].find(set.frame(e, t), h, w), tracked);
     }
     dream.observe(truth_nchw.permute({0, 3, 1, 2}).contiguous(), torch::ones({ne}, torch::kBool));
     report_progress("teacher forced", t - t0 + 1, hz);
+  }
+
+  if (!o.strip_dir.empty()) {  // rows true / model (one step from the true previous frame)
+    std::vector<std::vector<const std::uint8_t*>> rows;
+    for (std::size_t i = 0; i < strip_eps.size(); ++i) {
+      std::vector<const std::uint8_t*> tr, pm;
+      for (int c = 0; c < tf_cols; ++c) {
+        const bool ok = valid(strip_eps[i], t0 + c + 1);
+        tr.push_back(ok ? set.frame(strip_eps[i], t0 + c + 1) : nullptr);
+        pm.push_back(ok ? tf_frames.data() + (i * tf_cols + c) * fsz : nullptr);
+      }
+      rows.push_back(tr), rows.push_back(pm);
+    }
+    write_strip(o.strip_dir + "/strip_teacher_forced.png", rows, h, w);
   }
 
   // ---- reward, return and termination --------------------------------------------------------
@@ -402,8 +433,8 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
     worldmodel::DreamBatch fork_batch(model, k, device);
     fork_batch.set_sampling(worldmodel::Sampling::kMode);
     const bool has_expert = policy_kinds(*scene).size() > 1;
-    int agree = 0, count = 0, rank_count = 0;
-    double regret = 0, rho_sum = 0, chance = 0;
+    int count = 0, rank_count = 0;
+    double agree = 0, regret = 0, rho_sum = 0, chance = 0;
     std::vector<double> regrets;
     const int spacing = std::max(1, hz / o.decisions);
     for (int e = 0; e < ne; ++e) {
@@ -428,8 +459,12 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
           for (int s = 0; s < l; ++s) {
             world.poses(pose), world.marker_positions(mk), world.velocities(vel),
                 world.joint_states(js);
-            expert->act({.num_envs = 1, .action_size = a, .poses = pose, .markers = mk,
-                         .velocities = vel, .joint_states = js},
+            expert->act({.num_envs = 1,
+                         .action_size = a,
+                         .poses = pose,
+                         .markers = mk,
+                         .velocities = vel,
+                         .joint_states = js},
                         std::span(expert_plan).subspan(s * a, a));
             world.step(std::span(expert_plan).subspan(s * a, a));
           }
@@ -473,14 +508,25 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
           for (int i = 0; i < k; ++i) im[i].add(r[i].item<float>(), ct[i].item<float>());
         }
         for (int i = 0; i < k; ++i) rm[i] = im[i].ret;
-        const int pick = static_cast<int>(std::max_element(rm.begin(), rm.end()) - rm.begin());
+        // The model's pick: its best candidate; a tie is broken uniformly at random, so agreement
+        // and regret are averaged over the tied set (a predictor that cannot tell the plans
+        // apart then scores exactly chance_top1).
+        const double best_m = *std::max_element(rm.begin(), rm.end());
         const double best = *std::max_element(rb.begin(), rb.end());
         const double worst = *std::min_element(rb.begin(), rb.end());
-        agree += rb[pick] >= best - 1e-9;
+        double agree_here = 0, reg = 0;
+        int tied = 0;
+        for (int i = 0; i < k; ++i) {
+          if (rm[i] < best_m) continue;
+          ++tied;
+          agree_here += rb[i] >= best - 1e-9;
+          reg += best > worst ? (best - rb[i]) / (best - worst) : 0.0;
+        }
+        agree += agree_here / tied;
+        reg /= tied;
         chance += static_cast<double>(std::count_if(rb.begin(), rb.end(),
                                                     [&](double v) { return v >= best - 1e-9; })) /
                   k;
-        const double reg = best > worst ? (best - rb[pick]) / (best - worst) : 0.0;
         regret += reg;
         regrets.push_back(reg);
         const double rho = spearman(rb, rm);
@@ -492,7 +538,7 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
     decisions = {{"decision_points", count},
                  {"candidates", k},
                  {"plan_steps", l},
-                 {"top1_agreement", count ? json(static_cast<double>(agree) / count) : json(nullptr)},
+                 {"top1_agreement", count ? json(agree / count) : json(nullptr)},
                  {"chance_top1", count ? json(chance / count) : json(nullptr)},
                  {"normalised_regret", count ? json(regret / count) : json(nullptr)},
                  {"regrets", regrets},
@@ -539,8 +585,8 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
         {"threads", sim::resolve_threads(o.eval.threads)},
         {"torch_threads", torch::get_num_threads()},
         {"device", o.device},
-        {"perturbation", {{"position_m", o.eval.perturb_position_m},
-                          {"yaw_deg", o.eval.perturb_yaw_deg}}},
+        {"perturbation",
+         {{"position_m", o.eval.perturb_position_m}, {"yaw_deg", o.eval.perturb_yaw_deg}}},
         {"motion_threshold", o.motion_threshold}}},
       {"horizons", hs},
       {"open_loop",

@@ -18,8 +18,7 @@ std::string identity(const json& report) {
     if (!policies.empty()) policies += ',';
     policies += p.get<std::string>();
   }
-  return "scene=" + report.at("scene").get<std::string>() +
-         " policies=" + policies +
+  return "scene=" + report.at("scene").get<std::string>() + " policies=" + policies +
          " episodes_per_policy=" + std::to_string(e.at("episodes_per_policy").get<int>()) +
          " horizon=" + std::to_string(e.at("horizon").get<int>()) +
          " seed=" + std::to_string(e.at("seed").get<std::uint64_t>());
@@ -67,10 +66,11 @@ json make_baseline(const json& report) {
   for (const auto& g : gated_metrics(report)) {
     const double v = value_at(report, g.pointer);
     if (std::isnan(v)) continue;
-    metrics.push_back({{"metric", g.pointer},
-                       {"value", std::isfinite(v) ? json(v) : json(nullptr)},
-                       {"tolerance", std::max(g.abs_tol, g.rel_tol * (std::isfinite(v) ? std::abs(v) : 0))},
-                       {"higher_is_better", g.higher_is_better}});
+    metrics.push_back(
+        {{"metric", g.pointer},
+         {"value", std::isfinite(v) ? json(v) : json(nullptr)},
+         {"tolerance", std::max(g.abs_tol, g.rel_tol * (std::isfinite(v) ? std::abs(v) : 0))},
+         {"higher_is_better", g.higher_is_better}});
   }
   return {{"identity", identity(report)},
           {"model_sha256", report.at("model").at("sha256")},
@@ -110,7 +110,8 @@ std::vector<GateFinding> compare_with_baseline(const json& report, const json& b
     if (!m.contains("metric") || !m["metric"].is_string() || !m.contains("tolerance") ||
         !m["tolerance"].is_number() || !m.contains("higher_is_better") ||
         !m["higher_is_better"].is_boolean() || !m.contains("value"))
-      throw std::runtime_error("baseline '" + path + "': a metric lacks metric/value/tolerance/"
+      throw std::runtime_error("baseline '" + path +
+                               "': a metric lacks metric/value/tolerance/"
                                "higher_is_better");
     const std::string name = m["metric"].get<std::string>();
     const double base = m["value"].is_null() ? INFINITY : m["value"].get<double>();

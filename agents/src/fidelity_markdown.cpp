@@ -44,7 +44,8 @@ std::string fidelity_markdown(const json& r) {
   md << "), open loop for " << e.at("horizon") << " steps with the true actions.\n\n";
 
   md << "## Open loop: PSNR of the mean MSE [dB] (higher is better)\n\n";
-  md << "| horizon | model | nothing moves | physical variance | model SSIM | nothing-moves SSIM |\n";
+  md << "| horizon | model | nothing moves | physical variance | model SSIM | nothing-moves SSIM "
+        "|\n";
   md << "|---|---|---|---|---|---|\n";
   for (const auto& h : r.at("horizons")) {
     const std::string t = "t+" + std::to_string(h.get<int>());
@@ -93,8 +94,8 @@ std::string fidelity_markdown(const json& r) {
   for (const char* p : {"model", "nothing-moves", "physical-variance"})
     md << "| " << p << " | " << fmt(mo[p]["spatial_iou"], "%.3f") << " | "
        << fmt(mo[p]["spatiotemporal_iou"], "%.3f") << " | "
-       << fmt(mo[p]["weighted_spatial_iou"], "%.3f") << " | "
-       << fmt(mo[p]["masked_mse"], "%.4f") << " |\n";
+       << fmt(mo[p]["weighted_spatial_iou"], "%.3f") << " | " << fmt(mo[p]["masked_mse"], "%.4f")
+       << " |\n";
   const json& nm = mo["model_over_physical_variance"];
   md << "| model / physical variance | " << fmt(nm["spatial_iou"], "%.3f") << " | "
      << fmt(nm["spatiotemporal_iou"], "%.3f") << " | " << fmt(nm["weighted_spatial_iou"], "%.3f")
@@ -104,7 +105,8 @@ std::string fidelity_markdown(const json& r) {
      << "Reward MAE at t+1: " << fmt(at_or_null(ol["model"]["reward_mae"], "t+1"), "%.4f")
      << "; return error (mean abs) " << fmt(rt["mean_abs_error"], "%.3f") << "; Pearson "
      << fmt(rt["pearson"], "%.3f") << ", Spearman " << fmt(rt["spearman"], "%.3f")
-     << "; policy ranking preserved: " << (rt["policy_ranking_preserved"].get<bool>() ? "yes" : "no")
+     << "; policy ranking preserved: "
+     << (rt["policy_ranking_preserved"].get<bool>() ? "yes" : "no")
      << ".\n\n| policy | return in Bullet | return predicted |\n|---|---|---|\n";
   for (const auto& [p, v] : rt["per_policy"].items())
     md << "| " << p << " | " << fmt(v["return_bullet"], "%.3f") << " | "
@@ -117,8 +119,9 @@ std::string fidelity_markdown(const json& r) {
   }
   const json& d = r.at("decisions");
   if (d.is_object() && d.contains("decision_points")) {
-    md << "\n## Decisions\n\n" << d["decision_points"] << " decision points, "
-       << d["candidates"] << " candidate plans of " << d["plan_steps"]
+    md << "\n## Decisions\n\n"
+       << d["decision_points"] << " decision points, " << d["candidates"] << " candidate plans of "
+       << d["plan_steps"]
        << " steps each, run in Bullet (exact restore) and imagined (forked): top-1 agreement "
        << fmt(d["top1_agreement"], "%.3f") << " (chance " << fmt(d["chance_top1"], "%.3f")
        << "), normalised regret " << fmt(d["normalised_regret"], "%.3f") << ", Spearman "

@@ -50,8 +50,8 @@ ModelSource load_model_for_scene(const sim::SceneModel& scene,
   if (cfg.is_object() && cfg.contains("scene") && cfg["scene"].is_string()) {
     const std::string trained_on = cfg["scene"].get<std::string>();
     if (!trained_on.empty() && trained_on != scene.name)
-      throw std::runtime_error("model " + src.description + " was trained on scene '" +
-                               trained_on + "', not '" + scene.name + "'");
+      throw std::runtime_error("model " + src.description + " was trained on scene '" + trained_on +
+                               "', not '" + scene.name + "'");
   }
   return src;
 }

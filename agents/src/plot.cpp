@@ -58,7 +58,8 @@ void Chart::fit() {
 }
 
 std::vector<std::uint8_t> Chart::render() const {
-  Canvas c{width, height, std::vector<std::uint8_t>(static_cast<std::size_t>(width) * height * 3, 255)};
+  Canvas c{width, height,
+           std::vector<std::uint8_t>(static_cast<std::size_t>(width) * height * 3, 255)};
   const double pw = width - 2 * kMargin, ph = height - 2 * kMargin;
   auto px = [&](double x) { return kMargin + (x - x_min) / (x_max - x_min) * pw; };
   auto py = [&](double y) { return height - kMargin - (y - y_min) / (y_max - y_min) * ph; };
@@ -86,7 +87,8 @@ std::vector<std::uint8_t> Chart::render() const {
         c.line(px(s.x[i]), py(s.y[i]), px(s.x[i + 1]), py(s.y[i + 1]), s.color, 2);
     for (std::size_t i = 0; i < n; ++i)
       if (std::isfinite(s.y[i]))
-        for (int d = -2; d <= 2; ++d) c.line(px(s.x[i]) - 2, py(s.y[i]) + d, px(s.x[i]) + 2, py(s.y[i]) + d, s.color, 1);
+        for (int d = -2; d <= 2; ++d)
+          c.line(px(s.x[i]) - 2, py(s.y[i]) + d, px(s.x[i]) + 2, py(s.y[i]) + d, s.color, 1);
   }
   return c.rgb;
 }

@@ -26,7 +26,8 @@ double pearson(const std::vector<double>& x, const std::vector<double>& y) {
 std::vector<double> average_ranks(const std::vector<double>& x) {
   std::vector<std::size_t> idx(x.size());
   std::iota(idx.begin(), idx.end(), 0);
-  std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return x[a] < x[b]; });
+  std::stable_sort(idx.begin(), idx.end(),
+                   [&](std::size_t a, std::size_t b) { return x[a] < x[b]; });
   std::vector<double> rank(x.size());
   for (std::size_t i = 0; i < idx.size();) {
     std::size_t j = i;

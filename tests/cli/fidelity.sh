@@ -14,7 +14,7 @@ base="$src/assets/baselines/push.json"
 # 2. Same run again: an identical report.json (deterministic for the same model, seeds, threads).
 "$exe" fidelity --scene push --quick --threads 2 --quiet --out "$tmp/b" >/dev/null
 cmp "$tmp/a/report.json" "$tmp/b/report.json"
-for f in report.md psnr_horizon.png position_error.png decision_regret.png; do test -s "$tmp/a/$f"; done
+for f in report.md strip_open_loop.png strip_teacher_forced.png psnr_horizon.png position_error.png decision_regret.png; do test -s "$tmp/a/$f"; done
 
 # 3. The report holds every metric, PSNR is that of the mean MSE, and predictors share frames.
 "$py" - "$tmp/a/report.json" <<'PY'

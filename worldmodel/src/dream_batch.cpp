@@ -101,10 +101,10 @@ void DreamBatch::reset(int slot, const torch::Tensor& frames, const torch::Tenso
               frames.size(2) == info.height && frames.size(3) == info.width,
           "reset: frames must be [C >= 1, 3, " + std::to_string(info.height) + ", " +
               std::to_string(info.width) + "]");
-  require(
-      actions.dim() == 2 && actions.size(0) == frames.size(0) && actions.size(1) == info.action_size,
-      "reset: actions must be [C, " + std::to_string(info.action_size) +
-          "] with C = the number of context frames");
+  require(actions.dim() == 2 && actions.size(0) == frames.size(0) &&
+              actions.size(1) == info.action_size,
+          "reset: actions must be [C, " + std::to_string(info.action_size) +
+              "] with C = the number of context frames");
   torch::NoGradGuard no_grad;
   const StepContext ctx{sampling_, &generator_};
   SlotState s = model_->encode_context(frames.to(device_).unsqueeze(0),

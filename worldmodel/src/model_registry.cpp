@@ -135,8 +135,8 @@ LoadedWorldModel load_world_model(const std::string& path, torch::Device device)
   }
   std::string known;
   for (const auto& n : model_families()) known += (known.empty() ? "" : ", ") + n;
-  throw std::runtime_error(where + ": field 'family' is '" + family + "', known families: " +
-                           known);
+  throw std::runtime_error(where + ": field 'family' is '" + family +
+                           "', known families: " + known);
 }
 
 }  // namespace parallax::worldmodel

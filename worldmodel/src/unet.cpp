@@ -70,7 +70,8 @@ UNetConfig UNetConfig::from_json_string(const std::string& text, const std::stri
   if (!j.is_object()) throw std::runtime_error(source + ": config is not a JSON object");
   UNetConfig c;
   auto get_int = [&](const char* key, int lo, int hi, int& out) {
-    if (!j.contains(key)) throw std::runtime_error(source + ": config field '" + key + "' is missing");
+    if (!j.contains(key))
+      throw std::runtime_error(source + ": config field '" + key + "' is missing");
     const auto& v = j[key];
     if (!v.is_number_integer() || v.get<long long>() < lo || v.get<long long>() > hi)
       throw std::runtime_error(source + ": config field '" + key + "' is " + v.dump() +
@@ -109,13 +110,17 @@ UNetConfig UNetConfig::from_json_string(const std::string& text, const std::stri
 }
 
 std::string UNetConfig::to_json_string() const {
-  nlohmann::json j = {{"family", "unet"},          {"height", height},
-                      {"width", width},            {"action_size", action_size},
+  nlohmann::json j = {{"family", "unet"},
+                      {"height", height},
+                      {"width", width},
+                      {"action_size", action_size},
                       {"context_frames", context_frames},
-                      {"channels", channels},      {"groups", groups},
+                      {"channels", channels},
+                      {"groups", groups},
                       {"action_hidden", action_hidden},
                       {"head_channels", head_channels},
-                      {"head_hidden", head_hidden}, {"scene", scene}};
+                      {"head_hidden", head_hidden},
+                      {"scene", scene}};
   return j.dump();
 }
 
@@ -137,8 +142,8 @@ UNetImpl::UNetImpl(const UNetConfig& config) : config_(config) {
   for (int i = levels - 1; i >= 1; --i) ups_->push_back(Up(ch[i], ch[i - 1], ch[i - 1], g));
   out_ = register_module("out", conv3(ch[0], 3));
   const int fh = config_.height >> (levels - 1), fw = config_.width >> (levels - 1);
-  head_conv_ = register_module(
-      "head_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(ch.back(), config_.head_channels, 1)));
+  head_conv_ = register_module("head_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(
+                                                ch.back(), config_.head_channels, 1)));
   head1_ = register_module("head1",
                            torch::nn::Linear(config_.head_channels * fh * fw, config_.head_hidden));
   head2_ = register_module("head2", torch::nn::Linear(config_.head_hidden, 2));

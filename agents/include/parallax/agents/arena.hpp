@@ -48,8 +48,8 @@ struct StepMetrics {
 
 class Arena {
  public:
-  Arena(std::shared_ptr<const sim::SceneModel> scene,
-        std::shared_ptr<worldmodel::WorldModel> model, ArenaOptions options);
+  Arena(std::shared_ptr<const sim::SceneModel> scene, std::shared_ptr<worldmodel::WorldModel> model,
+        ArenaOptions options);
   // Convenience: an RSSM behind the interface.
   Arena(std::shared_ptr<const sim::SceneModel> scene, worldmodel::RSSM model, ArenaOptions options);
   ~Arena();

@@ -23,7 +23,7 @@ inline constexpr std::uint64_t kFidelityPolicyStride = 100000ull;
 struct EvalSetOptions {
   std::vector<std::string> policies;  // empty = every policy kind of the scene (agents/policy.hpp)
   int episodes_per_policy = 8;
-  int steps = 31;                     // control steps recorded after frame 0
+  int steps = 31;  // control steps recorded after frame 0
   std::uint64_t seed = kFidelitySeedBase;
   int threads = 0;                    // 0 = all cores
   float perturb_position_m = 0.001f;  // physical variance: start shifted by this much ...
@@ -43,10 +43,10 @@ struct EvalSet {
   std::vector<std::uint8_t> ids;        // [E, steps + 1, H, W] u8 (renderer ids: body k = k + 1)
   std::vector<std::uint8_t> perturbed;  // [E, steps + 1, H, W, 3] u8 same actions, perturbed start
   std::vector<std::uint8_t> perturbed_ids;  // [E, steps + 1, H, W] u8
-  std::vector<float> actions;           // [E, steps, A] f32, action t leads from frame t to t + 1
-  std::vector<float> rewards;           // [E, steps] f32 reward of action t
+  std::vector<float> actions;            // [E, steps, A] f32, action t leads from frame t to t + 1
+  std::vector<float> rewards;            // [E, steps] f32 reward of action t
   std::vector<std::uint8_t> terminated;  // [E, steps] 0/1 (true at the step that ended it)
-  std::vector<float> colors;            // [E, K, 3] f32 each episode's body colours
+  std::vector<float> colors;             // [E, K, 3] f32 each episode's body colours
 
   const std::uint8_t* frame(int e, int t) const {
     return frames.data() + ((static_cast<std::size_t>(e) * (steps + 1) + t) * height * width * 3);
@@ -59,7 +59,8 @@ struct EvalSet {
     return ids.data() + ((static_cast<std::size_t>(e) * (steps + 1) + t) * height * width);
   }
   const std::uint8_t* perturbed_id_frame(int e, int t) const {
-    return perturbed_ids.data() + ((static_cast<std::size_t>(e) * (steps + 1) + t) * height * width);
+    return perturbed_ids.data() +
+           ((static_cast<std::size_t>(e) * (steps + 1) + t) * height * width);
   }
   const float* action(int e, int t) const {
     return actions.data() + (static_cast<std::size_t>(e) * steps + t) * action_size;

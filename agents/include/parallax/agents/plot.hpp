@@ -11,9 +11,9 @@
 namespace parallax::agents {
 
 struct Series {
-  std::vector<double> x, y;            // non-finite y values are skipped
+  std::vector<double> x, y;  // non-finite y values are skipped
   std::array<std::uint8_t, 3> color{0, 0, 0};
-  bool bars = false;                   // draw as bars from y = 0 (histograms)
+  bool bars = false;  // draw as bars from y = 0 (histograms)
 };
 
 struct Chart {

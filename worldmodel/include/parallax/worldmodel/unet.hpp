@@ -22,13 +22,13 @@ struct UNetConfig {
   int height = 64;
   int width = 64;
   int action_size = 2;
-  int context_frames = 2;                    // C
+  int context_frames = 2;                      // C
   std::vector<int> channels{16, 32, 64, 128};  // per resolution level, full resolution first
-  int groups = 8;                            // GroupNorm groups (min with channels)
-  int action_hidden = 64;                    // FiLM MLP width
-  int head_channels = 16;                    // 1x1 conv before the reward / continue MLP
+  int groups = 8;                              // GroupNorm groups (min with channels)
+  int action_hidden = 64;                      // FiLM MLP width
+  int head_channels = 16;                      // 1x1 conv before the reward / continue MLP
   int head_hidden = 128;
-  std::string scene;                         // the scene it was trained on ("" = unknown)
+  std::string scene;  // the scene it was trained on ("" = unknown)
 
   // Parses and validates; throws std::runtime_error naming `source`, the field and the value.
   static UNetConfig from_json_string(const std::string& text, const std::string& source);

@@ -29,13 +29,13 @@ using SlotState = std::vector<torch::Tensor>;
 
 // What every family declares (and its checkpoint records).
 struct ModelInfo {
-  std::string family;       // "rssm" | "unet" | ...
-  int height = 0;           // frame height [pixels]
-  int width = 0;            // frame width [pixels]
-  int action_size = 0;      // A
-  int context_frames = 1;   // C: frames reset wants; fewer are padded by repeating the oldest
-  bool latent_step = false; // step() is cheap (no pixels); decode() is a separate cost
-  std::string config_json;  // the family's full config (JSON text)
+  std::string family;        // "rssm" | "unet" | ...
+  int height = 0;            // frame height [pixels]
+  int width = 0;             // frame width [pixels]
+  int action_size = 0;       // A
+  int context_frames = 1;    // C: frames reset wants; fewer are padded by repeating the oldest
+  bool latent_step = false;  // step() is cheap (no pixels); decode() is a separate cost
+  std::string config_json;   // the family's full config (JSON text)
   std::int64_t parameters = 0;
 };
 

@@ -1,0 +1,231 @@
+// Self-tests of the fidelity harness: Bullet itself as the predictor (an oracle behind the
+// world-model interface) scores perfectly on every metric; a predictor that cannot tell plans
+// apart scores exactly chance on decisions; the gate passes a report against its own baseline
+// and flags a worse one.
+#include <torch/torch.h>
+#undef CHECK
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <string>
+
+#include "parallax/agents/eval_set.hpp"
+#include "parallax/agents/fidelity.hpp"
+#include "parallax/sim/renderer.hpp"
+#include "parallax/sim/world.hpp"
+
+namespace ag = parallax::agents;
+namespace sim = parallax::sim;
+namespace wm = parallax::worldmodel;
+
+namespace {
+
+constexpr int kMaxSteps = 64;
+
+// Bullet behind the world-model interface. A slot's state is (seed, steps) and its action
+// history; every step replays the episode from its seed in a fresh World (exact by
+// determinism) and renders it. Context frames are recognised by their bytes in a table of the
+// evaluation set's frames, which the test builds with the same options as the harness.
+class OracleWorldModel final : public wm::WorldModel {
+ public:
+  OracleWorldModel(std::shared_ptr<const sim::SceneModel> scene, const ag::EvalSet& set)
+      : scene_(scene),
+        renderer_(scene, sim::RenderOptions{
+                             .width = 0, .height = 0, .spp = 1, .shadows = true, .threads = 1}) {
+    info_.family = "oracle";
+    info_.height = set.height;
+    info_.width = set.width;
+    info_.action_size = set.action_size;
+    info_.context_frames = 1;
+    info_.config_json = "{}";
+    const std::size_t fsz = static_cast<std::size_t>(set.height) * set.width * 3;
+    for (int e = 0; e < set.num_episodes; ++e)
+      for (int t = 0; t <= set.steps; ++t) {
+        std::vector<float> hist(set.action(e, 0), set.action(e, 0) + t * set.action_size);
+        table_.emplace(std::string(reinterpret_cast<const char*>(set.frame(e, t)), fsz),
+                       Entry{set.episodes[e].seed, t, hist});
+      }
+  }
+  const wm::ModelInfo& info() const override { return info_; }
+  torch::nn::Module& module() override { return module_; }
+  wm::SlotState initial_state(int64_t b, torch::Device) override {
+    return {torch::zeros({b, 2}, torch::kDouble), torch::zeros({b, kMaxSteps, info_.action_size}),
+            torch::zeros({b, 3, info_.height, info_.width}), torch::zeros({b}), torch::ones({b})};
+  }
+  wm::SlotState encode_context(const torch::Tensor& frames, const torch::Tensor&,
+                               const wm::StepContext&) override {
+    const auto b = frames.size(0);
+    auto s = initial_state(b, torch::kCPU);
+    for (int64_t i = 0; i < b; ++i) {
+      auto last = frames[i][frames.size(1) - 1].permute({1, 2, 0}).contiguous();  // [H, W, 3]
+      const std::string key(reinterpret_cast<const char*>(last.data_ptr<std::uint8_t>()),
+                            static_cast<std::size_t>(last.numel()));
+      const Entry& e = table_.at(key);  // throws if the harness gave a frame not in the set
+      s[0][i][0] = static_cast<double>(e.seed);
+      s[0][i][1] = e.t;
+      for (std::size_t j = 0; j < e.hist.size(); ++j)
+        s[1][i].view({-1})[static_cast<int64_t>(j)] = e.hist[j];
+      s[2][i].copy_(last.permute({2, 0, 1}).to(torch::kFloat) / 255.0);
+    }
+    return s;
+  }
+  wm::SlotState step(const wm::SlotState& state, const torch::Tensor& actions,
+                     const wm::StepContext&) override {
+    wm::SlotState s;
+    for (const auto& t : state) s.push_back(t.clone());
+    const int a = info_.action_size;
+    for (int64_t i = 0; i < state[0].size(0); ++i) {
+      const auto seed = static_cast<std::uint64_t>(s[0][i][0].item<double>());
+      const int t = static_cast<int>(s[0][i][1].item<double>());
+      if (seed == 0 || t >= kMaxSteps) continue;  // a closed or spent slot
+      sim::World world(scene_, seed);
+      auto hist = s[1][i].contiguous();
+      for (int j = 0; j < t; ++j) world.step(std::span(hist.data_ptr<float>() + j * a, a));
+      auto act = actions[i].contiguous();
+      const auto r = world.step(std::span(act.data_ptr<float>(), a));
+      s[1][i][t].copy_(act);
+      s[0][i][1] = t + 1;
+      s[2][i].copy_(render(world));
+      s[3][i] = r.reward;
+      s[4][i] = r.terminated ? 0.0f : 1.0f;
+    }
+    return s;
+  }
+  wm::SlotState observe(const wm::SlotState& state, const torch::Tensor&,
+                        const wm::StepContext&) override {
+    return state;  // the oracle's state is the truth already
+  }
+  torch::Tensor decode(const wm::SlotState& s) override { return s[2]; }
+  torch::Tensor reward(const wm::SlotState& s) override { return s[3]; }
+  torch::Tensor cont(const wm::SlotState& s) override { return s[4]; }
+
+ private:
+  struct Entry {
+    std::uint64_t seed;
+    int t;
+    std::vector<float> hist;
+  };
+  torch::Tensor render(const sim::World& world) const {
+    const std::size_t k = scene_->bodies.size(), m = scene_->markers.size();
+    std::vector<float> poses(k * 7), markers(m * 3), colors(k * 3), scales(k);
+    world.poses(poses), world.marker_positions(markers), world.body_colors(colors),
+        world.body_size_scales(scales);
+    std::vector<std::uint8_t> rgb(static_cast<std::size_t>(info_.height) * info_.width * 3);
+    renderer_.render(1, poses.data(), markers.data(), colors.data(), scales.data(), rgb.data(),
+                     nullptr);
+    return torch::from_blob(rgb.data(), {info_.height, info_.width, 3}, torch::kUInt8)
+               .permute({2, 0, 1})
+               .to(torch::kFloat) /
+           255.0;
+  }
+  std::shared_ptr<const sim::SceneModel> scene_;
+  sim::Renderer renderer_;
+  wm::ModelInfo info_;
+  torch::nn::Module module_;
+  std::map<std::string, Entry> table_;
+};
+
+// Holds the context frame, predicts reward 0 and "goes on": cannot tell any two plans apart.
+class StillWorldModel final : public wm::WorldModel {
+ public:
+  explicit StillWorldModel(wm::ModelInfo info) : info_(std::move(info)) {}
+  const wm::ModelInfo& info() const override { return info_; }
+  torch::nn::Module& module() override { return module_; }
+  wm::SlotState initial_state(int64_t b, torch::Device) override {
+    return {torch::zeros({b, 3, info_.height, info_.width})};
+  }
+  wm::SlotState encode_context(const torch::Tensor& f, const torch::Tensor&,
+                               const wm::StepContext&) override {
+    return {f.select(1, f.size(1) - 1).to(torch::kFloat) / 255.0};
+  }
+  wm::SlotState step(const wm::SlotState& s, const torch::Tensor&,
+                     const wm::StepContext&) override {
+    return s;
+  }
+  wm::SlotState observe(const wm::SlotState& s, const torch::Tensor&,
+                        const wm::StepContext&) override {
+    return s;
+  }
+  torch::Tensor decode(const wm::SlotState& s) override { return s[0]; }
+  torch::Tensor reward(const wm::SlotState& s) override { return torch::zeros({s[0].size(0)}); }
+  torch::Tensor cont(const wm::SlotState& s) override { return torch::ones({s[0].size(0)}); }
+
+ private:
+  wm::ModelInfo info_;
+  torch::nn::Module module_;
+};
+
+ag::FidelityOptions small_options() {
+  ag::FidelityOptions o;
+  o.eval.episodes_per_policy = 2;
+  o.eval.threads = 1;
+  o.horizon = 12;
+  o.decisions = 1;
+  o.candidates = 6;
+  o.plan_steps = 12;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("fidelity: Bullet as the predictor scores perfectly on every metric",
+          "[agents][fidelity]") {
+  auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene("push"));
+  auto o = small_options();
+  ag::EvalSetOptions eo = o.eval;
+  eo.steps = std::max(o.horizon, o.plan_steps);  // context C = 1: what run_fidelity derives
+  const auto set = ag::make_eval_set(scene, eo);
+  auto oracle = std::make_shared<OracleWorldModel>(scene, set);
+  const auto r = ag::run_fidelity(scene, oracle, o);
+  const auto& m = r["open_loop"]["model"];
+  for (const auto& h : r["horizons"]) {
+    const std::string t = "t+" + std::to_string(h.get<int>());
+    INFO(t);
+    CHECK(m["mse"][t].get<double>() == 0.0);
+    CHECK(m["psnr_db"][t].is_null());  // infinite
+    for (const auto& [b, bj] : m["bodies"].items()) {
+      CHECK(bj["error_px"][t].get<double>() == 0.0);
+      CHECK(bj["missing_rate"][t].get<double>() == 0.0);
+    }
+    CHECK(m["reward_mae"][t].get<double>() < 1e-6);
+    // The trivial predictor is not perfect on the same frames (the check above can fail).
+    CHECK(r["open_loop"]["nothing-moves"]["mse"][t].get<double>() > 0.0);
+  }
+  CHECK(r["motion"]["model"]["spatiotemporal_iou"].get<double>() == 1.0);
+  CHECK(r["returns"]["spearman"].get<double>() == Approx(1.0));
+  CHECK(r["returns"]["mean_abs_error"].get<double>() < 1e-5);
+  CHECK(r["returns"]["policy_ranking_preserved"].get<bool>());
+  const auto& d = r["decisions"];
+  REQUIRE(d["decision_points"].get<int>() == 6);
+  CHECK(d["top1_agreement"].get<double>() == 1.0);
+  CHECK(d["normalised_regret"].get<double>() == 0.0);
+  CHECK(d["chance_top1"].get<double>() < 1.0);  // the candidates differ in Bullet
+  // The gate: a report passes its own baseline; a worse one (the still predictor) regresses.
+  const auto baseline = ag::merge_baseline(nullptr, ag::make_baseline(r));
+  CHECK(ag::compare_with_baseline(r, baseline, "self").empty());
+  CHECK(ag::horizons_not_beating(r, "nothing-moves").empty());
+}
+
+TEST_CASE("fidelity: a predictor that cannot tell plans apart gets chance-level decisions",
+          "[agents][fidelity]") {
+  auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene("push"));
+  wm::ModelInfo info;
+  info.family = "still";
+  info.height = scene->camera.height;
+  info.width = scene->camera.width;
+  info.action_size = scene->action_size();
+  info.config_json = "{}";
+  auto still = std::make_shared<StillWorldModel>(info);
+  const auto r = ag::run_fidelity(scene, still, small_options());
+  const auto& d = r["decisions"];
+  CHECK(d["top1_agreement"].get<double>() == Approx(d["chance_top1"].get<double>()));
+  CHECK(d["chance_top1"].get<double>() < 1.0);
+  // It is "nothing moves" exactly: the same frames give the same figures.
+  for (const auto& h : r["horizons"]) {
+    const std::string t = "t+" + std::to_string(h.get<int>());
+    CHECK(r["open_loop"]["model"]["mse"][t] == r["open_loop"]["nothing-moves"]["mse"][t]);
+  }
+  // The gate against the oracle-free baseline of itself passes; requiring it to beat
+  // nothing-moves fails at every horizon.
+  CHECK(ag::horizons_not_beating(r, "nothing-moves").size() == r["horizons"].size());
+}
