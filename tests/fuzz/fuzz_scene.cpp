@@ -1,6 +1,7 @@
 // libFuzzer target for the scene loader: any byte string must parse or give one SceneError line.
 // Built apart from the product (clang, -fsanitize=fuzzer,address,undefined) by
-// tests/fuzz/build.sh; its corpus is replayed in the normal build by tests/sim/test_fuzz_replay.cpp.
+// tests/fuzz/build.sh; its corpus is replayed in the normal build by
+// tests/sim/test_fuzz_replay.cpp.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
