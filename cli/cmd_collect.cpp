@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "flag_checks.hpp"
 #include "parallax/agents/policy.hpp"
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/scene.hpp"
@@ -88,9 +89,7 @@ void run_collect(const CollectArgs& a) {
     throw UsageError(a.out +
                      ": a dataset already exists here (pass --resume to continue it, or "
                      "choose another --out)");
-  const int threads = a.threads > 0
-                          ? a.threads
-                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int threads = sim::resolve_threads(a.threads);
 
   const int N = a.envs;
   std::unique_ptr<agents::Policy> policy;
@@ -223,7 +222,7 @@ void run_collect(const CollectArgs& a) {
                         {"height", H},
                         {"width", W},
                         {"action_size", A}};
-    std::printf("%s\n", j.dump().c_str());
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf("%s: %d episodes (%d new), %lld steps, %dx%d frames, %s in %.1f s\n", a.out.c_str(),
                 writer.num_episodes(), writer.num_episodes() - start,
@@ -252,6 +251,7 @@ void register_collect(CLI::App& app) {
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   sub->add_option("--seed", a->seed, "Base seed (env i's first episode: seed + i)")
+      ->check(seed_check())
       ->capture_default_str();
   sub->add_option("--out", a->out, "Dataset folder (created; holds data/)")->required();
   sub->add_flag("--resume", a->resume,

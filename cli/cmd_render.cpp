@@ -3,13 +3,16 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "flag_checks.hpp"
 #include "parallax/sim/image_io.hpp"
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/scene.hpp"
@@ -67,8 +70,16 @@ void run_render(const RenderArgs& a) {
   std::vector<std::uint8_t> ids(static_cast<std::size_t>(w) * h);      // [1, H, W] u8
   renderer.render(1, poses.data(), markers.data(), colors.data(), scales.data(), rgb.data(),
                   ids.data());
-  sim::write_png(a.out, w, h, 3, rgb.data());
+  // Ids first: if the RGB image then cannot be written, the ids image is removed again, so a
+  // failed render leaves neither file.
   if (!a.ids.empty()) sim::write_png(a.ids, w, h, 1, ids.data());
+  try {
+    sim::write_png(a.out, w, h, 3, rgb.data());
+  } catch (...) {
+    std::error_code ignored;
+    if (!a.ids.empty()) std::filesystem::remove(a.ids, ignored);
+    throw;
+  }
 
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -76,7 +87,7 @@ void run_render(const RenderArgs& a) {
     nlohmann::json j = {{"scene", scene->name}, {"seed", a.seed}, {"step", done},
                         {"width", w},           {"height", h},    {"spp", a.spp},
                         {"out", a.out},         {"ids", a.ids},   {"ms", ms}};
-    std::printf("%s\n", j.dump().c_str());
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf("%s seed %llu step %d: %dx%d -> %s%s%s\n", scene->name.c_str(),
                 static_cast<unsigned long long>(a.seed), done, w, h, a.out.c_str(),
@@ -96,6 +107,7 @@ void register_render(CLI::App& app) {
                   "Shipped scene name (see `parallax scenes`) or a .json path")
       ->required();
   sub->add_option("--seed", args->seed, "Seed of the episode reset (randomised initial state)")
+      ->check(seed_check())
       ->required();
   sub->add_option("--step", args->step, "Control steps of zero actions before rendering")
       ->check(CLI::NonNegativeNumber);
@@ -114,6 +126,13 @@ void register_render(CLI::App& app) {
   sub->callback([args] {
     if (!args->ids.empty() && args->ids == args->out) {
       throw UsageError("--ids and --out name the same file '" + args->out + "'");
+    }
+    // Both folders must exist before anything is rendered or written (a bad file: exit 1).
+    for (const auto& [flag, path] : {std::pair{"--out", &args->out}, {"--ids", &args->ids}}) {
+      const auto dir = std::filesystem::path(*path).parent_path();
+      if (!path->empty() && !dir.empty() && !std::filesystem::is_directory(dir))
+        throw std::runtime_error(std::string(flag) + " " + *path + ": folder " + dir.string() +
+                                 " does not exist");
     }
     run_render(*args);
   });

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "flag_checks.hpp"
 #include "parallax/sim/world_batch.hpp"
 
 namespace parallax::cli {
@@ -159,11 +160,11 @@ void run_sim(const SimArgs& a) {
   const bool from_file = a.actions != "zero" && a.actions != "random";
   if (from_file) table = read_actions_csv(a.actions, a.steps, a.envs, A);
 
-  std::unique_ptr<AtomicFile> out;
-  if (!a.out.empty()) out = std::make_unique<AtomicFile>(a.out);
-
+  // The batch first: it refuses what cannot fit or cannot start before any output exists.
   const auto t0 = std::chrono::steady_clock::now();
   sim::WorldBatch batch(scene, a.envs, a.seed, a.threads);
+  std::unique_ptr<AtomicFile> out;
+  if (!a.out.empty()) out = std::make_unique<AtomicFile>(a.out);
   std::vector<float> actions(static_cast<std::size_t>(a.envs) * A, 0.0f);  // [N, A] f32
   std::mt19937_64 rng(a.seed ^ 0x5eedac7105ull);
   std::vector<std::string> names;  // JSON-escaped body names
@@ -245,7 +246,8 @@ void run_sim(const SimArgs& a) {
                         {"terminated", successes},
                         {"control_ticks_per_s", step_seconds > 0 ? ticks / step_seconds : 0.0},
                         {"seconds", seconds}};
-    std::printf("%s\n", j.dump().c_str());
+    // Paths need not be UTF-8: replace what is not rather than fail after the work is done.
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf(
         "%s: %d envs x %d steps, mean reward %.4f, %d episodes ended (%d terminated), "
@@ -265,7 +267,9 @@ void register_sim(CLI::App& app) {
       "Step a scene in Bullet and write its trajectory as JSON lines (one per control step)");
   sub->add_option("--scene", args->scene, "Shipped scene name or path to a scene .json file")
       ->capture_default_str();
-  sub->add_option("--seed", args->seed, "Base seed; env i uses seed + i")->capture_default_str();
+  sub->add_option("--seed", args->seed, "Base seed; env i uses seed + i")
+      ->check(seed_check())
+      ->capture_default_str();
   sub->add_option("--steps", args->steps, "Control steps to run (>= 1)")
       ->check(CLI::Range(1, 100000000))
       ->capture_default_str();
@@ -277,7 +281,7 @@ void register_sim(CLI::App& app) {
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   sub->add_option("--threads", args->threads, "Worker threads (>= 1)")
-      ->check(CLI::Range(1, 1024))
+      ->check(CLI::Range(1, sim::kMaxThreads))
       ->capture_default_str();
   sub->add_option("--out", args->out,
                   "Trajectory file (.jsonl), written atomically; omitted = summary only");

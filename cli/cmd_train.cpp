@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "flag_checks.hpp"
 #include "parallax/worldmodel/episode_store.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
 #include "parallax/worldmodel/trainer.hpp"
@@ -121,7 +122,7 @@ void run_train(const TrainArgs& args) {
                         {"parameters", params},
                         {"last", nlohmann::json::parse(last.to_json())},
                         {"config", nlohmann::json::parse(trainer.config().to_json_string())}};
-    std::printf("%s\n", j.dump().c_str());
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf(
         "trained %s to step %lld (%lld this run, %lld skipped): loss %.3f recon %.3f -> %s\n",
@@ -169,6 +170,7 @@ void register_train(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   sub->add_option("--seed", o.seed, "Seed of model init, batch sampling and latents")
+      ->check(seed_check())
       ->capture_default_str();
   sub->add_option("--threads", args->threads, "CPU threads for LibTorch (0 = all cores)")
       ->check(CLI::NonNegativeNumber)

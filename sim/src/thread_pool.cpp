@@ -3,27 +3,52 @@
 
 #include <algorithm>
 #include <cassert>
+#include <stdexcept>
+#include <string>
+#include <system_error>
 
 namespace parallax::sim {
 
 int resolve_threads(int n) {
-  return n > 0 ? n : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return n > 0 ? n : std::clamp(cores, 1, kMaxThreads);
 }
 
 ThreadPool::ThreadPool(int threads) : threads_(threads) {
   assert(threads >= 1 && "ThreadPool needs at least one thread (the caller)");
   if (threads_ < 1) threads_ = 1;
+  if (threads_ > kMaxThreads) {
+    throw std::invalid_argument("cannot use " + std::to_string(threads_) +
+                                " threads: expected at most " + std::to_string(kMaxThreads));
+  }
   pool_.reserve(static_cast<std::size_t>(threads_ - 1));
-  for (int w = 1; w < threads_; ++w) pool_.emplace_back([this, w] { worker_loop(w); });
+  // Starting a thread can fail (address space or process limits). A constructor that throws
+  // runs no destructor, so the threads already started must be stopped and joined here: left
+  // waiting on start_cv_ they would block its destruction, and a joinable std::thread
+  // terminates the process when destroyed.
+  try {
+    for (int w = 1; w < threads_; ++w) pool_.emplace_back([this, w] { worker_loop(w); });
+  } catch (const std::system_error& e) {
+    const std::size_t started = pool_.size();
+    stop_and_join();
+    throw std::runtime_error("cannot start " + std::to_string(threads_) +
+                             " threads: the system refused after " + std::to_string(started + 1) +
+                             " (" + e.what() + "); use fewer threads");
+  }
 }
 
-ThreadPool::~ThreadPool() {
+void ThreadPool::stop_and_join() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
   start_cv_.notify_all();
   for (auto& t : pool_) t.join();
+  pool_.clear();
+}
+
+ThreadPool::~ThreadPool() {
+  stop_and_join();
 }
 
 void ThreadPool::run_chunk(int worker) {

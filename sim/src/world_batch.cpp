@@ -1,24 +1,92 @@
 // WorldBatch: each worker steps a fixed, contiguous range of envs and writes their outputs.
 #include "parallax/sim/world_batch.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
 namespace parallax::sim {
 
+namespace {
+
+std::string gib(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f GiB", bytes / (1024.0 * 1024 * 1024));
+  return buf;
+}
+
+// Memory the process can have: physical memory (sysconf), lowered by what an address-space
+// limit (ulimit -v) leaves when one is set. Physical memory in total, not free memory: page cache
+// is given back on demand, and a batch that needs more than the machine has can never run.
+double memory_limit_bytes(std::string& what) {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  double limit = pages > 0 && page > 0 ? static_cast<double>(pages) * page : 0;
+  what = "physical memory";
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    long size_pages = 0;  // address space in use now
+    if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+      if (std::fscanf(f, "%ld", &size_pages) != 1) size_pages = 0;
+      std::fclose(f);
+    }
+    const double left =
+        std::max(0.0, static_cast<double>(rl.rlim_cur) - static_cast<double>(size_pages) * page);
+    if (limit == 0 || left < limit) {
+      limit = left;
+      what = "address space left under ulimit -v";
+    }
+  }
+  return limit;
+}
+
+// Refuses, before anything is allocated, a batch that cannot fit: Bullet does not check its pool
+// allocations, so running out of memory while building worlds is a crash, not an exception.
+int checked_num_envs(const SceneModel& scene, int num_envs) {
+  if (num_envs < 1) throw std::invalid_argument("WorldBatch: num_envs must be >= 1");
+  const double need =
+      static_cast<double>(num_envs) * static_cast<double>(WorldBatch::estimated_env_bytes(scene));
+  std::string what;
+  const double have = memory_limit_bytes(what);
+  if (need > have && (have > 0 || what != "physical memory")) {
+    throw std::length_error(
+        "cannot build " + std::to_string(num_envs) + " envs of scene " + scene.name +
+        ": they need about " + gib(need) + " (" +
+        std::to_string(WorldBatch::estimated_env_bytes(scene) >> 10) +
+        " KiB per env), more than the " + gib(have) + " of " + what + "; use at most " +
+        std::to_string(static_cast<long long>(have / WorldBatch::estimated_env_bytes(scene))) +
+        " envs");
+  }
+  return num_envs;
+}
+
+}  // namespace
+
+std::size_t WorldBatch::estimated_env_bytes(const SceneModel& scene) {
+  // Heap in use per env, measured for the shipped scenes (tests/sim/test_world_batch.cpp):
+  // 4317 KiB (push) to 4326 KiB (billiards). Bullet's default collision configuration
+  // preallocates 4096 contact manifolds and 4096 collision algorithms per world; bodies, shapes
+  // and joints add little. Rounded up so that the estimate stays an upper bound.
+  constexpr std::size_t kWorld = 4608u << 10, kPerBody = 8u << 10, kPerJoint = 2u << 10;
+  return kWorld + kPerBody * (scene.bodies.size() + scene.markers.size()) +
+         kPerJoint * scene.joints.size();
+}
+
 WorldBatch::WorldBatch(std::shared_ptr<const SceneModel> scene, int num_envs, std::uint64_t seed,
                        int threads)
     : scene_(std::move(scene)),
-      num_envs_(num_envs),
+      num_envs_(checked_num_envs(*scene_, num_envs)),
       num_bodies_(static_cast<int>(scene_->bodies.size())),
       num_markers_(static_cast<int>(scene_->markers.size())),
       num_joints_(static_cast<int>(scene_->joints.size())),
       action_size_(scene_->action_size()),
       seed_(seed),
       pool_(threads) {
-  if (num_envs < 1) throw std::invalid_argument("WorldBatch: num_envs must be >= 1");
   if (threads < 1) throw std::invalid_argument("WorldBatch: threads must be >= 1");
   worlds_.reserve(static_cast<std::size_t>(num_envs));
   for (int i = 0; i < num_envs; ++i)

@@ -1,7 +1,13 @@
 // ThreadPool: static deterministic chunks, every item exactly once, exceptions reach the caller.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -67,4 +73,43 @@ TEST_CASE("ThreadPool: an exception in a worker reaches the caller and the pool 
   for (int rep = 0; rep < 1000; ++rep)
     pool.parallel_for(4, [&](int b, int e, int) { sum += e - b; });
   CHECK(sum == 4000);
+}
+
+TEST_CASE("ThreadPool: more than kMaxThreads is refused", "[thread_pool][bad-input]") {
+  CHECK_THROWS_AS(ThreadPool(parallax::sim::kMaxThreads + 1), std::invalid_argument);
+  CHECK(parallax::sim::resolve_threads(0) <= parallax::sim::kMaxThreads);
+}
+
+// In a child process whose address space is nearly full, so that starting threads fails part
+// way: the constructor must throw, with every started thread joined (it used to hang in
+// pthread_cond_destroy or terminate on a joinable std::thread).
+TEST_CASE("ThreadPool: a thread that cannot start gives an exception and no hang",
+          "[thread_pool][bad-input]") {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::alarm(20);  // a hang ends as SIGALRM
+    long vm_kib = 0;
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("VmSize:", 0) == 0) vm_kib = std::stol(line.substr(7));
+    // Room for a few 8 MiB thread stacks, not for 255.
+    rlimit rl{};
+    rl.rlim_cur = rl.rlim_max = static_cast<rlim_t>(vm_kib + 48 * 1024) * 1024;
+    if (::setrlimit(RLIMIT_AS, &rl) != 0) ::_exit(3);
+    try {
+      ThreadPool pool(parallax::sim::kMaxThreads);
+      ::_exit(2);  // all threads started: the limit did not bite
+    } catch (const std::runtime_error& e) {
+      const std::string what = e.what();
+      ::_exit(what.find("cannot start 256 threads") != std::string::npos ? 0 : 4);
+    } catch (...) {
+      ::_exit(5);
+    }
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  INFO("child status " << status);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }

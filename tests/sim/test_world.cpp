@@ -206,13 +206,18 @@ TEST_CASE("World: a snapshot of another scene is refused", "[world][state][bad-i
 
 TEST_CASE("World: a state that overflows is reported as divergence and ends the episode",
           "[world][bad-input]") {
-  // Bad numbers are data: a body pushed past the float range terminates with reward 0.
+  // Bad numbers are data: a body pushed past the float range terminates with reward 0. The
+  // scene loader refuses such values (gravity and velocity beyond their physical ranges), so
+  // the world is pushed there by perturb: 3e38 m sideways, whose squared norm overflows.
+  CHECK_THROWS_AS(inline_scene(R"({"name": "overflow", "gravity": [0, 0, -3e38],
+    "bodies": [{"name": "ball", "shape": "sphere", "radius": 0.05, "mass": 1.0}]})"),
+                  SceneError);
   auto scene = inline_scene(R"({"name": "overflow", "physics_hz": 240, "control_hz": 30,
-    "gravity": [0, 0, -3e38],
     "bodies": [{"name": "ball", "shape": "sphere", "radius": 0.05, "mass": 1.0,
-                "linear_velocity": [0, 0, -3e38]}],
+                "linear_velocity": [0, 0, -1000]}],
     "reward": [{"type": "height", "a": "ball", "weight": 1.0}]})");
   World w(scene, 0);
+  w.perturb(3e38f, 0, 1);
   StepResult r;
   int t = 0;
   for (; t < 50 && !w.diverged(); ++t) r = w.step({});

@@ -1,7 +1,13 @@
 // WorldBatch: EnvPool-style determinism, thread-count independence, autoreset semantics.
+#include <malloc.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <stdexcept>
 
 #include "parallax/sim/world_batch.hpp"
 #include "sim_test_util.hpp"
@@ -172,5 +178,44 @@ TEST_CASE("WorldBatch: joint states and per-episode appearance match each env's 
     CHECK(std::memcmp(scales.data(), batch.body_size_scales().data() + i * scales.size(),
                       scales.size() * 4) == 0);
     CHECK(js[1] == Approx(2.0).margin(0.1));  // shoulder turning at 0.5 * 4 rad/s
+  }
+}
+
+TEST_CASE("WorldBatch: envs that cannot fit in memory are refused before allocating",
+          "[batch][bad-input]") {
+  auto scene = shipped("push");
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    WorldBatch batch(scene, 1000000, 0, 1);
+    FAIL("1000000 envs were built");
+  } catch (const std::length_error& e) {
+    const std::string what = e.what();
+    INFO(what);
+    CHECK(what.find("1000000 envs of scene push") != std::string::npos);
+    CHECK(what.find("GiB") != std::string::npos);
+    CHECK(what.find("use at most") != std::string::npos);
+  }
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));  // nothing was built
+}
+
+// The estimate behind that refusal must not be below what an env really takes: heap bytes in
+// use (mallinfo2: resident-set deltas miss memory the allocator already holds from earlier tests).
+TEST_CASE("WorldBatch: estimated_env_bytes bounds the heap memory of each shipped scene",
+          "[batch]") {
+  auto heap_bytes = [] {
+    const struct mallinfo2 mi = ::mallinfo2();
+    return static_cast<double>(mi.uordblks) + static_cast<double>(mi.hblkhd);
+  };
+  constexpr int kEnvs = 64;
+  for (const auto& name : shipped_scenes()) {
+    auto scene = shipped(name);
+    const double before = heap_bytes();
+    WorldBatch batch(scene, kEnvs, 0, 1);
+    const double per_env = (heap_bytes() - before) / kEnvs;
+    const double estimate = static_cast<double>(WorldBatch::estimated_env_bytes(*scene));
+    INFO(name << ": " << per_env / 1024 << " KiB per env in use, estimate " << estimate / 1024
+              << " KiB");
+    CHECK(per_env <= estimate);
+    CHECK(per_env > 0.5 * estimate);
   }
 }

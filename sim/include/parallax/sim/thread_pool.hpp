@@ -17,7 +17,12 @@
 
 namespace parallax::sim {
 
-// The one rule for thread-count flags: n > 0 is n threads, 0 means every hardware core.
+// Most threads a pool may have (the caller included): beyond it threads only cost memory (8 MiB
+// of stack each) and start-up time; thread-count flags accept [0, kMaxThreads].
+inline constexpr int kMaxThreads = 256;
+
+// The one rule for thread-count flags: n > 0 is n threads, 0 means every hardware core (at most
+// kMaxThreads).
 int resolve_threads(int n);
 
 class ThreadPool {
@@ -25,7 +30,9 @@ class ThreadPool {
   // Work callback: items [begin, end) on worker `worker` in [0, threads()).
   using Task = std::function<void(int begin, int end, int worker)>;
 
-  // `threads` >= 1 workers in total, including the calling thread.
+  // `threads` in [1, kMaxThreads] workers in total, including the calling thread. Throws
+  // std::invalid_argument above kMaxThreads, std::runtime_error (with every thread it started
+  // joined again) when the system refuses to start one.
   explicit ThreadPool(int threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -41,6 +48,7 @@ class ThreadPool {
  private:
   void worker_loop(int worker);
   void run_chunk(int worker);
+  void stop_and_join();
 
   int threads_ = 1;
   std::vector<std::thread> pool_;  // threads_ - 1 threads; worker w runs chunk w (w >= 1)

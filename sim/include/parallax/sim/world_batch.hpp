@@ -18,12 +18,18 @@ namespace parallax::sim {
 
 class WorldBatch {
  public:
-  // `num_envs` >= 1 worlds, `threads` >= 1 workers (including the caller). Resets all envs.
+  // `num_envs` >= 1 worlds, `threads` in [1, kMaxThreads] workers (including the caller). Resets
+  // all envs. Throws std::invalid_argument for bad counts, and std::length_error, before
+  // allocating anything, when `num_envs` worlds cannot fit in memory (see estimated_env_bytes).
   WorldBatch(std::shared_ptr<const SceneModel> scene, int num_envs, std::uint64_t seed,
              int threads);
   ~WorldBatch();
   WorldBatch(const WorldBatch&) = delete;
   WorldBatch& operator=(const WorldBatch&) = delete;
+
+  // Memory one env of `scene` takes, an upper estimate in bytes (Bullet's collision pools
+  // dominate: about 4 MiB per world whatever the scene).
+  static std::size_t estimated_env_bytes(const SceneModel& scene);
 
   int num_envs() const { return num_envs_; }
   int num_bodies() const { return num_bodies_; }
