@@ -11,6 +11,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "flag_checks.hpp"
 #include "parallax/agents/fidelity.hpp"
 #include "parallax/agents/fidelity_plots.hpp"
 #include "parallax/agents/model_source.hpp"
@@ -33,7 +34,7 @@ struct FidelityArgs {
   int threads = 0;
   std::string device = "cpu";
   bool quick = false;
-  int decisions = 1, candidates = 8, plan_steps = 10;
+  int decisions = 1, candidates = 8, plan_steps = 15;
   double perturb_mm = 1.0, perturb_deg = 0.5, motion_threshold = 0.1;
   std::string out = "runs/fidelity";
   std::string baseline, write_baseline, require_beats;
@@ -185,6 +186,7 @@ void register_fidelity(CLI::App& app) {
   sub->add_option("--episodes", a->episodes, "Episodes per policy")->capture_default_str();
   sub->add_option("--horizon", a->horizon, "Open-loop steps H")->capture_default_str();
   sub->add_option("--seed", a->seed, "Base seed of the evaluation set (disjoint from training)")
+      ->check(seed_check())
       ->capture_default_str();
   sub->add_option("--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();
   sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();

@@ -235,7 +235,10 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
   const int c = info.context_frames, hz = o.horizon;
   const int t0 = c - 1;  // the last context frame
   EvalSetOptions eo = o.eval;
-  eo.steps = t0 + std::max(hz, o.decisions > 0 ? o.plan_steps : 0);
+  // Decision d (0-based) sits at t0 + (d + 1) * spacing: inside the episode, where the
+  // policy has already acted (at the very start most plans tie: nothing is touched yet).
+  const int spacing = std::max(1, hz / (o.decisions + 1));
+  eo.steps = t0 + std::max(hz, o.decisions > 0 ? o.decisions * spacing + o.plan_steps : 0);
   report_progress("evaluation set", 0, 1);
   const EvalSet set = make_eval_set(scene, eo);
   report_progress("evaluation set", 1, 1);
@@ -436,10 +439,9 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
     int count = 0, rank_count = 0;
     double agree = 0, regret = 0, rho_sum = 0, chance = 0;
     std::vector<double> regrets;
-    const int spacing = std::max(1, hz / o.decisions);
     for (int e = 0; e < ne; ++e) {
       for (int d = 0; d < o.decisions; ++d) {
-        const int td = t0 + d * spacing;
+        const int td = t0 + (d + 1) * spacing;
         if (td + 1 > set.episodes[e].length) break;  // the episode is over
         // Bullet: the episode replayed to td, saved exactly.
         sim::World world(scene, set.episodes[e].seed);

@@ -173,7 +173,9 @@ TEST_CASE("fidelity: Bullet as the predictor scores perfectly on every metric",
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene("push"));
   auto o = small_options();
   ag::EvalSetOptions eo = o.eval;
-  eo.steps = std::max(o.horizon, o.plan_steps);  // context C = 1: what run_fidelity derives
+  // What run_fidelity derives for a context of C = 1: the horizon, or the last decision point
+  // (at (d + 1) * H / (D + 1)) plus its plan, whichever is later.
+  eo.steps = std::max(o.horizon, o.decisions * (o.horizon / (o.decisions + 1)) + o.plan_steps);
   const auto set = ag::make_eval_set(scene, eo);
   auto oracle = std::make_shared<OracleWorldModel>(scene, set);
   const auto r = ag::run_fidelity(scene, oracle, o);

@@ -93,4 +93,5 @@ expect_fail 1 "no set for this evaluation" --scene push --horizon 10 --baseline 
 expect_fail 1 "cannot be read" --scene push --baseline "$tmp/none.json"
 expect_fail 2 "horizon" --scene push --horizon 0
 expect_fail 2 "policies" --scene push --policies random,juggler
+expect_fail 2 "seed" --scene push --seed -1
 echo "fidelity ok"

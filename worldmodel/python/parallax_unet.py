@@ -170,6 +170,7 @@ def save_checkpoint(path: str, model: UNetWorldModel, extra: dict | None = None)
             torch.save(payload, f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a model file is for everyone to read
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

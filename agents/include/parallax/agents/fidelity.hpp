@@ -33,11 +33,12 @@ struct FidelityOptions {
   int horizon = 30;               // H open-loop steps (eval.steps is derived from it)
   std::string device = "cpu";     // torch device of the model
   float motion_threshold = 0.1f;  // a pixel moves when a channel changes by more than this [0,1]
-  // Decision fidelity: at `decisions` points per episode, `candidates` action sequences of
-  // `plan_steps` steps are run in Bullet (exact restore) and imagined (forked slots).
+  // Decision fidelity: at `decisions` points per episode (evenly inside the horizon, the first
+  // at t0 + H / (decisions + 1)), `candidates` action sequences of `plan_steps` steps are run
+  // in Bullet (exact restore) and imagined (forked slots).
   int decisions = 1;
   int candidates = 8;
-  int plan_steps = 10;
+  int plan_steps = 15;
   std::string strip_dir;  // when set: strip_open_loop.png and strip_teacher_forced.png there
   std::string model_description;  // for the report
   std::string model_sha256;
