@@ -59,7 +59,9 @@ bad plan --world heaven
 bad plan --k 0
 bad plan --elites 9 --k 8 --iterations 0
 bad plan --replan-every 20 --horizon 15
-bad plan --frobnicate
+# An unknown flag: CLI11's own message (it adds a "Run with --help" line), exit 2.
+set +e; "$exe" plan --frobnicate >/dev/null 2>&1; rc=$?; set -e
+[[ $rc == 2 ]] || { echo "unknown flag: expected exit 2, got $rc"; exit 1; }
 bad evaluate --policies random,oracle
 bad evaluate --episodes 0
 echo "plan ok"
