@@ -33,5 +33,7 @@ void register_train(CLI::App& app);
 void register_demo(CLI::App& app);
 void register_export(CLI::App& app);
 void register_fidelity(CLI::App& app);
+void register_plan(CLI::App& app);
+void register_evaluate(CLI::App& app);
 
 }  // namespace parallax::cli

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   parallax::cli::register_demo(app);
   parallax::cli::register_export(app);
   parallax::cli::register_fidelity(app);
+  parallax::cli::register_plan(app);
+  parallax::cli::register_evaluate(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,98 @@
+// Agents in the dream: planning episodes judged by Bullet (`parallax plan`) and policy evaluation
+// in the world model (`parallax evaluate`). The front ends parse flags and print; the loops live
+// here.
+//
+// A planning episode (run_plan):
+//   Bullet is the world that happens: every executed action steps one sim::World, whose reward,
+//   termination and final success (is_success) are what is reported.
+//   world = bullet: the planner's model is Bullet restored from the exact saved state (oracle).
+//   world = dream:  the planner's model is the world model; the agent perceives only a stream of
+//                   frames: the true frame every `resync_every` ticks (1: closed loop on real
+//                   observations), the model's own prediction of the frame otherwise (0: pure
+//                   dreaming after the first frame). Its root is the last C perceived frames.
+//   MPC: a decision every `replan_every` ticks (the plan's first actions are executed in between).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "parallax/agents/planner.hpp"
+#include "parallax/sim/scene.hpp"
+#include "parallax/worldmodel/world_model.hpp"
+
+namespace parallax::agents {
+
+// Progress callback: (stage, done, total). The library prints nothing.
+using AgentProgress = std::function<void(const std::string&, int, int)>;
+
+struct PlanRunOptions {
+  PlannerOptions planner;
+  std::string world = "dream";  // dream | bullet: the planner's model
+  int episodes = 10;
+  std::uint64_t seed = 0;  // episode e resets Bullet with seed + e
+  int replan_every = 1;    // ticks between decisions, in [1, horizon]
+  int resync_every = 1;    // dream: ticks between true observations (0 = never after the first)
+  int max_steps = 0;       // ticks per episode; 0 = the scene's episode_steps
+  int threads = 1;         // Bullet oracle worker threads
+  std::string device = "cpu";
+  bool strips = false;  // record the first decision of each episode as imagined vs happened
+};
+
+struct PlanEpisode {
+  std::uint64_t seed = 0;
+  double ret = 0;        // return in Bullet (undiscounted)
+  bool success = false;  // is_success at the end
+  int steps = 0;
+  int decisions = 0;
+  double first_imagined_return = 0;  // the planner's imagined return at the first decision
+  // The first decision: [2, L + 1, H, W, 3] u8, row 0 the chosen plan as imagined (frame 0 =
+  // the perceived start), row 1 what happened in Bullet as it was executed (black after the end).
+  std::vector<std::uint8_t> strip;
+  int strip_frames = 0;
+};
+
+struct PlanReport {
+  std::vector<PlanEpisode> episodes;
+  std::vector<double> latency_ms;  // every decision, in order
+  double success_rate = 0, mean_return = 0;
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0;
+  int height = 0, width = 0;
+  nlohmann::json to_json(const PlanRunOptions& options, const std::string& scene,
+                         const std::string& model_description) const;
+};
+
+// `model` may be null for world = bullet. Throws std::invalid_argument for bad options and
+// std::runtime_error when the model does not fit the scene.
+PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
+                    std::shared_ptr<worldmodel::WorldModel> model, const PlanRunOptions& options,
+                    const AgentProgress& progress = {});
+
+// Percentile (linear interpolation between order statistics, as numpy's default) of `values`.
+double percentile(std::vector<double> values, double p);
+
+// ---- policy evaluation in the model -------------------------------------------------------
+
+struct PolicyEvalOptions {
+  std::vector<std::string> policies;  // empty: every policy of the scene
+  int episodes = 8;                   // per policy
+  std::uint64_t seed = 0;             // policy p, episode e: Bullet seed seed + p * 100000 + e
+  int max_steps = 0;                  // 0 = the scene's episode_steps
+  std::string device = "cpu";
+};
+
+// Each policy runs in Bullet (its true return); its actions are replayed open loop in the dream
+// from the episode's first frame (the predicted return: sum of rewards weighted by the running
+// product of continue probabilities, over the true episode's length). Returns a JSON report:
+// per policy the true and predicted mean returns, per episode both, Pearson and Spearman over
+// episodes, and whether the ranking of the policies by mean return is the same in both worlds.
+nlohmann::json evaluate_policies(std::shared_ptr<const sim::SceneModel> scene,
+                                 std::shared_ptr<worldmodel::WorldModel> model,
+                                 const PolicyEvalOptions& options,
+                                 const AgentProgress& progress = {});
+
+}  // namespace parallax::agents

@@ -1,0 +1,150 @@
+// Planners over action sequences: random shooting, CEM and MPPI, as model-predictive control.
+//
+// One Planner works through one seam, PlanModel: "the imagined returns of K plans [K, L, A] from
+// the current root state". Two models fill it:
+//   DreamPlanModel   the learned world model: the root is a context (frames, actions); it is
+//                    reset into one slot, forked into K slots and advanced with ONE batched
+//                    DreamBatch::tick per plan step (the model's reward and continue heads).
+//   BulletPlanModel  physics itself, the oracle: K candidates each run from the exact saved
+//                    sim::WorldState (World::restore_state), on worker threads.
+// Imagined return of a plan = sum_h gamma^h * alive_h * r_h, alive_0 = 1, alive_{h+1} = alive_h *
+// c_h, where r_h and c_h are the reward and continue probability after step h (Bullet: c_h = 0
+// once the episode terminated or was truncated).
+//
+// MPC: plan(), execute the first `replan_every` actions of the chosen plan, shift() the plan by
+// as many steps (the warm start of the next plan()), plan again.
+//
+// Determinism: everything drawn comes from the planner's seed and reset(); the dream runs the
+// model's mode (no sampling); Bullet is bit-deterministic. Same seed, same calls => same plans.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "parallax/sim/scene.hpp"
+#include "parallax/sim/world.hpp"
+#include "parallax/worldmodel/world_model.hpp"
+
+namespace parallax::agents {
+
+enum class PlannerKind : std::uint8_t {
+  kShooting,  // K random plans (one is the previous best, shifted); the best is chosen
+  kCem,       // cross-entropy method: refit a diagonal Gaussian to the elites, `iterations` times
+  kMppi,      // model-predictive path integral: a softmax(return / temperature)-weighted mean
+};
+
+// "shooting" | "cem" | "mppi"; anything else throws std::invalid_argument naming it.
+PlannerKind planner_kind_from_string(const std::string& name);
+const char* to_string(PlannerKind kind);
+
+struct PlannerOptions {
+  PlannerKind kind = PlannerKind::kCem;
+  int candidates = 64;             // K plans scored per iteration
+  int horizon = 15;                // L control steps per plan
+  int iterations = 4;              // CEM / MPPI refinements per decision (shooting: 1)
+  int elites = 8;                  // CEM: plans the Gaussian is refitted to (<= candidates)
+  float temperature = 0.1f;        // MPPI: softmax temperature, relative to the spread of returns
+  float gamma = 0.99f;             // discount per step
+  float init_std = 0.6f;           // initial (and reset) standard deviation of the actions
+  float min_std = 0.05f;           // CEM / MPPI: floor of the refitted standard deviation
+  float noise_correlation = 0.8f;  // AR(1) correlation of the sampling noise along a plan, [0, 1)
+  std::uint64_t seed = 0;
+};
+
+// Throws std::invalid_argument for options out of range (naming the option and value).
+void validate(const PlannerOptions& options);
+
+// The seam: imagined returns of K plans from the model's current root state.
+class PlanModel {
+ public:
+  virtual ~PlanModel() = default;
+  virtual int action_size() const = 0;
+  virtual int max_candidates() const = 0;
+  // plans [K, L, A] f32 in [-1, 1]; returns [K] (imagined return of each, see the top).
+  virtual void score(std::span<const float> plans, int k, int l, float gamma,
+                     std::span<double> returns) = 0;
+};
+
+// The learned world model as a PlanModel (slots: max_candidates).
+class DreamPlanModel : public PlanModel {
+ public:
+  DreamPlanModel(std::shared_ptr<worldmodel::WorldModel> model, int max_candidates,
+                 torch::Device device);
+  ~DreamPlanModel() override;
+  int action_size() const override;
+  int max_candidates() const override;
+  // The root: context frames [C', 3, H, W] u8 (oldest first) and the actions before each
+  // [C', A] f32 (zeros at an episode start); kept, re-encoded at each score().
+  void set_root(const torch::Tensor& frames, const torch::Tensor& actions);
+  void score(std::span<const float> plans, int k, int l, float gamma,
+             std::span<double> returns) override;
+  // The frames the model imagines along one plan [L, A] from the root: [L, H, W, 3] u8, and
+  // the predicted rewards [L].
+  std::vector<std::uint8_t> imagine(std::span<const float> plan, int l,
+                                    std::vector<float>* rewards = nullptr);
+  const worldmodel::ModelInfo& info() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Bullet as a PlanModel: the oracle (one World per worker thread, restored per candidate).
+class BulletPlanModel : public PlanModel {
+ public:
+  BulletPlanModel(std::shared_ptr<const sim::SceneModel> scene, int max_candidates, int threads);
+  ~BulletPlanModel() override;
+  int action_size() const override;
+  int max_candidates() const override;
+  void set_root(const sim::WorldState& state);
+  void score(std::span<const float> plans, int k, int l, float gamma,
+             std::span<double> returns) override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class Planner {
+ public:
+  Planner(PlannerOptions options, int action_size);
+
+  const PlannerOptions& options() const { return options_; }
+  // A new episode: forgets the warm start, reseeds with (options.seed, episode_seed).
+  void reset(std::uint64_t episode_seed);
+  // Plans from the model's root; returns the chosen plan [L, A] (shooting and CEM: the best
+  // plan scored; MPPI: the weighted mean). Its imagined return is best_return().
+  std::span<const float> plan(PlanModel& model);
+  // After executing `steps` actions of the plan: shifts the warm start by as many steps (the
+  // tail repeats the last action's mean; the spread goes back to init_std there).
+  void shift(int steps);
+  double best_return() const { return best_return_; }
+  // The candidates and returns of the last iteration of the last plan() (for the scale curves).
+  std::span<const float> last_candidates() const { return cand_; }   // [K, L, A]
+  std::span<const double> last_returns() const { return returns_; }  // [K]
+
+ private:
+  void sample(int iteration);
+
+  PlannerOptions options_;
+  int a_ = 0;
+  std::mt19937_64 rng_;
+  std::vector<float> mean_, std_;  // [L, A]
+  std::vector<float> best_;        // [L, A] the chosen plan
+  std::vector<float> cand_;        // [K, L, A]
+  std::vector<double> returns_;    // [K]
+  double best_return_ = 0;
+  bool warm_ = false;
+};
+
+// Whether every success term of the scene's reward holds in this state (false for a scene
+// without success terms): the cube on the goal for push, the fingertip on the target for reacher.
+bool is_success(const sim::SceneModel& scene, const sim::World& world);
+
+}  // namespace parallax::agents

@@ -1,0 +1,365 @@
+// Planning episodes judged by Bullet, and policy evaluation in the model (dream_agents.hpp).
+#include "parallax/agents/dream_agents.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+
+#include "parallax/agents/policy.hpp"
+#include "parallax/agents/stats.hpp"
+#include "parallax/sim/renderer.hpp"
+#include "parallax/sim/world.hpp"
+#include "parallax/worldmodel/dream_batch.hpp"
+
+namespace parallax::agents {
+
+namespace {
+
+using nlohmann::json;
+
+// One World's current frame, with its own body colours and sizes: [H, W, 3] u8.
+class FrameRenderer {
+ public:
+  explicit FrameRenderer(std::shared_ptr<const sim::SceneModel> scene)
+      : scene_(scene), renderer_(scene) {
+    const std::size_t k = scene->bodies.size(), m = scene->markers.size();
+    poses_.resize(k * 7), markers_.resize(m * 3), colors_.resize(k * 3), scales_.resize(k);
+  }
+  int height() const { return renderer_.height(); }
+  int width() const { return renderer_.width(); }
+  std::size_t frame_size() const { return static_cast<std::size_t>(height()) * width() * 3; }
+  void render(const sim::World& w, std::uint8_t* rgb) {
+    w.poses(poses_), w.marker_positions(markers_), w.body_colors(colors_),
+        w.body_size_scales(scales_);
+    renderer_.render(1, poses_.data(), markers_.data(), colors_.data(), scales_.data(), rgb,
+                     nullptr);
+  }
+
+ private:
+  std::shared_ptr<const sim::SceneModel> scene_;
+  sim::Renderer renderer_;
+  std::vector<float> poses_, markers_, colors_, scales_;
+};
+
+void check_fits(const sim::SceneModel& scene, const worldmodel::ModelInfo& info) {
+  if (info.height != scene.camera.height || info.width != scene.camera.width ||
+      info.action_size != scene.action_size())
+    throw std::runtime_error(
+        "the model expects " + std::to_string(info.height) + "x" + std::to_string(info.width) +
+        " frames and " + std::to_string(info.action_size) + " actions, scene '" + scene.name +
+        "' has " + std::to_string(scene.camera.height) + "x" + std::to_string(scene.camera.width) +
+        " and " + std::to_string(scene.action_size()));
+}
+
+// Context tensors from HWC frames (oldest first) and the actions before each:
+// ([C', 3, H, W] u8, [C', A] f32).
+std::pair<torch::Tensor, torch::Tensor> context_tensors(
+    const std::vector<std::vector<std::uint8_t>>& frames,
+    const std::vector<std::vector<float>>& actions, int h, int w) {
+  const int c = static_cast<int>(frames.size()), a = static_cast<int>(actions[0].size());
+  auto f = torch::empty({c, h, w, 3}, torch::kUInt8);
+  auto act = torch::empty({c, a}, torch::kFloat32);
+  const std::size_t fsz = static_cast<std::size_t>(h) * w * 3;
+  for (int i = 0; i < c; ++i) {
+    std::copy_n(frames[i].data(), fsz, f.data_ptr<std::uint8_t>() + i * fsz);
+    std::copy_n(actions[i].data(), a, act.data_ptr<float>() + i * a);
+  }
+  return {f.permute({0, 3, 1, 2}).contiguous(), act};
+}
+
+}  // namespace
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  const double pos = std::clamp(p, 0.0, 100.0) / 100.0 * static_cast<double>(v.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(pos));
+  const std::size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
+}
+
+PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
+                    std::shared_ptr<worldmodel::WorldModel> model, const PlanRunOptions& o,
+                    const AgentProgress& progress) {
+  validate(o.planner);
+  const bool dreaming = o.world == "dream";
+  if (!dreaming && o.world != "bullet")
+    throw std::invalid_argument("plan: world must be dream or bullet, got '" + o.world + "'");
+  if (dreaming && !model) throw std::invalid_argument("plan: world dream needs a model");
+  const int l = o.planner.horizon, a = scene->action_size();
+  if (o.replan_every < 1 || o.replan_every > l)
+    throw std::invalid_argument("plan: replan every must be in [1, horizon], got " +
+                                std::to_string(o.replan_every));
+  if (o.resync_every < 0) throw std::invalid_argument("plan: resync every must be >= 0");
+  if (o.episodes < 1) throw std::invalid_argument("plan: episodes must be >= 1");
+  if (dreaming) check_fits(*scene, model->info());
+  const int steps = o.max_steps > 0 ? o.max_steps : scene->episode_steps;
+
+  FrameRenderer render(scene);
+  const int h = render.height(), w = render.width();
+  const std::size_t fsz = render.frame_size();
+  std::unique_ptr<DreamPlanModel> dream;
+  std::unique_ptr<BulletPlanModel> oracle;
+  if (dreaming)
+    dream = std::make_unique<DreamPlanModel>(model, o.planner.candidates, torch::Device(o.device));
+  else
+    oracle = std::make_unique<BulletPlanModel>(scene, o.planner.candidates, o.threads);
+  PlanModel& plan_model = dreaming ? static_cast<PlanModel&>(*dream) : *oracle;
+  const int c = dreaming ? std::max(1, model->info().context_frames) : 1;
+  Planner planner(o.planner, a);
+
+  PlanReport report;
+  report.height = h, report.width = w;
+  double successes = 0, returns = 0;
+  for (int e = 0; e < o.episodes; ++e) {
+    PlanEpisode ep;
+    ep.seed = o.seed + static_cast<std::uint64_t>(e);
+    sim::World world(scene, ep.seed);
+    planner.reset(ep.seed);
+    std::vector<std::uint8_t> frame(fsz);
+    render.render(world, frame.data());
+    // What the agent perceives (dream): the last C frames and the actions before each.
+    std::vector<std::vector<std::uint8_t>> seen{frame};
+    std::vector<std::vector<float>> seen_actions{std::vector<float>(a, 0.0f)};
+    auto set_dream_root = [&] {
+      auto [f, act] = context_tensors(seen, seen_actions, h, w);
+      dream->set_root(f, act);
+    };
+    if (o.strips) {
+      ep.strip_frames = l + 1;
+      ep.strip.assign(2 * (l + 1) * fsz, 0);
+      std::copy_n(frame.data(), fsz, ep.strip.data());                  // imagined, t = 0
+      std::copy_n(frame.data(), fsz, ep.strip.data() + (l + 1) * fsz);  // happened, t = 0
+    }
+    std::vector<float> plan;
+    int plan_at = -1;
+    for (int t = 0; t < steps; ++t) {
+      // ---- a decision ----
+      if (plan_at < 0 || t - plan_at >= o.replan_every) {
+        if (plan_at >= 0) planner.shift(t - plan_at);
+        sim::WorldState saved;
+        if (dreaming) {
+          set_dream_root();
+        } else {
+          saved = world.save_state();
+          oracle->set_root(saved);
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto chosen = planner.plan(plan_model);
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
+        report.latency_ms.push_back(ms);
+        plan.assign(chosen.begin(), chosen.end());
+        if (plan_at < 0) {
+          ep.first_imagined_return = planner.best_return();
+          if (o.strips) {
+            // The chosen plan as the planner's model sees it.
+            std::vector<std::uint8_t> imagined;
+            if (dreaming) {
+              imagined = dream->imagine(plan, l);
+            } else {
+              sim::World copy(scene, ep.seed);
+              copy.restore_state(saved);
+              imagined.assign(l * fsz, 0);
+              for (int s = 0; s < l; ++s) {
+                const auto r = copy.step(std::span(plan).subspan(s * a, a));
+                render.render(copy, imagined.data() + s * fsz);
+                if (r.terminated || r.truncated) {
+                  for (int q = s + 1; q < l; ++q)
+                    std::copy_n(imagined.data() + s * fsz, fsz, imagined.data() + q * fsz);
+                  break;
+                }
+              }
+            }
+            std::copy(imagined.begin(), imagined.end(), ep.strip.begin() + fsz);
+          }
+        }
+        plan_at = t;
+        ++ep.decisions;
+      }
+      // ---- execute one action in Bullet ----
+      const std::span<const float> act(plan.data() + static_cast<std::size_t>(t - plan_at) * a, a);
+      const auto res = world.step(act);
+      ep.ret += res.reward;
+      render.render(world, frame.data());
+      if (o.strips && t + 1 <= l)
+        std::copy_n(frame.data(), fsz, ep.strip.data() + (l + 1 + t + 1) * fsz);
+      ep.steps = t + 1;
+      if (res.terminated || res.truncated) break;
+      // ---- what the agent perceives next ----
+      if (dreaming) {
+        std::vector<std::uint8_t> next = frame;
+        if (o.resync_every == 0 || (t + 1) % o.resync_every != 0) {
+          set_dream_root();
+          next = dream->imagine(act, 1);  // the model's own prediction of this frame
+        }
+        seen.push_back(std::move(next));
+        seen_actions.emplace_back(act.begin(), act.end());
+        if (static_cast<int>(seen.size()) > c) {
+          seen.erase(seen.begin());
+          seen_actions.erase(seen_actions.begin());
+        }
+      }
+    }
+    ep.success = is_success(*scene, world);
+    successes += ep.success;
+    returns += ep.ret;
+    report.episodes.push_back(std::move(ep));
+    if (progress) progress("episodes", e + 1, o.episodes);
+  }
+  report.success_rate = successes / o.episodes;
+  report.mean_return = returns / o.episodes;
+  report.p50_ms = percentile(report.latency_ms, 50);
+  report.p90_ms = percentile(report.latency_ms, 90);
+  report.p99_ms = percentile(report.latency_ms, 99);
+  return report;
+}
+
+json PlanReport::to_json(const PlanRunOptions& o, const std::string& scene,
+                         const std::string& model_description) const {
+  json eps = json::array();
+  for (const auto& e : episodes)
+    eps.push_back({{"seed", e.seed},
+                   {"return", e.ret},
+                   {"success", e.success},
+                   {"steps", e.steps},
+                   {"decisions", e.decisions},
+                   {"first_imagined_return", e.first_imagined_return}});
+  return {{"scene", scene},
+          {"world", o.world},
+          {"model", o.world == "dream" ? json(model_description) : json(nullptr)},
+          {"planner",
+           {{"kind", to_string(o.planner.kind)},
+            {"candidates", o.planner.candidates},
+            {"horizon", o.planner.horizon},
+            {"iterations", o.planner.iterations},
+            {"elites", o.planner.elites},
+            {"temperature", o.planner.temperature},
+            {"gamma", o.planner.gamma},
+            {"seed", o.planner.seed}}},
+          {"replan_every", o.replan_every},
+          {"resync_every", o.world == "dream" ? json(o.resync_every) : json(nullptr)},
+          {"episodes", static_cast<int>(episodes.size())},
+          {"seed", o.seed},
+          {"success_rate", success_rate},
+          {"mean_return", mean_return},
+          {"decisions", static_cast<int>(latency_ms.size())},
+          {"latency_ms", {{"p50", p50_ms}, {"p90", p90_ms}, {"p99", p99_ms}}},
+          {"per_episode", eps}};
+}
+
+// ---- policy evaluation in the model ---------------------------------------------------------
+
+json evaluate_policies(std::shared_ptr<const sim::SceneModel> scene,
+                       std::shared_ptr<worldmodel::WorldModel> model, const PolicyEvalOptions& o,
+                       const AgentProgress& progress) {
+  if (!model) throw std::invalid_argument("evaluate: needs a model");
+  if (o.episodes < 1) throw std::invalid_argument("evaluate: episodes must be >= 1");
+  check_fits(*scene, model->info());
+  std::vector<std::string> policies = o.policies;
+  if (policies.empty()) policies = policy_kinds(*scene);
+  const int np = static_cast<int>(policies.size()), ne = o.episodes, n = np * ne;
+  const int a = scene->action_size();
+  const int steps = o.max_steps > 0 ? o.max_steps : scene->episode_steps;
+  FrameRenderer render(scene);
+  const int h = render.height(), w = render.width();
+  const std::size_t fsz = render.frame_size();
+  const std::size_t nb = scene->bodies.size(), nm = scene->markers.size(),
+                    nj = scene->joints.size();
+
+  // ---- Bullet: every policy's episodes, their actions and true returns ----
+  std::vector<float> actions(static_cast<std::size_t>(n) * steps * a, 0.0f);  // [N, T, A]
+  std::vector<int> length(n, 0);
+  std::vector<double> true_ret(n, 0), pred_ret(n, 0);
+  std::vector<std::uint8_t> first(static_cast<std::size_t>(n) * fsz);  // [N, H, W, 3]
+  std::vector<std::uint64_t> seeds(n);
+  for (int p = 0; p < np; ++p) {
+    auto policy = make_policy(policies[p], scene, 1, o.seed);
+    for (int e = 0; e < ne; ++e) {
+      const int i = p * ne + e;
+      seeds[i] = o.seed + static_cast<std::uint64_t>(p) * 100000ull + e;
+      sim::World world(scene, seeds[i]);
+      policy->reset(0, seeds[i]);
+      render.render(world, first.data() + i * fsz);
+      std::vector<float> pose(nb * 7), mk(nm * 3), vel(nb * 6), js(nj * 2);
+      for (int t = 0; t < steps; ++t) {
+        world.poses(pose), world.marker_positions(mk), world.velocities(vel),
+            world.joint_states(js);
+        const std::span<float> act(actions.data() + (static_cast<std::size_t>(i) * steps + t) * a,
+                                   a);
+        policy->act({.num_envs = 1,
+                     .action_size = a,
+                     .poses = pose,
+                     .markers = mk,
+                     .velocities = vel,
+                     .joint_states = js},
+                    act);
+        const auto r = world.step(act);
+        true_ret[i] += r.reward;
+        length[i] = t + 1;
+        if (r.terminated || r.truncated) break;
+      }
+      if (progress) progress("bullet", i + 1, n);
+    }
+  }
+
+  // ---- the dream: the same actions, open loop from the first frame, one batch ----
+  worldmodel::DreamBatch dream(model, n, torch::Device(o.device));
+  dream.set_sampling(worldmodel::Sampling::kMode);
+  for (int i = 0; i < n; ++i) {
+    auto f = torch::from_blob(first.data() + i * fsz, {1, h, w, 3}, torch::kUInt8)
+                 .permute({0, 3, 1, 2})
+                 .contiguous();
+    dream.reset(i, f, torch::zeros({1, a}, torch::kFloat32));
+  }
+  const int longest = *std::max_element(length.begin(), length.end());
+  std::vector<double> alive(n, 1.0);
+  auto act = torch::zeros({n, a}, torch::kFloat32);
+  for (int t = 0; t < longest; ++t) {
+    for (int i = 0; i < n; ++i)
+      std::copy_n(actions.data() + (static_cast<std::size_t>(i) * steps + t) * a, a,
+                  act.data_ptr<float>() + i * a);
+    dream.tick(act);
+    const auto r = dream.reward(), c = dream.cont();
+    for (int i = 0; i < n; ++i) {
+      if (t >= length[i]) continue;
+      pred_ret[i] += alive[i] * r.data_ptr<float>()[i];
+      alive[i] *= c.data_ptr<float>()[i];
+    }
+    if (progress) progress("dream", t + 1, longest);
+  }
+
+  // ---- the report ----
+  json per_policy = json::array();
+  std::vector<double> true_mean(np, 0), pred_mean(np, 0);
+  for (int p = 0; p < np; ++p) {
+    std::vector<double> tr(true_ret.begin() + p * ne, true_ret.begin() + (p + 1) * ne);
+    std::vector<double> pr(pred_ret.begin() + p * ne, pred_ret.begin() + (p + 1) * ne);
+    for (int e = 0; e < ne; ++e) true_mean[p] += tr[e] / ne, pred_mean[p] += pr[e] / ne;
+    per_policy.push_back({{"policy", policies[p]},
+                          {"return_bullet", true_mean[p]},
+                          {"return_dream", pred_mean[p]},
+                          {"returns_bullet", tr},
+                          {"returns_dream", pr},
+                          {"seeds", std::vector<std::uint64_t>(seeds.begin() + p * ne,
+                                                               seeds.begin() + (p + 1) * ne)}});
+  }
+  auto finite_or_null = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  const auto rank_b = average_ranks(true_mean), rank_d = average_ranks(pred_mean);
+  return {{"scene", scene->name},
+          {"episodes_per_policy", ne},
+          {"max_steps", steps},
+          {"seed", o.seed},
+          {"policies", per_policy},
+          {"pearson", finite_or_null(pearson(true_ret, pred_ret))},
+          {"spearman", finite_or_null(spearman(true_ret, pred_ret))},
+          {"ranking_bullet", rank_b},
+          {"ranking_dream", rank_d},
+          {"ranking_preserved", same_ranking(true_mean, pred_mean)}};
+}
+
+}  // namespace parallax::agents

@@ -1,0 +1,364 @@
+// Planners (shooting, CEM, MPPI) and their two models: the dream and Bullet (planner.hpp).
+#include "parallax/agents/planner.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+
+#include "parallax/sim/thread_pool.hpp"
+#include "parallax/worldmodel/dream_batch.hpp"
+
+namespace parallax::agents {
+
+PlannerKind planner_kind_from_string(const std::string& name) {
+  if (name == "shooting") return PlannerKind::kShooting;
+  if (name == "cem") return PlannerKind::kCem;
+  if (name == "mppi") return PlannerKind::kMppi;
+  throw std::invalid_argument("unknown planner '" + name + "' (expected shooting, cem or mppi)");
+}
+
+const char* to_string(PlannerKind kind) {
+  switch (kind) {
+    case PlannerKind::kShooting:
+      return "shooting";
+    case PlannerKind::kCem:
+      return "cem";
+    case PlannerKind::kMppi:
+      return "mppi";
+  }
+  return "?";
+}
+
+void validate(const PlannerOptions& o) {
+  auto bad = [](const std::string& what) { throw std::invalid_argument("planner: " + what); };
+  if (o.candidates < 1 || o.candidates > 65536)
+    bad("candidates must be in [1, 65536], got " + std::to_string(o.candidates));
+  if (o.horizon < 1 || o.horizon > 1000)
+    bad("horizon must be in [1, 1000], got " + std::to_string(o.horizon));
+  if (o.iterations < 1 || o.iterations > 100)
+    bad("iterations must be in [1, 100], got " + std::to_string(o.iterations));
+  if (o.elites < 1 || o.elites > o.candidates)
+    bad("elites must be in [1, candidates], got " + std::to_string(o.elites));
+  if (!(o.temperature > 0)) bad("temperature must be > 0, got " + std::to_string(o.temperature));
+  if (!(o.gamma > 0 && o.gamma <= 1))
+    bad("gamma must be in (0, 1], got " + std::to_string(o.gamma));
+  if (!(o.init_std > 0 && o.min_std >= 0 && o.min_std <= o.init_std))
+    bad("need init_std > 0 and 0 <= min_std <= init_std");
+  if (!(o.noise_correlation >= 0 && o.noise_correlation < 1))
+    bad("noise correlation must be in [0, 1), got " + std::to_string(o.noise_correlation));
+}
+
+// ---- Planner ---------------------------------------------------------------------------------
+
+Planner::Planner(PlannerOptions options, int action_size) : options_(options), a_(action_size) {
+  validate(options_);
+  if (action_size < 1) throw std::invalid_argument("planner: action size must be >= 1");
+  const std::size_t la = static_cast<std::size_t>(options_.horizon) * a_;
+  mean_.assign(la, 0.0f);
+  std_.assign(la, options_.init_std);
+  best_.assign(la, 0.0f);
+  cand_.assign(la * options_.candidates, 0.0f);
+  returns_.assign(options_.candidates, 0.0);
+  reset(0);
+}
+
+void Planner::reset(std::uint64_t episode_seed) {
+  rng_.seed(options_.seed * 0x9E3779B97F4A7C15ull + episode_seed * 0xBF58476D1CE4E5B9ull + 1);
+  std::fill(mean_.begin(), mean_.end(), 0.0f);
+  std::fill(best_.begin(), best_.end(), 0.0f);
+  warm_ = false;
+}
+
+void Planner::sample(int iteration) {
+  const int k = options_.candidates, l = options_.horizon;
+  const float rho = options_.noise_correlation, fresh = std::sqrt(1.0f - rho * rho);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> noise(a_);
+  for (int i = 0; i < k; ++i) {
+    float* c = cand_.data() + static_cast<std::size_t>(i) * l * a_;
+    // Candidate 0 keeps what is already known: the warm start (shooting: the previous best,
+    // shifted; CEM / MPPI: the current mean). Drawing its noise anyway keeps the stream of the
+    // other candidates independent of that choice.
+    for (int s = 0; s < l; ++s)
+      for (int j = 0; j < a_; ++j) {
+        const float e = normal(rng_);
+        noise[j] = s == 0 ? e : rho * noise[j] + fresh * e;
+        const std::size_t at = static_cast<std::size_t>(s) * a_ + j;
+        float v = mean_[at] + std_[at] * noise[j];
+        if (i == 0) v = options_.kind == PlannerKind::kShooting ? best_[at] : mean_[at];
+        c[at] = std::clamp(v, -1.0f, 1.0f);
+      }
+  }
+  (void)iteration;
+}
+
+std::span<const float> Planner::plan(PlanModel& model) {
+  const int k = options_.candidates, l = options_.horizon;
+  const std::size_t la = static_cast<std::size_t>(l) * a_;
+  if (model.action_size() != a_)
+    throw std::invalid_argument("planner: the model has " + std::to_string(model.action_size()) +
+                                " actions, the planner " + std::to_string(a_));
+  if (model.max_candidates() < k)
+    throw std::invalid_argument("planner: the model holds " +
+                                std::to_string(model.max_candidates()) + " candidates, need " +
+                                std::to_string(k));
+  if (!warm_) std::fill(mean_.begin(), mean_.end(), 0.0f);
+  // The spread restarts at init_std every decision (PETS, TD-MPC): only the mean is warm.
+  std::fill(std_.begin(), std_.end(), options_.init_std);
+  const int iterations = options_.kind == PlannerKind::kShooting ? 1 : options_.iterations;
+  best_return_ = -std::numeric_limits<double>::infinity();
+  std::vector<int> order(k);
+  for (int it = 0; it < iterations; ++it) {
+    sample(it);
+    model.score(cand_, k, l, options_.gamma, returns_);
+    // Non-finite returns (a diverged model) rank last.
+    for (auto& r : returns_)
+      if (!std::isfinite(r)) r = -std::numeric_limits<double>::max();
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int x, int y) { return returns_[x] > returns_[y]; });
+    if (returns_[order[0]] > best_return_) {
+      best_return_ = returns_[order[0]];
+      std::copy_n(cand_.data() + static_cast<std::size_t>(order[0]) * la, la, best_.data());
+    }
+    if (options_.kind == PlannerKind::kCem) {
+      const int e = options_.elites;
+      for (std::size_t at = 0; at < la; ++at) {
+        double m = 0, v = 0;
+        for (int q = 0; q < e; ++q) m += cand_[static_cast<std::size_t>(order[q]) * la + at];
+        m /= e;
+        for (int q = 0; q < e; ++q) {
+          const double d = cand_[static_cast<std::size_t>(order[q]) * la + at] - m;
+          v += d * d;
+        }
+        mean_[at] = static_cast<float>(m);
+        std_[at] = std::max(options_.min_std, static_cast<float>(std::sqrt(v / e)));
+      }
+    } else if (options_.kind == PlannerKind::kMppi) {
+      // Weights relative to the spread of returns: the temperature does not depend on the
+      // scale of the scene's reward.
+      const double hi = returns_[order[0]], lo = returns_[order[k - 1]];
+      const double scale = options_.temperature * std::max(hi - lo, 1e-9);
+      std::vector<double> w(k);
+      double sum = 0, ret = 0;
+      for (int i = 0; i < k; ++i) sum += w[i] = std::exp((returns_[i] - hi) / scale);
+      for (int i = 0; i < k; ++i) ret += (w[i] /= sum) * returns_[i];
+      for (std::size_t at = 0; at < la; ++at) {
+        double m = 0, v = 0;
+        for (int i = 0; i < k; ++i) m += w[i] * cand_[static_cast<std::size_t>(i) * la + at];
+        for (int i = 0; i < k; ++i) {
+          const double d = cand_[static_cast<std::size_t>(i) * la + at] - m;
+          v += w[i] * d * d;
+        }
+        mean_[at] = static_cast<float>(m);
+        std_[at] = std::max(options_.min_std, static_cast<float>(std::sqrt(v)));
+      }
+      if (it + 1 == iterations) {
+        // MPPI executes its weighted mean (not a scored plan); its return is the weighted one.
+        std::copy(mean_.begin(), mean_.end(), best_.begin());
+        best_return_ = ret;
+      }
+    }
+  }
+  warm_ = true;
+  return best_;
+}
+
+void Planner::shift(int steps) {
+  const int l = options_.horizon;
+  if (steps <= 0) return;
+  if (steps >= l) {
+    warm_ = false;
+    std::fill(best_.begin(), best_.end(), 0.0f);
+    return;
+  }
+  for (auto* v : {&mean_, &best_}) {
+    std::move(v->begin() + static_cast<std::ptrdiff_t>(steps) * a_, v->end(), v->begin());
+    for (int s = l - steps; s < l; ++s)
+      std::copy_n(v->data() + static_cast<std::size_t>(l - steps - 1) * a_, a_,
+                  v->data() + static_cast<std::size_t>(s) * a_);
+  }
+}
+
+// ---- the dream ---------------------------------------------------------------------------------
+
+struct DreamPlanModel::Impl {
+  std::shared_ptr<worldmodel::WorldModel> model;
+  worldmodel::DreamBatch dream;
+  int capacity, a;
+  torch::Tensor root_frames, root_actions;  // [C', 3, H, W] u8, [C', A] f32
+  torch::Tensor actions;                    // [capacity, A] f32 staging
+  Impl(std::shared_ptr<worldmodel::WorldModel> m, int cap, torch::Device device)
+      : model(m), dream(m, cap, device), capacity(cap), a(m->info().action_size) {
+    dream.set_sampling(worldmodel::Sampling::kMode);
+    actions = torch::zeros({cap, a}, torch::kFloat32);
+  }
+  // Slot 0 holds the root; slots [1, k) are forks of it; the others are closed.
+  void open_root(int k) {
+    if (!root_frames.defined())
+      throw std::logic_error("DreamPlanModel: set_root() must be called before planning");
+    for (int s = k; s < capacity; ++s)
+      if (dream.is_open(s)) dream.close(s);
+    dream.reset(0, root_frames, root_actions);
+    if (k > 1) {
+      std::vector<int> dst(k - 1);
+      std::iota(dst.begin(), dst.end(), 1);
+      dream.fork(0, dst);
+    }
+  }
+};
+
+DreamPlanModel::DreamPlanModel(std::shared_ptr<worldmodel::WorldModel> model, int max_candidates,
+                               torch::Device device)
+    : impl_(std::make_unique<Impl>(std::move(model), std::max(1, max_candidates), device)) {}
+DreamPlanModel::~DreamPlanModel() = default;
+int DreamPlanModel::action_size() const {
+  return impl_->a;
+}
+int DreamPlanModel::max_candidates() const {
+  return impl_->capacity;
+}
+const worldmodel::ModelInfo& DreamPlanModel::info() const {
+  return impl_->dream.info();
+}
+
+void DreamPlanModel::set_root(const torch::Tensor& frames, const torch::Tensor& actions) {
+  impl_->root_frames = frames;
+  impl_->root_actions = actions;
+}
+
+void DreamPlanModel::score(std::span<const float> plans, int k, int l, float gamma,
+                           std::span<double> returns) {
+  Impl& m = *impl_;
+  m.open_root(k);
+  std::vector<double> alive(k, 1.0), discount(k, 1.0);
+  std::fill_n(returns.begin(), k, 0.0);
+  float* act = m.actions.data_ptr<float>();
+  for (int s = 0; s < l; ++s) {
+    for (int i = 0; i < k; ++i)
+      std::copy_n(plans.data() + (static_cast<std::size_t>(i) * l + s) * m.a, m.a, act + i * m.a);
+    m.dream.tick(m.actions);  // ONE batched step for the K futures
+    const auto r = m.dream.reward(), c = m.dream.cont();
+    const float* rp = r.data_ptr<float>();
+    const float* cp = c.data_ptr<float>();
+    for (int i = 0; i < k; ++i) {
+      returns[i] += discount[i] * alive[i] * rp[i];
+      alive[i] *= cp[i];
+      discount[i] *= gamma;
+    }
+  }
+}
+
+std::vector<std::uint8_t> DreamPlanModel::imagine(std::span<const float> plan, int l,
+                                                  std::vector<float>* rewards) {
+  Impl& m = *impl_;
+  m.open_root(1);
+  const auto& inf = m.dream.info();
+  const std::size_t fsz = static_cast<std::size_t>(inf.height) * inf.width * 3;
+  std::vector<std::uint8_t> out(fsz * l);
+  if (rewards) rewards->assign(l, 0.0f);
+  m.actions.zero_();
+  for (int s = 0; s < l; ++s) {
+    std::copy_n(plan.data() + static_cast<std::size_t>(s) * m.a, m.a, m.actions.data_ptr<float>());
+    m.dream.tick(m.actions);
+    const auto f = m.dream.frames()[0].permute({1, 2, 0}).contiguous();  // [H, W, 3] u8
+    std::copy_n(f.data_ptr<std::uint8_t>(), fsz, out.data() + s * fsz);
+    if (rewards) (*rewards)[s] = m.dream.reward()[0].item<float>();
+  }
+  return out;
+}
+
+// ---- Bullet, the oracle --------------------------------------------------------------------
+
+struct BulletPlanModel::Impl {
+  std::shared_ptr<const sim::SceneModel> scene;
+  int capacity, a;
+  std::vector<sim::World> worlds;  // one per worker
+  sim::ThreadPool pool;
+  sim::WorldState root;
+  bool has_root = false;
+  Impl(std::shared_ptr<const sim::SceneModel> s, int cap, int threads)
+      : scene(s), capacity(cap), a(s->action_size()), pool(threads) {
+    for (int t = 0; t < threads; ++t) worlds.emplace_back(scene, 0);
+  }
+};
+
+BulletPlanModel::BulletPlanModel(std::shared_ptr<const sim::SceneModel> scene, int max_candidates,
+                                 int threads)
+    : impl_(std::make_unique<Impl>(std::move(scene), std::max(1, max_candidates),
+                                   std::max(1, threads))) {}
+BulletPlanModel::~BulletPlanModel() = default;
+int BulletPlanModel::action_size() const {
+  return impl_->a;
+}
+int BulletPlanModel::max_candidates() const {
+  return impl_->capacity;
+}
+
+void BulletPlanModel::set_root(const sim::WorldState& state) {
+  impl_->root = state;
+  impl_->has_root = true;
+}
+
+void BulletPlanModel::score(std::span<const float> plans, int k, int l, float gamma,
+                            std::span<double> returns) {
+  Impl& m = *impl_;
+  if (!m.has_root) throw std::logic_error("BulletPlanModel: set_root() must come before planning");
+  // Each candidate starts from the exact root: the result does not depend on the thread count.
+  m.pool.parallel_for(k, [&](int begin, int end, int worker) {
+    sim::World& w = m.worlds[worker];
+    for (int i = begin; i < end; ++i) {
+      w.restore_state(m.root);
+      double ret = 0, discount = 1;
+      for (int s = 0; s < l; ++s) {
+        const auto res = w.step(plans.subspan((static_cast<std::size_t>(i) * l + s) * m.a, m.a));
+        ret += discount * res.reward;
+        discount *= gamma;
+        if (res.terminated || res.truncated) break;  // continue = 0 from here on
+      }
+      returns[i] = ret;
+    }
+  });
+}
+
+// ---- success -------------------------------------------------------------------------------
+
+bool is_success(const sim::SceneModel& scene, const sim::World& world) {
+  const std::size_t nb = scene.bodies.size(), nm = scene.markers.size();
+  std::vector<float> poses(nb * 7), markers(nm * 3);
+  world.poses(poses);
+  world.marker_positions(markers);
+  auto point = [&](const std::string& name, const sim::Vec3& offset) -> std::array<double, 3> {
+    if (const int b = scene.body_index(name); b >= 0) {
+      const float* p = poses.data() + b * 7;
+      // Rotate the offset by the body's quaternion (x, y, z, w): v + 2 q x (q x v + w v).
+      const double qx = p[3], qy = p[4], qz = p[5], qw = p[6];
+      const double vx = offset[0], vy = offset[1], vz = offset[2];
+      const double tx = qy * vz - qz * vy + qw * vx, ty = qz * vx - qx * vz + qw * vy,
+                   tz = qx * vy - qy * vx + qw * vz;
+      return {p[0] + vx + 2 * (qy * tz - qz * ty), p[1] + vy + 2 * (qz * tx - qx * tz),
+              p[2] + vz + 2 * (qx * ty - qy * tx)};
+    }
+    const int m = scene.marker_index(name);
+    if (m < 0) return {0, 0, 0};
+    return {markers[m * 3], markers[m * 3 + 1], markers[m * 3 + 2]};
+  };
+  bool any = false;
+  for (const auto& t : scene.reward) {
+    if (t.type != sim::RewardType::kSuccess) continue;
+    any = true;
+    const auto pa = point(t.a, t.offset_a);
+    const auto pb = t.point ? *t.point : point(t.b, {0, 0, 0});
+    double s2 = 0;
+    for (int c = 0; c < 3; ++c)
+      if (t.axes[c]) s2 += (pa[c] - pb[c]) * (pa[c] - pb[c]);
+    if (!(std::sqrt(s2) < t.within)) return false;
+  }
+  return any;
+}
+
+}  // namespace parallax::agents

@@ -1,0 +1,165 @@
+// parallax plan: MPC with a planner (shooting, CEM, MPPI) whose model is the dream or Bullet (the
+// oracle); Bullet judges every episode (agents/dream_agents.hpp).
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "common.hpp"
+#include "parallax/agents/dream_agents.hpp"
+#include "parallax/agents/model_source.hpp"
+#include "parallax/sim/image_io.hpp"
+#include "parallax/worldmodel/torch_setup.hpp"
+
+namespace parallax::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct PlanArgs {
+  std::string scene = "push", model, planner = "cem", world = "dream";
+  int k = 64, horizon = 15, iterations = 4, elites = 8, episodes = 10;
+  int replan_every = 1, resync_every = 1, max_steps = 0, threads = 0;
+  double temperature = 0.1, gamma = 0.99;
+  std::uint64_t seed = 0, planner_seed = 0;
+  std::string device = "cpu", out;
+  bool json_out = false, quiet = false;
+};
+
+void run(const PlanArgs& a) {
+  agents::PlanRunOptions o;
+  try {
+    o.planner.kind = agents::planner_kind_from_string(a.planner);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--planner: ") + e.what());
+  }
+  if (a.world != "dream" && a.world != "bullet")
+    throw UsageError("--world must be dream or bullet, got '" + a.world + "'");
+  if (a.device != "cpu" && a.device != "cuda")
+    throw UsageError("--device must be cpu or cuda, got '" + a.device + "'");
+  if (a.device == "cuda" && !torch::cuda::is_available())
+    throw UsageError("--device cuda: no CUDA device is available on this machine");
+  if (a.episodes < 1 || a.episodes > 100000)
+    throw UsageError("--episodes must be in [1, 100000], got " + std::to_string(a.episodes));
+  o.planner.candidates = a.k;
+  o.planner.horizon = a.horizon;
+  o.planner.iterations = a.iterations;
+  o.planner.elites = std::min(a.elites, a.k);
+  o.planner.temperature = static_cast<float>(a.temperature);
+  o.planner.gamma = static_cast<float>(a.gamma);
+  o.planner.seed = a.planner_seed;
+  try {
+    agents::validate(o.planner);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  if (a.replan_every < 1 || a.replan_every > a.horizon)
+    throw UsageError("--replan-every must be in [1, --horizon], got " +
+                     std::to_string(a.replan_every));
+  if (a.resync_every < 0) throw UsageError("--resync-every must be >= 0");
+  o.world = a.world;
+  o.episodes = a.episodes;
+  o.seed = a.seed;
+  o.replan_every = a.replan_every;
+  o.resync_every = a.resync_every;
+  o.max_steps = a.max_steps;
+  o.threads = worldmodel::init_torch_threads(a.threads);
+  o.device = a.device;
+  o.strips = !a.out.empty();
+  auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(a.scene));
+  agents::ModelSource src;
+  if (a.world == "dream") {
+    src = agents::load_model_for_scene(*scene, a.model, a.device, 0);
+    if (!src.trained) std::fprintf(stderr, "parallax plan: note: %s\n", src.description.c_str());
+  }
+
+  ProgressLine progress("plan", a.quiet);
+  const auto report = agents::run_plan(
+      scene, src.model, o, [&](const std::string& s, int d, int t) { progress.update(s, d, t); });
+  progress.finish();
+  const auto j = report.to_json(o, scene->name, src.description);
+  if (!a.out.empty()) {
+    const fs::path out(a.out);
+    fs::create_directories(out);
+    write_text_atomic(out / "plan.json", j.dump(1) + "\n");
+    // Strip per episode: top row the chosen first plan as imagined, bottom row what happened.
+    const int h = report.height, w = report.width;
+    for (std::size_t e = 0; e < report.episodes.size(); ++e) {
+      const auto& ep = report.episodes[e];
+      const int n = ep.strip_frames;
+      std::vector<std::uint8_t> img(static_cast<std::size_t>(2) * h * n * w * 3);
+      for (int row = 0; row < 2; ++row)
+        for (int f = 0; f < n; ++f)
+          for (int y = 0; y < h; ++y)
+            std::copy_n(ep.strip.data() + ((static_cast<std::size_t>(row) * n + f) * h + y) * w * 3,
+                        w * 3,
+                        img.data() + ((static_cast<std::size_t>(row) * h + y) * n * w + f * w) * 3);
+      char name[64];
+      std::snprintf(name, sizeof name, "episode_%03zu.png", e);
+      sim::write_png(out / name, n * w, 2 * h, 3, img.data());
+    }
+  }
+  if (a.json_out) {
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf(
+        "plan: %s in the %s on '%s', K=%d H=%d iterations=%d: success %.1f%% (%d/%d), "
+        "mean return %.3f, decision latency p50 %.1f ms p90 %.1f ms p99 %.1f ms (%zu "
+        "decisions)\n",
+        a.planner.c_str(), a.world.c_str(), scene->name.c_str(), a.k, a.horizon, a.iterations,
+        100.0 * report.success_rate,
+        static_cast<int>(std::lround(report.success_rate * report.episodes.size())),
+        static_cast<int>(report.episodes.size()), report.mean_return, report.p50_ms, report.p90_ms,
+        report.p99_ms, report.latency_ms.size());
+    if (a.world == "dream") std::printf("  model: %s\n", src.description.c_str());
+    if (!a.out.empty()) std::printf("  wrote %s (plan.json, episode_*.png)\n", a.out.c_str());
+  }
+}
+
+}  // namespace
+
+void register_plan(CLI::App& app) {
+  auto a = std::make_shared<PlanArgs>();
+  auto* sub = app.add_subcommand(
+      "plan",
+      "Plan with shooting, CEM or MPPI in the dream or in Bullet (the oracle); Bullet judges");
+  sub->add_option("--scene", a->scene, "Shipped scene name or path to a scene .json")
+      ->capture_default_str();
+  sub->add_option("--model", a->model, "Checkpoint (default: assets/models/<scene>.pt)")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--planner", a->planner, "shooting | cem | mppi")->capture_default_str();
+  sub->add_option("--world", a->world, "The planner's model: dream | bullet")
+      ->capture_default_str();
+  sub->add_option("--k", a->k, "Candidate plans per iteration (K)")->capture_default_str();
+  sub->add_option("--horizon", a->horizon, "Steps per plan (H)")->capture_default_str();
+  sub->add_option("--iterations", a->iterations, "CEM / MPPI iterations per decision")
+      ->capture_default_str();
+  sub->add_option("--elites", a->elites, "CEM elites")->capture_default_str();
+  sub->add_option("--temperature", a->temperature,
+                  "MPPI temperature (relative to the spread of returns)")
+      ->capture_default_str();
+  sub->add_option("--gamma", a->gamma, "Discount per step")->capture_default_str();
+  sub->add_option("--episodes", a->episodes, "Episodes (E)")->capture_default_str();
+  sub->add_option("--seed", a->seed, "Bullet seed of episode 0 (episode e: seed + e)")
+      ->capture_default_str();
+  sub->add_option("--planner-seed", a->planner_seed, "Seed of the planner's sampling")
+      ->capture_default_str();
+  sub->add_option("--replan-every", a->replan_every, "Ticks between decisions (MPC)")
+      ->capture_default_str();
+  sub->add_option("--resync-every", a->resync_every,
+                  "Dream: ticks between true observations (0 = dream after the first frame)")
+      ->capture_default_str();
+  sub->add_option("--max-steps", a->max_steps, "Ticks per episode (0 = the scene's)")
+      ->capture_default_str();
+  sub->add_option("--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();
+  sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();
+  sub->add_option("--out", a->out, "Folder for plan.json and a strip PNG per episode");
+  sub->add_flag("--json", a->json_out, "Print the report as JSON on stdout");
+  sub->add_flag("--quiet", a->quiet, "No progress line");
+  sub->callback([a] { run(*a); });
+}
+
+}  // namespace parallax::cli

@@ -1,0 +1,198 @@
+// Planners (shooting, CEM, MPPI) over the PlanModel seam: the dream's forked futures equal slots
+// reset separately, the planners are deterministic for a seed and find the optimum of a known
+// model, and the oracle (CEM in Bullet) solves push from fixed seeds.
+// torch first: c10 defines a glog-style CHECK that would replace Catch's (last one wins).
+#include <torch/torch.h>
+#undef CHECK
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "parallax/agents/dream_agents.hpp"
+#include "parallax/agents/planner.hpp"
+#include "parallax/worldmodel/config.hpp"
+#include "parallax/worldmodel/dream_batch.hpp"
+#include "parallax/worldmodel/rssm.hpp"
+#include "parallax/worldmodel/unet.hpp"
+
+namespace {
+
+namespace ag = parallax::agents;
+namespace wm = parallax::worldmodel;
+
+std::shared_ptr<const parallax::sim::SceneModel> scene_named(const char* name) {
+  return std::make_shared<const parallax::sim::SceneModel>(parallax::sim::resolve_scene(name));
+}
+
+std::shared_ptr<wm::WorldModel> tiny_rssm(const parallax::sim::SceneModel& s) {
+  torch::manual_seed(3);
+  wm::RSSM m(wm::make_preset("tiny", s.camera.height, s.camera.width, s.action_size()));
+  m->eval();
+  return wm::make_rssm_world_model(m);
+}
+
+std::shared_ptr<wm::WorldModel> small_unet(const parallax::sim::SceneModel& s) {
+  torch::manual_seed(5);
+  wm::UNetConfig c;
+  c.height = s.camera.height, c.width = s.camera.width, c.action_size = s.action_size();
+  c.channels = {8, 16};
+  wm::UNet m(c);
+  m->eval();
+  return wm::make_unet_world_model(m);
+}
+
+// A known model: return = -sum_h sum_j (a_hj - target_j)^2, optimum at the target.
+class QuadraticModel : public ag::PlanModel {
+ public:
+  explicit QuadraticModel(std::vector<float> target) : target_(std::move(target)) {}
+  int action_size() const override { return static_cast<int>(target_.size()); }
+  int max_candidates() const override { return 4096; }
+  void score(std::span<const float> plans, int k, int l, float,
+             std::span<double> returns) override {
+    const int a = action_size();
+    for (int i = 0; i < k; ++i) {
+      double r = 0;
+      for (int s = 0; s < l; ++s)
+        for (int j = 0; j < a; ++j) {
+          const double d = plans[(static_cast<std::size_t>(i) * l + s) * a + j] - target_[j];
+          r -= d * d;
+        }
+      returns[i] = r;
+    }
+  }
+
+ private:
+  std::vector<float> target_;
+};
+
+std::vector<float> sine_plans(int k, int l, int a) {
+  std::vector<float> v(static_cast<std::size_t>(k) * l * a);
+  for (std::size_t i = 0; i < v.size(); ++i)
+    v[i] = static_cast<float>(std::sin(0.61 * static_cast<double>(i) + 0.2));
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("planner dream forks score as slots reset separately to the bit", "[planner]") {
+  const auto scene = scene_named("push");
+  const int k = 5, l = 4, a = scene->action_size(), h = scene->camera.height,
+            w = scene->camera.width;
+  for (const auto& model : {tiny_rssm(*scene), small_unet(*scene)}) {
+    INFO("family " << model->info().family);
+    // Context: two frames of smooth noise and the actions before them.
+    torch::manual_seed(11);
+    const auto frames = (torch::rand({2, 3, h, w}) * 255).to(torch::kUInt8);
+    const auto acts = torch::rand({2, a}) * 2 - 1;
+    const auto plans = sine_plans(k, l, a);
+
+    // The planner's use: one root, forked into K slots, one tick per step.
+    ag::DreamPlanModel dream(model, k, torch::kCPU);
+    dream.set_root(frames, acts);
+    std::vector<double> forked(k);
+    dream.score(plans, k, l, 0.9f, forked);
+
+    // Reference: K slots, each reset from the same context, stepped in one batch.
+    wm::DreamBatch ref(model, k, torch::kCPU);
+    ref.set_sampling(wm::Sampling::kMode);
+    for (int i = 0; i < k; ++i) ref.reset(i, frames, acts);
+    std::vector<double> expected(k, 0.0), alive(k, 1.0), discount(k, 1.0);
+    auto step = torch::empty({k, a});
+    for (int s = 0; s < l; ++s) {
+      for (int i = 0; i < k; ++i)
+        for (int j = 0; j < a; ++j)
+          step[i][j] = plans[(static_cast<std::size_t>(i) * l + s) * a + j];
+      ref.tick(step);
+      const auto r = ref.reward(), c = ref.cont();
+      for (int i = 0; i < k; ++i) {
+        expected[i] += discount[i] * alive[i] * r[i].item<float>();
+        alive[i] *= c[i].item<float>();
+        discount[i] *= 0.9f;
+      }
+    }
+    for (int i = 0; i < k; ++i) CHECK(forked[i] == expected[i]);
+    // Scoring twice from the same root gives the same returns (the root is not advanced).
+    std::vector<double> again(k);
+    dream.score(plans, k, l, 0.9f, again);
+    CHECK(again == forked);
+  }
+}
+
+TEST_CASE("planners find the optimum of a known model and are deterministic for a seed",
+          "[planner]") {
+  const std::vector<float> target{0.5f, -0.3f};
+  QuadraticModel model(target);
+  for (auto kind : {ag::PlannerKind::kShooting, ag::PlannerKind::kCem, ag::PlannerKind::kMppi}) {
+    INFO("planner " << ag::to_string(kind));
+    ag::PlannerOptions o;
+    o.kind = kind;
+    o.candidates = 256;
+    o.horizon = 3;
+    o.iterations = 6;
+    o.elites = 16;
+    o.seed = 7;
+    ag::Planner p1(o, 2), p2(o, 2);
+    p1.reset(3), p2.reset(3);
+    const auto s1 = p1.plan(model);
+    const std::vector<float> a(s1.begin(), s1.end());
+    const auto s2 = p2.plan(model);
+    const std::vector<float> b1(s2.begin(), s2.end());
+    CHECK(a == b1);  // same seed, same calls: the same plan
+    // Shooting is a coarse search; CEM and MPPI refine to the optimum.
+    const double tol = kind == ag::PlannerKind::kShooting ? 0.6 : 0.1;
+    for (int s = 0; s < 3; ++s)
+      for (int j = 0; j < 2; ++j) CHECK(std::abs(a[s * 2 + j] - target[j]) < tol);
+    // Another seed draws other candidates.
+    o.seed = 8;
+    ag::Planner p3(o, 2);
+    p3.reset(3);
+    const auto s3 = p3.plan(model);
+    const std::vector<float> c(s3.begin(), s3.end());
+    CHECK(c != a);
+  }
+}
+
+TEST_CASE("planner shift keeps the tail of the plan as the warm start", "[planner]") {
+  QuadraticModel model({0.25f});
+  ag::PlannerOptions o;
+  o.kind = ag::PlannerKind::kCem;
+  o.candidates = 64;
+  o.horizon = 4;
+  o.iterations = 3;
+  ag::Planner p(o, 1);
+  p.plan(model);
+  // After a shift, candidate 0 of the next plan is the shifted mean: the next plan is at least
+  // as good as the previous one's tail.
+  p.shift(1);
+  p.plan(model);
+  CHECK(p.best_return() >= -4 * 0.05);
+  CHECK_THROWS_AS(ag::Planner(ag::PlannerOptions{.candidates = 4, .elites = 8}, 1),
+                  std::invalid_argument);
+}
+
+// A small oracle (K = 32, 3 iterations, a decision every 5 ticks) to keep the test at seconds:
+// it solved 2 of these 3 episodes when written; `parallax plan --world bullet` with the default
+// K = 64, 4 iterations, a decision every tick is the figure of docs/agents.md.
+TEST_CASE("oracle CEM in Bullet solves push from fixed seeds", "[planner]") {
+  const auto scene = scene_named("push");
+  ag::PlanRunOptions o;
+  o.world = "bullet";
+  o.planner.kind = ag::PlannerKind::kCem;
+  o.planner.candidates = 32;
+  o.planner.horizon = 15;
+  o.planner.iterations = 3;
+  o.planner.elites = 6;
+  o.replan_every = 5;
+  o.episodes = 3;
+  o.seed = 100;
+  o.threads = 2;
+  const auto r = ag::run_plan(scene, nullptr, o);
+  INFO("success rate " << r.success_rate << " mean return " << r.mean_return);
+  CHECK(r.success_rate >= 0.6);
+  // Deterministic: the same run again gives the same episodes; thread count does not matter.
+  o.threads = 1;
+  o.episodes = 1;
+  const auto again = ag::run_plan(scene, nullptr, o);
+  CHECK(again.episodes[0].ret == r.episodes[0].ret);
+  CHECK(again.episodes[0].steps == r.episodes[0].steps);
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# `parallax plan` and `parallax evaluate`: the oracle (CEM in Bullet) and CEM in the dream run,
+# report a success rate and latency percentiles in JSON, write a strip per episode (imagined plan
+# above what happened), are deterministic for a seed; evaluate reports both worlds' returns;
+# bad flags exit 2 with one line.
+set -euo pipefail
+exe=${1:?parallax}; src=${2:?source dir}
+py=${PARALLAX_TEST_PYTHON:-python3}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+# 1. The oracle on push, short: JSON with a success rate, strips written.
+common=(--scene push --k 16 --horizon 8 --iterations 2 --elites 4 --episodes 2 --max-steps 20
+        --replan-every 4 --threads 2 --quiet --json)
+"$exe" plan "${common[@]}" --world bullet --out "$tmp/b" >"$tmp/b.json"
+"$exe" plan "${common[@]}" --world bullet >"$tmp/b2.json"
+# 2. CEM and MPPI in the dream (the shipped model, or the untrained fallback).
+"$exe" plan "${common[@]}" --world dream --out "$tmp/d" >"$tmp/d.json" 2>/dev/null
+"$exe" plan "${common[@]}" --world dream --planner mppi --resync-every 0 >"$tmp/m.json" 2>/dev/null
+"$py" - "$tmp" <<'PY'
+import json, sys
+from skimage import io
+t = sys.argv[1]
+b, b2, d, m = (json.load(open(f"{t}/{n}.json")) for n in ("b", "b2", "d", "m"))
+for r in (b, d, m):
+    assert 0 <= r["success_rate"] <= 1 and r["episodes"] == 2, r
+    lat = r["latency_ms"]
+    assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"], lat
+    assert r["decisions"] == sum(e["decisions"] for e in r["per_episode"])
+assert b["world"] == "bullet" and d["world"] == "dream" and m["planner"]["kind"] == "mppi"
+# Same seeds: the same episodes (latency aside).
+assert [e["return"] for e in b["per_episode"]] == [e["return"] for e in b2["per_episode"]]
+for run in ("b", "d"):
+    img = io.imread(f"{t}/{run}/episode_000.png")
+    assert img.shape == (2 * 64, 9 * 64, 3), img.shape
+    assert json.load(open(f"{t}/{run}/plan.json"))["success_rate"] == (b if run == "b" else d)["success_rate"]
+print("plan ok: oracle success", b["success_rate"], "dream success", d["success_rate"])
+PY
+
+# 3. evaluate: every policy in both worlds, correlation and ranking fields.
+"$exe" evaluate --scene push --policies random,expert --episodes 2 --max-steps 20 --quiet --json \
+  >"$tmp/e.json" 2>/dev/null
+"$py" - "$tmp/e.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert [p["policy"] for p in r["policies"]] == ["random", "expert"], r["policies"]
+for p in r["policies"]:
+    assert len(p["returns_bullet"]) == 2 and len(p["returns_dream"]) == 2
+assert isinstance(r["ranking_preserved"], bool) and "spearman" in r and "pearson" in r
+PY
+
+# 4. Bad flags: exit 2, one line on stderr.
+bad() {
+  set +e; "$exe" "$@" >/dev/null 2>"$tmp/err"; rc=$?; set -e
+  [[ $rc == 2 ]] || { echo "expected exit 2 for: $*, got $rc"; cat "$tmp/err"; exit 1; }
+  [[ $(wc -l <"$tmp/err") == 1 ]] || { echo "expected one line for: $*"; cat "$tmp/err"; exit 1; }
+}
+bad plan --planner foo
+bad plan --world heaven
+bad plan --k 0
+bad plan --elites 9 --k 8 --iterations 0
+bad plan --replan-every 20 --horizon 15
+# An unknown flag: CLI11's own message (it adds a "Run with --help" line), exit 2.
+set +e; "$exe" plan --frobnicate >/dev/null 2>&1; rc=$?; set -e
+[[ $rc == 2 ]] || { echo "unknown flag: expected exit 2, got $rc"; exit 1; }
+bad evaluate --policies random,oracle
+bad evaluate --episodes 0
+echo "plan ok"
