@@ -159,7 +159,8 @@ void register_demo(CLI::App& app) {
       ->check(CLI::ExistingFile);
   sub->add_option("--envs", o->envs, "Number of environments")->capture_default_str();
   sub->add_option("--ticks", o->ticks, "Control ticks to run")->capture_default_str();
-  sub->add_option("--seed", o->seed, "Base seed (env i uses seed + i)")->check(seed_check())
+  sub->add_option("--seed", o->seed, "Base seed (env i uses seed + i)")
+      ->check(seed_check())
       ->capture_default_str();
   sub->add_option("--policy", o->policy, "Agent: random | expert | noisy")->capture_default_str();
   sub->add_option("--device", o->device, "Device of the world model: cpu | cuda")

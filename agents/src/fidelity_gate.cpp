@@ -100,11 +100,12 @@ std::vector<GateFinding> compare_with_baseline(const json& report, const json& b
         !s.contains("metrics") || !s["metrics"].is_array())
       throw std::runtime_error("baseline '" + path + "': a set lacks 'identity' or 'metrics'");
     if (s["identity"] == id) set = &s;
-    known += "\n  " + s["identity"].get<std::string>();
+    if (!known.empty()) known += "; ";
+    known += s["identity"].get<std::string>();
   }
   if (!set)
     throw std::runtime_error("baseline '" + path + "' has no set for this evaluation (" + id +
-                             "); it holds:" + known);
+                             "); it holds: " + known);
   std::vector<GateFinding> out;
   for (const auto& m : (*set)["metrics"]) {
     if (!m.contains("metric") || !m["metric"].is_string() || !m.contains("tolerance") ||
