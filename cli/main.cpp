@@ -22,10 +22,15 @@ int main(int argc, char** argv) {
   parallax::cli::register_evaluate(app);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    // --help prints and exits 0; every bad flag or value is a usage error: exit 2.
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    // Every bad flag or value is a usage error: one line, exit 2 (not CLI11's two lines).
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "parallax: error: %s\n", e.what());
+    return 2;
   } catch (const parallax::cli::ExitCode& e) {
     return e.code();
   } catch (const parallax::cli::UsageError& e) {
