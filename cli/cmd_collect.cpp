@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "common.hpp"
 #include "flag_checks.hpp"
 #include "parallax/agents/policy.hpp"
 #include "parallax/sim/renderer.hpp"
@@ -41,17 +42,6 @@ struct CollectArgs {
   bool quiet = false;
   bool json = false;
 };
-
-std::string hms(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "--:--";
-  const long s = std::lround(seconds);
-  char buf[32];
-  if (s >= 3600)
-    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
-  return buf;
-}
 
 // One progress line on stderr: rewritten in place on a terminal, a new line every 5 s otherwise.
 class Progress {
