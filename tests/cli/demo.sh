@@ -32,9 +32,9 @@ mse = float(((t0 - p0) ** 2).mean())
 s0 = next(s for s in steps if s["env"] == 0 and s["tick"] == 1)
 assert abs(mse - s0["mse"]) < 1e-9, (mse, s0["mse"])
 print("demo report ok:", r["summary"]["mean_mse"], r["summary"]["mean_psnr"])
-# The default run uses the shipped model. Its card (assets/models/push.md) records 4 envs x 32
-# ticks, seed 0, random policy; an untrained tiny model scores ~12.7 dB there. Guard that the
-# shipped weights are the trained ones and load correctly: well above untrained.
+# The default run uses the shipped model (assets/models/push.md). On these 4 envs x 32 ticks,
+# seed 0, random policy, an untrained tiny RSSM scored ~12.7 dB (round 1's card). Guard that the
+# shipped weights load and are trained: well above untrained.
 assert r["model"].endswith("assets/models/push.pt"), r["model"]
 assert r["summary"]["mean_psnr"] > 17.0, r["summary"]["mean_psnr"]
 PY
