@@ -42,10 +42,7 @@ void run_demo(const DemoOptions& o) {
     throw UsageError("--envs must be in [1, 256], got " + std::to_string(o.envs));
   if (o.ticks < 1 || o.ticks > 10000)
     throw UsageError("--ticks must be in [1, 10000], got " + std::to_string(o.ticks));
-  if (o.device != "cpu" && o.device != "cuda")
-    throw UsageError("--device must be cpu or cuda, got '" + o.device + "'");
-  if (o.device == "cuda" && !torch::cuda::is_available())
-    throw UsageError("--device cuda: no CUDA device is available on this machine");
+  check_device(o.device);
   worldmodel::init_torch_threads(o.threads);
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(o.scene));
 

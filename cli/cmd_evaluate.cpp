@@ -30,10 +30,7 @@ void run(const EvaluateArgs& a) {
   if (a.episodes < 1 || a.episodes > 10000)
     throw UsageError("--episodes must be in [1, 10000], got " + std::to_string(a.episodes));
   if (a.max_steps < 0) throw UsageError("--max-steps must be >= 0");
-  if (a.device != "cpu" && a.device != "cuda")
-    throw UsageError("--device must be cpu or cuda, got '" + a.device + "'");
-  if (a.device == "cuda" && !torch::cuda::is_available())
-    throw UsageError("--device cuda: no CUDA device is available on this machine");
+  check_device(a.device);
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(a.scene));
   agents::PolicyEvalOptions o;
   if (!a.policies.empty()) {

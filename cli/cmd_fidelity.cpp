@@ -59,10 +59,7 @@ void run(FidelityArgs a) {
     throw UsageError("--episodes must be in [1, 1000], got " + std::to_string(a.episodes));
   if (a.horizon < 1 || a.horizon > 1000)
     throw UsageError("--horizon must be in [1, 1000], got " + std::to_string(a.horizon));
-  if (a.device != "cpu" && a.device != "cuda")
-    throw UsageError("--device must be cpu or cuda, got '" + a.device + "'");
-  if (a.device == "cuda" && !torch::cuda::is_available())
-    throw UsageError("--device cuda: no CUDA device is available on this machine");
+  check_device(a.device);
   if (a.candidates < 2 || a.candidates > 4096)
     throw UsageError("--candidates must be in [2, 4096], got " + std::to_string(a.candidates));
   if (!(a.perturb_mm >= 0 && a.perturb_mm <= 100 && a.perturb_deg >= 0 && a.perturb_deg <= 45))

@@ -38,10 +38,7 @@ void run(const PlanArgs& a) {
   }
   if (a.world != "dream" && a.world != "bullet")
     throw UsageError("--world must be dream or bullet, got '" + a.world + "'");
-  if (a.device != "cpu" && a.device != "cuda")
-    throw UsageError("--device must be cpu or cuda, got '" + a.device + "'");
-  if (a.device == "cuda" && !torch::cuda::is_available())
-    throw UsageError("--device cuda: no CUDA device is available on this machine");
+  check_device(a.device);
   if (a.episodes < 1 || a.episodes > 100000)
     throw UsageError("--episodes must be in [1, 100000], got " + std::to_string(a.episodes));
   o.planner.candidates = a.k;

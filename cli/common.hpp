@@ -28,6 +28,9 @@ class ProgressLine {
   bool printed_ = false;
 };
 
+// --device: "cpu", or "cuda" where a CUDA device is present; otherwise a UsageError (exit 2).
+void check_device(const std::string& device);
+
 // "1:05" / "1:02:03"; "--:--" for a negative or non-finite count of seconds.
 std::string hms(double seconds);
 
