@@ -231,7 +231,7 @@ void register_collect(CLI::App& app) {
       "Minari-compatible dataset (DIR/data/metadata.json + main_data.hdf5)");
   sub->add_option("--scene", a->scene, "Shipped scene name or path to a scene .json")
       ->capture_default_str();
-  sub->add_option("--agent", a->agent, "Policy: random, expert or noisy (expert + noise)")
+  sub->add_option("--policy,--agent", a->agent, "Policy: random, expert or noisy (expert + noise)")
       ->check(CLI::IsMember({"random", "expert", "noisy"}))
       ->capture_default_str();
   sub->add_option("--episodes", a->episodes, "Episodes the dataset must hold at the end")
@@ -248,7 +248,7 @@ void register_collect(CLI::App& app) {
                 "Continue the dataset in --out up to --episodes (same scene and agent)");
   sub->add_option("--threads", a->threads,
                   "Worker threads for physics and rendering (0 = all cores)")
-      ->check(CLI::Range(0, 256))
+      ->check(threads_check())
       ->capture_default_str();
   sub->add_option("--dataset-id", a->dataset_id,
                   "Minari dataset id (default parallax/<scene>-<agent>-v0)");

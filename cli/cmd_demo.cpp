@@ -162,7 +162,9 @@ void register_demo(CLI::App& app) {
   sub->add_option("--policy", o->policy, "Agent: random | expert | noisy")->capture_default_str();
   sub->add_option("--device", o->device, "Device of the world model: cpu | cuda")
       ->capture_default_str();
-  sub->add_option("--threads", o->threads, "Worker threads (0 = all cores)")->capture_default_str();
+  sub->add_option("--threads", o->threads, "Worker threads (0 = all cores)")
+      ->check(threads_check())
+      ->capture_default_str();
   sub->add_option("--out", o->out, "Output folder")->capture_default_str();
   sub->add_flag("--json", o->json, "Print a JSON summary on stdout");
   sub->callback([o] { run_demo(*o); });

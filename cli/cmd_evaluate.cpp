@@ -11,6 +11,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "flag_checks.hpp"
 #include "parallax/agents/dream_agents.hpp"
 #include "parallax/agents/model_source.hpp"
 #include "parallax/agents/policy.hpp"
@@ -91,7 +92,9 @@ void register_evaluate(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--seed", a->seed, "Base Bullet seed (policy p, episode e: seed + p*100000 + e)")
       ->capture_default_str();
-  sub->add_option("--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();
+  sub->add_option("--threads", a->threads, "Threads (0 = all cores)")
+      ->check(threads_check())
+      ->capture_default_str();
   sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();
   sub->add_option("--out", a->out, "Folder for evaluate.json");
   sub->add_flag("--json", a->json_out, "Print the report as JSON on stdout");

@@ -185,7 +185,9 @@ void register_fidelity(CLI::App& app) {
   sub->add_option("--seed", a->seed, "Base seed of the evaluation set (disjoint from training)")
       ->check(seed_check())
       ->capture_default_str();
-  sub->add_option("--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();
+  sub->add_option("--threads", a->threads, "Threads (0 = all cores)")
+      ->check(threads_check())
+      ->capture_default_str();
   sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();
   sub->add_flag("--quick", a->quick, "At most 2 episodes per policy (the CI gate)");
   sub->add_option("--decisions", a->decisions, "Decision points per episode (0 = none)")

@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "flag_checks.hpp"
 #include "parallax/agents/dream_agents.hpp"
 #include "parallax/agents/model_source.hpp"
 #include "parallax/sim/image_io.hpp"
@@ -151,7 +152,9 @@ void register_plan(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--max-steps", a->max_steps, "Ticks per episode (0 = the scene's)")
       ->capture_default_str();
-  sub->add_option("--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();
+  sub->add_option("--threads", a->threads, "Threads (0 = all cores)")
+      ->check(threads_check())
+      ->capture_default_str();
   sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();
   sub->add_option("--out", a->out, "Folder for plan.json and a strip PNG per episode");
   sub->add_flag("--json", a->json_out, "Print the report as JSON on stdout");

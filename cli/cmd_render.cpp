@@ -16,6 +16,7 @@
 #include "parallax/sim/image_io.hpp"
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/scene.hpp"
+#include "parallax/sim/thread_pool.hpp"
 #include "parallax/sim/world.hpp"
 
 namespace parallax::cli {
@@ -63,7 +64,7 @@ void run_render(const RenderArgs& a) {
   opt.height = a.height;
   opt.spp = a.spp;
   opt.shadows = !a.no_shadows;
-  opt.threads = a.threads;
+  opt.threads = sim::resolve_threads(a.threads);
   sim::Renderer renderer(scene, opt);
   const int w = renderer.width(), h = renderer.height();
   std::vector<std::uint8_t> rgb(static_cast<std::size_t>(w) * h * 3);  // [1, H, W, 3] u8
@@ -116,7 +117,8 @@ void register_render(CLI::App& app) {
   sub->add_option("--height", args->height, "Image height in pixels (default: the scene camera's)")
       ->check(CLI::Range(16, 1024));
   sub->add_option("--spp", args->spp, "Samples per pixel: 1 or 4")->check(CLI::IsMember({1, 4}));
-  sub->add_option("--threads", args->threads, "CPU worker threads")->check(CLI::Range(1, 256));
+  sub->add_option("--threads", args->threads, "CPU worker threads (0 = all cores)")
+      ->check(threads_check());
   sub->add_flag("--no-shadows", args->no_shadows, "Do not cast shadow rays");
   sub->add_option("--ids", args->ids,
                   "Also write the object ids as a 1-channel PNG: 0 = background, k + 1 = body k, "

@@ -162,7 +162,8 @@ void run_sim(const SimArgs& a) {
 
   // The batch first: it refuses what cannot fit or cannot start before any output exists.
   const auto t0 = std::chrono::steady_clock::now();
-  sim::WorldBatch batch(scene, a.envs, a.seed, a.threads);
+  const int threads = sim::resolve_threads(a.threads);
+  sim::WorldBatch batch(scene, a.envs, a.seed, threads);
   std::unique_ptr<AtomicFile> out;
   if (!a.out.empty()) out = std::make_unique<AtomicFile>(a.out);
   std::vector<float> actions(static_cast<std::size_t>(a.envs) * A, 0.0f);  // [N, A] f32
@@ -238,7 +239,7 @@ void run_sim(const SimArgs& a) {
                         {"seed", a.seed},
                         {"steps", a.steps},
                         {"envs", a.envs},
-                        {"threads", a.threads},
+                        {"threads", threads},
                         {"actions", a.actions},
                         {"out", a.out.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.out)},
                         {"mean_reward", total_reward / ticks},
@@ -280,8 +281,8 @@ void register_sim(CLI::App& app) {
   sub->add_option("--envs", args->envs, "Number of parallel envs N (>= 1)")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
-  sub->add_option("--threads", args->threads, "Worker threads (>= 1)")
-      ->check(CLI::Range(1, sim::kMaxThreads))
+  sub->add_option("--threads", args->threads, "Worker threads (0 = all cores)")
+      ->check(threads_check())
       ->capture_default_str();
   sub->add_option("--out", args->out,
                   "Trajectory file (.jsonl), written atomically; omitted = summary only");

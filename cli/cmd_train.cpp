@@ -173,7 +173,7 @@ void register_train(CLI::App& app) {
       ->check(seed_check())
       ->capture_default_str();
   sub->add_option("--threads", args->threads, "CPU threads for LibTorch (0 = all cores)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(threads_check())
       ->capture_default_str();
   sub->add_option("--episodes", args->max_episodes, "Use only the first N episodes (0 = all)")
       ->check(CLI::NonNegativeNumber);

@@ -1,5 +1,6 @@
 // Subcommands of `parallax`. Each lives in its own cli/cmd_<name>.cpp and registers itself on
 // the app; its callback throws on bad input (caught in main.cpp: one line on stderr, exit 1).
+// Which commands exist and where they are built: docs/cli.md, "Adding a command".
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -25,15 +26,15 @@ class ExitCode : public std::exception {
   int code_;
 };
 
+// The torch-free commands, built into the executable (cli/main.cpp).
 void register_scenes(CLI::App& app);
 void register_sim(CLI::App& app);
 void register_render(CLI::App& app);
-void register_collect(CLI::App& app);
-void register_train(CLI::App& app);
-void register_demo(CLI::App& app);
-void register_export(CLI::App& app);
-void register_fidelity(CLI::App& app);
-void register_plan(CLI::App& app);
-void register_evaluate(CLI::App& app);
+
+// The model commands, built into the plugin libparallax_model_cli.so: each cli/cmd_NAME.cpp
+// defines `void register_NAME(CLI::App& app)`, declared from cli/model_commands.inc.
+#define PARALLAX_MODEL_COMMAND(name, description) void register_##name(CLI::App& app);
+#include "model_commands.inc"
+#undef PARALLAX_MODEL_COMMAND
 
 }  // namespace parallax::cli

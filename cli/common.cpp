@@ -8,7 +8,6 @@
 #include <stdexcept>
 
 #include "commands.hpp"
-#include "parallax/worldmodel/torch_setup.hpp"
 
 namespace parallax::cli {
 
@@ -36,13 +35,6 @@ void write_text_atomic(const fs::path& file, const std::string& text) {
     throw std::runtime_error("cannot write " + file.string() + " (rename failed: " + ec.message() +
                              ")");
   }
-}
-
-void check_device(const std::string& device) {
-  if (device != "cpu" && device != "cuda")
-    throw UsageError("--device must be cpu or cuda, got '" + device + "'");
-  if (device == "cuda" && !worldmodel::cuda_available())
-    throw UsageError("--device cuda: no CUDA device is available on this machine");
 }
 
 std::string hms(double seconds) {

@@ -29,6 +29,7 @@ class ProgressLine {
 };
 
 // --device: "cpu", or "cuda" where a CUDA device is present; otherwise a UsageError (exit 2).
+// Model commands only: defined in device_check.cpp, built into the plugin (it asks LibTorch).
 void check_device(const std::string& device);
 
 // "1:05" / "1:02:03"; "--:--" for a negative or non-finite count of seconds.

@@ -1,10 +1,12 @@
-// Flag checks shared by several commands (a candidate for the CLI toolkit in cli/common.*).
+// Flag checks shared by every command (the CLI toolkit; docs/cli.md, "Flags every command shares").
 #pragma once
 
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <cstdint>
 #include <string>
+
+#include "parallax/sim/thread_pool.hpp"
 
 namespace parallax::cli {
 
@@ -20,6 +22,11 @@ inline CLI::Validator seed_check() {
         return "";
       },
       "UINT64");
+}
+
+// --threads: 0 (all cores, resolved by sim::resolve_threads) up to sim::kMaxThreads.
+inline CLI::Validator threads_check() {
+  return CLI::Range(0, sim::kMaxThreads).description("INT in [0 (all cores), 256]");
 }
 
 }  // namespace parallax::cli

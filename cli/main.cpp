@@ -1,8 +1,12 @@
-// parallax: the headless front end (scenes, sim, render, collect, train, demo, export).
+// parallax: the headless front end. This executable holds the torch-free commands (scenes, sim,
+// render) and loads the model commands (cli/model_commands.inc) from libparallax_model_cli.so
+// only when one of them is selected, so that help and the Bullet-only commands start without
+// LibTorch (docs/cli.md, "Start-up").
 #include <cstdio>
 #include <exception>
 
 #include "commands.hpp"
+#include "model_loader.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -13,13 +17,15 @@ int main(int argc, char** argv) {
   parallax::cli::register_scenes(app);
   parallax::cli::register_sim(app);
   parallax::cli::register_render(app);
-  parallax::cli::register_collect(app);
-  parallax::cli::register_train(app);
-  parallax::cli::register_demo(app);
-  parallax::cli::register_export(app);
-  parallax::cli::register_fidelity(app);
-  parallax::cli::register_plan(app);
-  parallax::cli::register_evaluate(app);
+  try {
+    if (parallax::cli::selects_model_command(argc, argv))
+      parallax::cli::load_model_commands(app);
+    else
+      parallax::cli::add_model_command_stubs(app);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "parallax: error: %s\n", e.what());
+    return 1;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
