@@ -1,7 +1,5 @@
 // parallax sim: step a scene in Bullet with zero, random or recorded actions and write the
 // trajectory as JSON lines (one per control step; every env and body: pose and velocities).
-#include <unistd.h>
-
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -16,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "common.hpp"
 #include "flag_checks.hpp"
 #include "parallax/sim/world_batch.hpp"
 
@@ -117,40 +116,6 @@ void put_floats(std::string& s, const float* v, int n) {
   }
   s += ']';
 }
-
-// Writes to `path.tmp-PID` and renames over `path` on success, so that readers never see a
-// half-written trajectory; the temporary is removed on failure.
-class AtomicFile {
- public:
-  explicit AtomicFile(const std::string& path)
-      : path_(path), tmp_(path + ".tmp-" + std::to_string(::getpid())) {
-    f_ = std::fopen(tmp_.c_str(), "wb");
-    if (!f_) throw std::runtime_error(path + ": cannot create the output file");
-  }
-  ~AtomicFile() {
-    if (f_) {
-      std::fclose(f_);
-      std::remove(tmp_.c_str());
-    }
-  }
-  void write(const std::string& s) {
-    if (std::fwrite(s.data(), 1, s.size(), f_) != s.size())
-      throw std::runtime_error(path_ + ": write failed (disk full?)");
-  }
-  void commit() {
-    bool ok = std::fflush(f_) == 0 && ::fsync(::fileno(f_)) == 0;
-    ok = std::fclose(f_) == 0 && ok;
-    f_ = nullptr;
-    if (!ok || std::rename(tmp_.c_str(), path_.c_str()) != 0) {
-      std::remove(tmp_.c_str());
-      throw std::runtime_error(path_ + ": cannot write the output file");
-    }
-  }
-
- private:
-  std::string path_, tmp_;
-  std::FILE* f_ = nullptr;
-};
 
 void run_sim(const SimArgs& a) {
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(a.scene));

@@ -2,13 +2,30 @@
 #pragma once
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 
 namespace parallax::cli {
 
-// Writes `text` to `file` through a temporary file in the same folder, then renames it over the
-// target: readers see the old file or the whole new one, never a half-written one.
+// An output file written through `<file>.tmp-<pid>` in the same folder, flushed to disk and
+// renamed over `file` by commit(): readers see the old file or the whole new one, never a
+// half-written one. Destroyed without commit() (an error on the way), the temporary is removed.
+class AtomicFile {
+ public:
+  explicit AtomicFile(const std::filesystem::path& file);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  void write(const std::string& s);
+  void commit();
+
+ private:
+  std::string path_, tmp_;
+  std::FILE* f_ = nullptr;
+};
+
+// The whole of `text` as one AtomicFile.
 void write_text_atomic(const std::filesystem::path& file, const std::string& text);
 
 // A progress line on stderr with rate and ETA: rewritten in place on a terminal, one line every

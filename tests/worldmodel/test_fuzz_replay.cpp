@@ -36,9 +36,8 @@ TEST_CASE("episode store: the fuzz corpus replays without a crash", "[store][fuz
   for (const auto& p : corpus("store")) {
     const std::string bytes = slurp(p);
     INFO(p.filename().string());
-    parallax::fuzz::write_store_input(dir.string(),
-                                      reinterpret_cast<const std::uint8_t*>(bytes.data()),
-                                      bytes.size());
+    parallax::fuzz::write_store_input(
+        dir.string(), reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
     std::string what;
     if (parallax::fuzz::read_store(dir.string(), &what)) {
       ++refused;
