@@ -8,10 +8,12 @@
 
 #include <cassert>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -182,6 +184,25 @@ void write_atomic(const fs::path& file, const std::string& text) {
   }
 }
 
+// A value from the file for an error message: JSON-quoted (so a newline or a control character
+// in it cannot split the one-line message), at most `max` bytes of it.
+std::string json_quoted(const std::string& v, std::size_t max = 60) {
+  return json(v.substr(0, max)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// An integer field in [lo, hi]; a value outside (or above what int64 holds) is refused.
+std::int64_t int_in(const json& v, const fs::path& file, const std::string& name, std::int64_t lo,
+                    std::int64_t hi) {
+  const bool fits = v.is_number_integer() &&
+                    !(v.is_number_unsigned() && v.get<std::uint64_t>() > std::uint64_t(INT64_MAX));
+  const std::int64_t x = fits ? v.get<std::int64_t>() : 0;
+  if (!fits || x < lo || x > hi)
+    fail(file, name,
+         "value " + v.dump().substr(0, 60) + ", expected an integer in [" + std::to_string(lo) +
+             ", " + std::to_string(hi) + "]");
+  return x;
+}
+
 const json& field(const json& m, const fs::path& file, const char* name, json::value_t type) {
   auto it = m.find(name);
   if (it == m.end()) fail(file, name, "missing (expected in a Minari 0.5.3 dataset)");
@@ -203,7 +224,7 @@ Box parse_box(const json& m, const fs::path& file, const char* name) {
   try {
     b = json::parse(text);
   } catch (const json::exception&) {
-    fail(file, name, "not a JSON-encoded space: " + text.substr(0, 60));
+    fail(file, name, "not a JSON-encoded space: " + json_quoted(text));
   }
   if (!b.is_object() || b.value("type", "") != "Box")
     fail(file, std::string(name) + ".type", "expected \"Box\"");
@@ -213,12 +234,8 @@ Box parse_box(const json& m, const fs::path& file, const char* name) {
   box.dtype = b["dtype"].get<std::string>();
   if (!b.contains("shape") || !b["shape"].is_array())
     fail(file, std::string(name) + ".shape", "missing");
-  for (const auto& d : b["shape"]) {
-    if (!d.is_number_integer() || d.get<int>() <= 0)
-      fail(file, std::string(name) + ".shape",
-           "value " + b["shape"].dump() + ", expected positive integers");
-    box.shape.push_back(d.get<int>());
-  }
+  for (const auto& d : b["shape"])
+    box.shape.push_back(static_cast<int>(int_in(d, file, std::string(name) + ".shape", 1, 65536)));
   auto first = [&](const char* key) {
     const json* v = b.contains(key) ? &b[key] : nullptr;
     while (v && v->is_array() && !v->empty()) v = &(*v)[0];
@@ -251,29 +268,30 @@ Metadata read_metadata(const fs::path& file) {
   using T = json::value_t;
   Metadata md;
   const std::string fmt = field(m, file, "data_format", T::string).get<std::string>();
-  if (fmt != "hdf5") fail(file, "data_format", "value \"" + fmt + "\", expected \"hdf5\"");
+  if (fmt != "hdf5") fail(file, "data_format", "value " + json_quoted(fmt) + ", expected \"hdf5\"");
   field(m, file, "minari_version", T::string);
   md.spec.dataset_id = field(m, file, "dataset_id", T::string).get<std::string>();
-  md.total_episodes = field(m, file, "total_episodes", T::number_integer).get<int>();
-  md.total_steps = field(m, file, "total_steps", T::number_integer).get<std::int64_t>();
-  if (md.total_episodes < 0 || md.total_steps < 0) fail(file, "total_episodes", "negative count");
+  md.total_episodes = static_cast<int>(int_in(field(m, file, "total_episodes", T::number_integer),
+                                              file, "total_episodes", 0, INT_MAX));
+  md.total_steps =
+      int_in(field(m, file, "total_steps", T::number_integer), file, "total_steps", 0, INT64_MAX);
   Box obs = parse_box(m, file, "observation_space");
   if (obs.dtype != "uint8" || obs.shape.size() != 3 || obs.shape[0] != 3)
     fail(file, "observation_space",
-         "dtype " + obs.dtype + " shape of rank " + std::to_string(obs.shape.size()) +
+         "dtype " + json_quoted(obs.dtype) + " shape of rank " + std::to_string(obs.shape.size()) +
              ", expected uint8 [3, H, W] (channel-first RGB)");
   md.spec.height = obs.shape[1];
   md.spec.width = obs.shape[2];
   Box act = parse_box(m, file, "action_space");
   if (act.dtype != "float32" || act.shape.size() != 1)
-    fail(file, "action_space", "dtype " + act.dtype + ", expected float32 [A]");
+    fail(file, "action_space", "dtype " + json_quoted(act.dtype) + ", expected float32 [A]");
   md.spec.action_size = act.shape[0];
   md.spec.action_low = static_cast<float>(act.low);
   md.spec.action_high = static_cast<float>(act.high);
   md.spec.scene_name = field(m, file, "scene_name", T::string).get<std::string>();
   md.spec.scene_json = field(m, file, "scene_json", T::string).get<std::string>();
-  md.spec.num_bodies = field(m, file, "num_bodies", T::number_integer).get<int>();
-  if (md.spec.num_bodies < 0) fail(file, "num_bodies", "negative");
+  md.spec.num_bodies = static_cast<int>(
+      int_in(field(m, file, "num_bodies", T::number_integer), file, "num_bodies", 0, 65536));
   if (m.contains("algorithm_name") && m["algorithm_name"].is_string())
     md.spec.algorithm_name = m["algorithm_name"].get<std::string>();
   return md;
@@ -655,7 +673,9 @@ EpisodeReader::EpisodeReader(const fs::path& dataset_dir) : impl_(std::make_uniq
     std::uint64_t seed = 0;
     if (!read_attr_i64(grp.get(), "total_steps", &T))
       fail(m.main_file, "/" + g + "@total_steps", "missing");
-    if (T < 1) fail(m.main_file, "/" + g + "@total_steps", std::to_string(T) + ", expected >= 1");
+    if (T < 1 || T > INT_MAX)
+      fail(m.main_file, "/" + g + "@total_steps",
+           std::to_string(T) + ", expected an integer in [1, " + std::to_string(INT_MAX) + "]");
     if (read_attr_i64(grp.get(), "id", &id) && id != i)
       fail(m.main_file, "/" + g + "@id", std::to_string(id) + ", expected " + std::to_string(i));
     read_attr_u64(grp.get(), "seed", &seed);
@@ -712,13 +732,19 @@ Episode EpisodeReader::read(int i) const {
   ep.id = i;
   ep.seed = m.seeds[static_cast<std::size_t>(i)];
   ep.steps = static_cast<int>(T);
-  ep.observations.resize((T + 1) * 3 * H * W);
-  ep.actions.resize(T * A);
-  ep.rewards.resize(T);
-  ep.terminations.resize(T);
-  ep.truncations.resize(T);
-  ep.poses.resize((T + 1) * K * 7);
-  ep.ids.resize((T + 1) * H * W);
+  try {
+    ep.observations.resize((T + 1) * 3 * H * W);
+    ep.actions.resize(T * A);
+    ep.rewards.resize(T);
+    ep.terminations.resize(T);
+    ep.truncations.resize(T);
+    ep.poses.resize((T + 1) * K * 7);
+    ep.ids.resize((T + 1) * H * W);
+  } catch (const std::bad_alloc&) {  // shapes the file declares, too large for this machine
+    fail(m.main_file, "/" + group_name(i),
+         std::to_string(T) + " steps of " + std::to_string(H) + "x" + std::to_string(W) +
+             " frames do not fit in memory");
+  }
 
   std::lock_guard lock(h5_mutex());
   const std::string g = group_name(i);
