@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "common.hpp"
 #include "flag_checks.hpp"
 #include "parallax/worldmodel/episode_store.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
@@ -66,7 +67,6 @@ void run_train(const TrainArgs& args) {
   o.stop = &g_stop;
   o.out = args.out;
   o.log = args.log;
-  o.progress = !args.quiet;
   o.source = "dataset '" + args.data + "'";
   if (fs::path(args.out).has_parent_path())
     fs::create_directories(fs::path(args.out).parent_path());
@@ -92,7 +92,15 @@ void run_train(const TrainArgs& args) {
   auto old_term = std::signal(SIGTERM, on_stop_signal);
   wm::StepMetrics last;
   try {
-    last = trainer.run();
+    ProgressLine progress("train", args.quiet);
+    last = trainer.run([&](const wm::StepMetrics& m) {
+      char detail[160];
+      std::snprintf(detail, sizeof detail,
+                    "loss %.2f (recon %.2f kl %.2f), %.0f frames/s, skipped %lld", m.loss, m.recon,
+                    m.kl, m.frames_per_s, static_cast<long long>(m.skipped_total));
+      progress.update("step", m.step, o.steps, detail);
+    });
+    progress.finish();
   } catch (...) {
     std::signal(SIGINT, old_int);
     std::signal(SIGTERM, old_term);

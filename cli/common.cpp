@@ -65,19 +65,21 @@ ProgressLine::ProgressLine(std::string what, bool quiet)
       last_print_(start_),
       stage_start_(start_) {}
 
-void ProgressLine::update(const std::string& stage, int done, int total) {
+void ProgressLine::update(const std::string& stage, long long done, long long total,
+                          const std::string& detail) {
   if (quiet_) return;
   const auto now = std::chrono::steady_clock::now();
-  if (stage != stage_) stage_ = stage, stage_start_ = now;
+  if (stage != stage_) stage_ = stage, stage_start_ = now, stage_first_ = done;
   const bool last = done >= total;
   if (!tty_ && !last && now - last_print_ < std::chrono::seconds(5)) return;
   last_print_ = now;
   const double el = std::chrono::duration<double>(now - stage_start_).count();
-  const double rate = el > 0 ? done / el : 0;
-  const double eta = rate > 0 ? (total - done) / rate : NAN;
-  std::fprintf(stderr, "%s%s: %s %d/%d (%.1f/s, ETA %s, elapsed %s)%s", tty_ ? "\r\033[K" : "",
-               what_.c_str(), stage.c_str(), done, total, rate, hms(eta).c_str(),
-               hms(std::chrono::duration<double>(now - start_).count()).c_str(), tty_ ? "" : "\n");
+  const double rate = el > 0 ? static_cast<double>(done - stage_first_) / el : 0;
+  const double eta = rate > 0 ? static_cast<double>(total - done) / rate : NAN;
+  std::fprintf(stderr, "%s%s: %s %lld/%lld (%.1f/s, ETA %s, elapsed %s)%s%s%s",
+               tty_ ? "\r\033[K" : "", what_.c_str(), stage.c_str(), done, total, rate,
+               hms(eta).c_str(), hms(std::chrono::duration<double>(now - start_).count()).c_str(),
+               detail.empty() ? "" : " ", detail.c_str(), tty_ ? "" : "\n");
   printed_ = true;
 }
 

@@ -28,12 +28,15 @@ class AtomicFile {
 // The whole of `text` as one AtomicFile.
 void write_text_atomic(const std::filesystem::path& file, const std::string& text);
 
-// A progress line on stderr with rate and ETA: rewritten in place on a terminal, one line every
-// 5 s otherwise; silent when `quiet`.
+// A progress line on stderr: "WHAT: STAGE done/total (rate/s, ETA, elapsed) DETAIL", rewritten
+// in place on a terminal, one line every 5 s otherwise (and always the last one); silent when
+// `quiet`. The rate counts from the first update of a stage, so a resumed run (done > 0 at its
+// start) reports its own speed. Libraries report progress through callbacks; the CLI prints.
 class ProgressLine {
  public:
   ProgressLine(std::string what, bool quiet);
-  void update(const std::string& stage, int done, int total);
+  void update(const std::string& stage, long long done, long long total,
+              const std::string& detail = "");
   void finish();
 
  private:
@@ -42,6 +45,7 @@ class ProgressLine {
   std::chrono::steady_clock::time_point start_, last_print_;
   std::string stage_;
   std::chrono::steady_clock::time_point stage_start_;
+  long long stage_first_ = 0;
   bool printed_ = false;
 };
 

@@ -165,18 +165,6 @@ torch::Device parse_device(const std::string& name) {
   }
 }
 
-std::string format_duration(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  const auto total = static_cast<long>(s + 0.5);
-  char buf[32];
-  if (total >= 3600) {
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", total / 3600, (total / 60) % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", total / 60, total % 60);
-  }
-  return buf;
-}
-
 }  // namespace
 
 Trainer::Trainer(std::vector<Episode> episodes, int height, int width, int action_size,
@@ -317,10 +305,6 @@ StepMetrics Trainer::run(const std::function<void(const StepMetrics&)>& on_step)
     log.open(options_.log, resumed_ ? std::ios::app : std::ios::trunc);
     if (!log) throw std::runtime_error("cannot open log file '" + options_.log.string() + "'");
   }
-  const bool tty = ::isatty(2) != 0;
-  const std::int64_t first = step_;
-  const auto t_start = std::chrono::steady_clock::now();
-  auto last_print = t_start - std::chrono::hours(1);
   StepMetrics m;
   m.step = step_;
   m.skipped_total = skipped_;
@@ -333,24 +317,6 @@ StepMetrics Trainer::run(const std::function<void(const StepMetrics&)>& on_step)
     if (!options_.out.empty() &&
         (last || (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0))) {
       save(options_.out);
-    }
-    if (options_.progress) {
-      const auto now = std::chrono::steady_clock::now();
-      const double since = std::chrono::duration<double>(now - last_print).count();
-      if (last || since >= (tty ? 0.5 : 10.0)) {
-        last_print = now;
-        const double run_s = std::chrono::duration<double>(now - t_start).count();
-        const double rate = static_cast<double>(step_ - first) / std::max(run_s, 1e-9);
-        const double eta = static_cast<double>(options_.steps - step_) / std::max(rate, 1e-9);
-        std::fprintf(stderr,
-                     "%sstep %lld/%lld  loss %.2f (recon %.2f kl %.2f)  %.2f steps/s  %.0f "
-                     "frames/s  skipped %lld  ETA %s%s",
-                     tty ? "\r" : "", static_cast<long long>(step_),
-                     static_cast<long long>(options_.steps), m.loss, m.recon, m.kl, rate,
-                     rate * options_.batch * options_.seq, static_cast<long long>(skipped_),
-                     format_duration(eta).c_str(), tty && !last ? "" : "\n");
-        std::fflush(stderr);
-      }
     }
     if (stopped_) break;
   }

@@ -1,6 +1,7 @@
 // World-model trainer: sequence batches B x L from episodes, Adam with gradient clipping,
 // bf16 autocast on CUDA, atomic checkpoints (weights + optimizer + sampler/RNG state) so that
-// a resumed run continues exactly, metrics as JSON lines and a progress line on stderr.
+// a resumed run continues exactly, metrics as JSON lines (progress lines are the caller's: run()'s
+// per-step callback).
 #pragma once
 
 #include <torch/torch.h>
@@ -61,7 +62,6 @@ struct TrainOptions {
   std::filesystem::path log;          // JSON lines file; empty: none
   std::int64_t checkpoint_every = 0;  // steps between checkpoints; 0: only at the end
   std::uint64_t seed = 0;             // model init, sampler and latent sampling
-  bool progress = false;              // progress line on stderr
   // When set and true (e.g. by a SIGINT handler), run() stops after the current step and
   // writes a checkpoint: a later --resume continues exactly.
   const std::atomic<bool>* stop = nullptr;
@@ -89,8 +89,8 @@ class Trainer {
   ~Trainer();
 
   StepMetrics step();  // one optimisation step (or a counted skip)
-  // Runs until options.steps (or options.stop) with logging, progress and checkpoints; returns
-  // the last metrics.
+  // Runs until options.steps (or options.stop) with logging and checkpoints, calling `on_step`
+  // after every step (for a progress line); returns the last metrics.
   StepMetrics run(const std::function<void(const StepMetrics&)>& on_step = {});
   void save(const std::filesystem::path& path) const;  // weights + full training state
 
