@@ -12,40 +12,6 @@ namespace parallax::cli {
 
 namespace fs = std::filesystem;
 
-AtomicFile::AtomicFile(const fs::path& file)
-    : path_(file.string()), tmp_(path_ + ".tmp-" + std::to_string(::getpid())) {
-  f_ = std::fopen(tmp_.c_str(), "wb");
-  if (!f_) throw std::runtime_error(path_ + ": cannot create the output file");
-}
-
-AtomicFile::~AtomicFile() {
-  if (f_) {
-    std::fclose(f_);
-    std::remove(tmp_.c_str());
-  }
-}
-
-void AtomicFile::write(const std::string& s) {
-  if (std::fwrite(s.data(), 1, s.size(), f_) != s.size())
-    throw std::runtime_error(path_ + ": write failed (disk full?)");
-}
-
-void AtomicFile::commit() {
-  bool ok = std::fflush(f_) == 0 && ::fsync(::fileno(f_)) == 0;
-  ok = std::fclose(f_) == 0 && ok;
-  f_ = nullptr;
-  if (!ok || std::rename(tmp_.c_str(), path_.c_str()) != 0) {
-    std::remove(tmp_.c_str());
-    throw std::runtime_error(path_ + ": cannot write the output file");
-  }
-}
-
-void write_text_atomic(const fs::path& file, const std::string& text) {
-  AtomicFile out(file);
-  out.write(text);
-  out.commit();
-}
-
 std::string hms(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "--:--";
   const long s = std::lround(seconds);

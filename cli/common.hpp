@@ -6,27 +6,16 @@
 #include <filesystem>
 #include <string>
 
+#include "parallax/base/atomic_file.hpp"
+
 namespace parallax::cli {
 
-// An output file written through `<file>.tmp-<pid>` in the same folder, flushed to disk and
-// renamed over `file` by commit(): readers see the old file or the whole new one, never a
-// half-written one. Destroyed without commit() (an error on the way), the temporary is removed.
-class AtomicFile {
- public:
-  explicit AtomicFile(const std::filesystem::path& file);
-  ~AtomicFile();
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-  void write(const std::string& s);
-  void commit();
-
- private:
-  std::string path_, tmp_;
-  std::FILE* f_ = nullptr;
-};
-
-// The whole of `text` as one AtomicFile.
-void write_text_atomic(const std::filesystem::path& file, const std::string& text);
+// Output files: base::AtomicFile (streamed) and write_text_atomic (a whole text), the one
+// atomic-write implementation (parallax/base/atomic_file.hpp).
+using base::AtomicFile;
+inline void write_text_atomic(const std::filesystem::path& file, const std::string& text) {
+  base::write_file_atomic(file, text);
+}
 
 // A progress line on stderr: "WHAT: STAGE done/total (rate/s, ETA, elapsed) DETAIL", rewritten
 // in place on a terminal, one line every 5 s otherwise (and always the last one); silent when

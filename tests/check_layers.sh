@@ -11,6 +11,7 @@ check() {  # check DIR REGEX WHAT
     echo "layering violation: $1 must not include $3:"; echo "$hits"; bad=1
   fi
 }
+check base 'torch/|ATen/|c10/|btBullet|BulletCollision/|BulletDynamics/|LinearMath/|parallax/sim|parallax/worldmodel|parallax/agents' 'torch, Bullet or any layer'
 check sim 'torch/|ATen/|c10/|parallax/worldmodel|parallax/agents' 'torch or higher layers'
 check worldmodel 'btBulletDynamicsCommon|btBullet|BulletCollision/|BulletDynamics/|LinearMath/|parallax/sim|parallax/agents' 'Bullet or sim'
 check agents 'parallax/cli|SDL|imgui' 'front ends'

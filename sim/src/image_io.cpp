@@ -1,6 +1,8 @@
 // PNG reading and writing through libstb (the implementations are compiled into libstb.so).
 #include "parallax/sim/image_io.hpp"
 
+#include "parallax/base/atomic_file.hpp"
+
 #include <stb_image.h>
 #include <stb_image_write.h>
 #include <unistd.h>
@@ -21,24 +23,13 @@ void write_png(const std::filesystem::path& file, int width, int height, int cha
                              "x" + std::to_string(height) + "x" + std::to_string(channels) +
                              " (expected positive size and 1..4 channels)");
   }
-  // Write next to the target, then rename: readers see the old file or the whole new one.
-  std::filesystem::path tmp = file;
-  tmp += ".tmp." + std::to_string(::getpid());
-  const int ok = stbi_write_png(tmp.c_str(), width, height, channels, data, width * channels);
-  if (!ok) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
+  base::AtomicReplace out(file);
+  const int ok =
+      stbi_write_png(out.temp_path().c_str(), width, height, channels, data, width * channels);
+  if (!ok)
     throw std::runtime_error(file.string() +
                              ": cannot write PNG (is the folder there and writable?)");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, file, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw std::runtime_error(file.string() + ": cannot write PNG (rename failed: " + ec.message() +
-                             ")");
-  }
+  out.commit();
 }
 
 Image read_png(const std::filesystem::path& file, int channels) {

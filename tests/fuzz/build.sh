@@ -23,8 +23,9 @@ for t in "${targets[@]}"; do
         "$here/sim/src/json_prescan.cpp" -o "$out/fuzz_scene" ;;
     fuzz_store)
       # shellcheck disable=SC2046
-      "$cxx" "${flags[@]}" -I"$here/worldmodel/include" $(pkg-config --cflags hdf5) \
-        "$here/tests/fuzz/fuzz_store.cpp" "$here/worldmodel/src/episode_store.cpp" \
+      "$cxx" "${flags[@]}" -I"$here/worldmodel/include" -I"$here/base/include" \
+        $(pkg-config --cflags hdf5) "$here/tests/fuzz/fuzz_store.cpp" \
+        "$here/worldmodel/src/episode_store.cpp" "$here/base/src/atomic_file.cpp" \
         $(pkg-config --libs hdf5) -o "$out/fuzz_store" ;;
     fuzz_checkpoint)
       # Our loading layer instrumented; the rest of the worldmodel library (the models) comes
@@ -34,10 +35,12 @@ for t in "${targets[@]}"; do
       lib=${BUILD_DIR:-$here/build}/worldmodel/libparallax_worldmodel.a
       [ -f "$lib" ] || { echo "build.sh: $lib missing (build the worldmodel library first)" >&2; exit 1; }
       "$cxx" "${flags[@]}" -Wno-unused-command-line-argument -I"$here/worldmodel/include" \
+        -I"$here/base/include" \
         -isystem "$torch/include" -isystem "$torch/include/torch/csrc/api/include" \
         -D_GLIBCXX_USE_CXX11_ABI=1 \
         "$here/tests/fuzz/fuzz_checkpoint.cpp" "$here/worldmodel/src/model_registry.cpp" \
-        "$here/worldmodel/src/checkpoint.cpp" "$here/worldmodel/src/config.cpp" "$lib" \
+        "$here/worldmodel/src/checkpoint.cpp" "$here/worldmodel/src/config.cpp" \
+        "$here/base/src/atomic_file.cpp" "$lib" \
         $(pkg-config --libs hdf5) -L"$torch/lib" -Wl,-rpath,"$torch/lib" \
         -Wl,--no-as-needed -ltorch_cpu -lc10 -Wl,--as-needed -lpthread -o "$out/fuzz_checkpoint" ;;
     *) echo "build.sh: unknown target $t" >&2; exit 2 ;;

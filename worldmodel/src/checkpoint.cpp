@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "parallax/base/atomic_file.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
 
 namespace parallax::worldmodel {
@@ -122,33 +123,20 @@ void save_checkpoint(const fs::path& path, const RSSM& model, const ModelConfig&
     }
   }
 
-  // Atomic: write a temporary file next to the target, flush it to disk, rename over.
+  // Atomic (parallax/base/atomic_file.hpp): a temporary file next to the target, renamed over.
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   if (!fs::is_directory(dir)) {
     throw std::runtime_error("cannot write checkpoint '" + path.string() + "': folder '" +
                              dir.string() + "' does not exist");
   }
-  const fs::path tmp = dir / ("." + path.filename().string() + ".tmp." +
-                              std::to_string(static_cast<long>(::getpid())));
+  base::AtomicReplace out(path);
   try {
-    archive.save_to(tmp.string());
+    archive.save_to(out.temp_path().string());
   } catch (const c10::Error& e) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
     throw std::runtime_error("cannot write checkpoint '" + path.string() +
                              "': " + first_line(e.what_without_backtrace()));
   }
-  if (int fd = ::open(tmp.c_str(), O_RDONLY); fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw std::runtime_error("cannot write checkpoint '" + path.string() +
-                             "': rename failed: " + ec.message());
-  }
+  out.commit();
 }
 
 LoadedModel load_checkpoint(const fs::path& path, torch::Device device) {

@@ -2,6 +2,8 @@
 // docs/store.md; the public contract is in parallax/worldmodel/episode_store.hpp.
 #include "parallax/worldmodel/episode_store.hpp"
 
+#include "parallax/base/atomic_file.hpp"
+
 #include <fcntl.h>
 #include <hdf5.h>
 #include <unistd.h>
@@ -159,28 +161,13 @@ json make_metadata(const DatasetSpec& s, int total_episodes, std::int64_t total_
   return m;
 }
 
-// Writes `text` to `file` atomically: temp file in the same folder, fsync, rename, fsync dir.
+// Writes `text` to `file` atomically (parallax/base/atomic_file.hpp: temp file in the same
+// folder, fsync, rename, fsync dir).
 void write_atomic(const fs::path& file, const std::string& text) {
-  const fs::path tmp = file.string() + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail(tmp, "open", std::strerror(errno));
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t w = ::write(fd, text.data() + done, text.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) {
-      int e = errno;
-      ::close(fd);
-      fail(tmp, "write", std::strerror(e));
-    }
-    done += static_cast<std::size_t>(w);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) fail(tmp, "fsync/close", std::strerror(errno));
-  if (::rename(tmp.c_str(), file.c_str()) != 0) fail(file, "rename", std::strerror(errno));
-  int dfd = ::open(file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
+  try {
+    base::write_file_atomic(file, text);
+  } catch (const base::AtomicWriteError& e) {
+    throw StoreError(e.what());
   }
 }
 
@@ -462,7 +449,8 @@ namespace {
 // Copies episodes [0, count) of `main` into a new file with the writer's creation properties,
 // fsyncs it and renames it over `main`. Used by resume to drop uncommitted trailing groups.
 void compact_committed(const fs::path& main, int count) {
-  const fs::path tmp = main.string() + ".compact.tmp";
+  base::AtomicReplace out(main);
+  const fs::path& tmp = out.temp_path();
   {
     Hid src(H5Fopen(main.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
     if (!src.ok()) fail(main, "open", "cannot open to drop uncommitted episodes (corrupt file?)");
@@ -477,14 +465,11 @@ void compact_committed(const fs::path& main, int count) {
     }
     H5Fflush(dst.get(), H5F_SCOPE_GLOBAL);
   }
-  const int fd = ::open(tmp.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
+  try {
+    out.commit();
+  } catch (const base::AtomicWriteError& e) {
+    throw StoreError(e.what());
   }
-  std::error_code ec;
-  fs::rename(tmp, main, ec);
-  if (ec) fail(main, "replace", ec.message());
 }
 }  // namespace
 

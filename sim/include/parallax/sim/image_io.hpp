@@ -14,7 +14,7 @@ struct Image {
 };
 
 // Writes data [height, width, channels] u8 (channels 1 = grey, 3 = RGB, 4 = RGBA) as a PNG.
-// Atomic: written to "<file>.tmp.<pid>" then renamed, so a reader never sees half a file.
+// Atomic (parallax/base/atomic_file.hpp): a reader never sees half a file.
 // Throws std::runtime_error naming the file when it cannot be written.
 void write_png(const std::filesystem::path& file, int width, int height, int channels,
                const std::uint8_t* data);
