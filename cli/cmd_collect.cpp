@@ -212,7 +212,7 @@ void run_collect(const CollectArgs& a) {
                         {"height", H},
                         {"width", W},
                         {"action_size", A}};
-    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::printf("%s\n", json_text(j).c_str());
   } else {
     std::printf("%s: %d episodes (%d new), %lld steps, %dx%d frames, %s in %.1f s\n", a.out.c_str(),
                 writer.num_episodes(), writer.num_episodes() - start,

@@ -123,12 +123,11 @@ void run_demo(const DemoOptions& o) {
   const fs::path out(o.out);
   fs::create_directories(out);
   sim::write_png(out / "strip.png", sw, sh, 3, strip.data());
-  write_text_atomic(out / "report.json", report.dump(1) + "\n");
+  write_text_atomic(out / "report.json", json_text(report, 1) + "\n");
   if (o.json) {
-    std::printf("%s\n", nlohmann::json{{"strip", (out / "strip.png").string()},
-                                       {"report", (out / "report.json").string()},
-                                       {"summary", report["summary"]}}
-                            .dump()
+    std::printf("%s\n", json_text(nlohmann::json{{"strip", (out / "strip.png").string()},
+                                                 {"report", (out / "report.json").string()},
+                                                 {"summary", report["summary"]}})
                             .c_str());
   } else {
     std::printf("demo: %d envs x %d ticks of '%s' with %s\n", n, o.ticks, scene->name.c_str(),

@@ -57,10 +57,10 @@ void run(const EvaluateArgs& a) {
   report["model"] = src.description;
   if (!a.out.empty()) {
     std::filesystem::create_directories(a.out);
-    write_text_atomic(std::filesystem::path(a.out) / "evaluate.json", report.dump(1) + "\n");
+    write_text_atomic(std::filesystem::path(a.out) / "evaluate.json", json_text(report, 1) + "\n");
   }
   if (a.json_out) {
-    std::printf("%s\n", report.dump().c_str());
+    std::printf("%s\n", json_text(report).c_str());
     return;
   }
   std::printf("evaluate: '%s', %d episodes per policy, model %s\n", scene->name.c_str(), a.episodes,

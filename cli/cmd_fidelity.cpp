@@ -102,7 +102,7 @@ void run(FidelityArgs a) {
       scene, src.model, o, [&](const std::string& s, int d, int t) { progress.update(s, d, t); });
   progress.finish();
 
-  write_text_atomic(out / "report.json", report.dump(1) + "\n");
+  write_text_atomic(out / "report.json", json_text(report, 1) + "\n");
   write_text_atomic(out / "report.md", agents::fidelity_markdown(report));
   agents::write_fidelity_plots(report, out);
   if (!a.write_baseline.empty()) {
@@ -110,7 +110,7 @@ void run(FidelityArgs a) {
     if (fs::exists(a.write_baseline)) existing = read_json_file(a.write_baseline, "baseline");
     write_text_atomic(
         a.write_baseline,
-        agents::merge_baseline(existing, agents::make_baseline(report)).dump(1) + "\n");
+        json_text(agents::merge_baseline(existing, agents::make_baseline(report)), 1) + "\n");
   }
 
   // Gates.
@@ -127,13 +127,12 @@ void run(FidelityArgs a) {
                           {"baseline", f.baseline},
                           {"now", f.now},
                           {"tolerance", f.tolerance}});
-    std::printf("%s\n", json{{"report", (out / "report.json").string()},
-                             {"psnr_db",
-                              {{"model", ol["model"]["psnr_db"]},
-                               {"nothing-moves", ol["nothing-moves"]["psnr_db"]}}},
-                             {"regressed", findings},
-                             {"not_beating", not_beating}}
-                            .dump()
+    std::printf("%s\n", json_text(json{{"report", (out / "report.json").string()},
+                                       {"psnr_db",
+                                        {{"model", ol["model"]["psnr_db"]},
+                                         {"nothing-moves", ol["nothing-moves"]["psnr_db"]}}},
+                                       {"regressed", findings},
+                                       {"not_beating", not_beating}})
                             .c_str());
   } else {
     std::printf(

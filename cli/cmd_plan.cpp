@@ -82,7 +82,7 @@ void run(const PlanArgs& a) {
   if (!a.out.empty()) {
     const fs::path out(a.out);
     fs::create_directories(out);
-    write_text_atomic(out / "plan.json", j.dump(1) + "\n");
+    write_text_atomic(out / "plan.json", json_text(j, 1) + "\n");
     // Strip per episode: top row the chosen first plan as imagined, bottom row what happened.
     const int h = report.height, w = report.width;
     for (std::size_t e = 0; e < report.episodes.size(); ++e) {
@@ -101,7 +101,7 @@ void run(const PlanArgs& a) {
     }
   }
   if (a.json_out) {
-    std::printf("%s\n", j.dump().c_str());
+    std::printf("%s\n", json_text(j).c_str());
   } else {
     std::printf(
         "plan: %s in the %s on '%s', K=%d H=%d iterations=%d: success %.1f%% (%d/%d), "

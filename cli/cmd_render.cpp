@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "common.hpp"
 #include "flag_checks.hpp"
 #include "parallax/sim/image_io.hpp"
 #include "parallax/sim/renderer.hpp"
@@ -88,7 +89,7 @@ void run_render(const RenderArgs& a) {
     nlohmann::json j = {{"scene", scene->name}, {"seed", a.seed}, {"step", done},
                         {"width", w},           {"height", h},    {"spp", a.spp},
                         {"out", a.out},         {"ids", a.ids},   {"ms", ms}};
-    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::printf("%s\n", json_text(j).c_str());
   } else {
     std::printf("%s seed %llu step %d: %dx%d -> %s%s%s\n", scene->name.c_str(),
                 static_cast<unsigned long long>(a.seed), done, w, h, a.out.c_str(),

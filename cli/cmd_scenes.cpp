@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "common.hpp"
 #include "parallax/sim/scene.hpp"
 
 namespace parallax::cli {
@@ -38,7 +39,7 @@ void run_scenes(bool json) {
                      {"physics_hz", s.physics_hz},
                      {"image", {s.camera.width, s.camera.height}}});
     }
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", json_text(out, 2).c_str());
     return;
   }
   std::size_t width = 0;

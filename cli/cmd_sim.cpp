@@ -213,7 +213,7 @@ void run_sim(const SimArgs& a) {
                         {"control_ticks_per_s", step_seconds > 0 ? ticks / step_seconds : 0.0},
                         {"seconds", seconds}};
     // Paths need not be UTF-8: replace what is not rather than fail after the work is done.
-    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::printf("%s\n", json_text(j).c_str());
   } else {
     std::printf(
         "%s: %d envs x %d steps, mean reward %.4f, %d episodes ended (%d terminated), "

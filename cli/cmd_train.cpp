@@ -130,7 +130,7 @@ void run_train(const TrainArgs& args) {
                         {"parameters", params},
                         {"last", nlohmann::json::parse(last.to_json())},
                         {"config", nlohmann::json::parse(trainer.config().to_json_string())}};
-    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::printf("%s\n", json_text(j).c_str());
   } else {
     std::printf(
         "trained %s to step %lld (%lld this run, %lld skipped): loss %.3f recon %.3f -> %s\n",

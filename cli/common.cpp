@@ -6,11 +6,17 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include "commands.hpp"
 
 namespace parallax::cli {
 
 namespace fs = std::filesystem;
+
+std::string json_text(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 std::string hms(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "--:--";

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "parallax/base/atomic_file.hpp"
 
 namespace parallax::cli {
@@ -16,6 +18,10 @@ using base::AtomicFile;
 inline void write_text_atomic(const std::filesystem::path& file, const std::string& text) {
   base::write_file_atomic(file, text);
 }
+
+// JSON text for --json output and report files. Never throws on strings that are not UTF-8 (a
+// user's path, say): those bytes are written as U+FFFD instead of failing after the work is done.
+std::string json_text(const nlohmann::json& j, int indent = -1);
 
 // A progress line on stderr: "WHAT: STAGE done/total (rate/s, ETA, elapsed) DETAIL", rewritten
 // in place on a terminal, one line every 5 s otherwise (and always the last one); silent when

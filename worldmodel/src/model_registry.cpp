@@ -10,7 +10,13 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <caffe2/serialize/inline_container.h>
+#include <caffe2/serialize/read_adapter_interface.h>
+#include <torch/csrc/jit/serialization/import_read.h>
 #include <torch/serialize.h>
+
+#include <algorithm>
+#include <cstring>
 
 #include "parallax/worldmodel/checkpoint.hpp"
 #include "parallax/worldmodel/sha256.hpp"
@@ -68,6 +74,35 @@ constexpr Family kFamilies[] = {
     {"unet", load_unet},
 };
 
+// The bytes of a checkpoint for LibTorch's zip reader. torch::pickle_load(std::vector<char>)
+// reads through an adapter that copies past the end of its buffer when a corrupt zip directory
+// points there (a heap overflow found by tests/fuzz/fuzz_checkpoint); this one clamps every read
+// to the bytes there are, as LibTorch's own file adapter does, so the zip reader sees a short
+// read and fails cleanly.
+class BoundedReader final : public caffe2::serialize::ReadAdapterInterface {
+ public:
+  explicit BoundedReader(const std::string& bytes) : bytes_(bytes) {}
+  size_t size() const override { return bytes_.size(); }
+  size_t read(uint64_t pos, void* buf, size_t n, const char* /*what*/) const override {
+    if (pos >= bytes_.size()) return 0;
+    n = std::min<size_t>(n, bytes_.size() - static_cast<size_t>(pos));
+    std::memcpy(buf, bytes_.data() + pos, n);
+    return n;
+  }
+
+ private:
+  const std::string& bytes_;
+};
+
+// torch::pickle_load over BoundedReader: the "data" archive and its tensors.
+c10::IValue pickle_load_bounded(const std::string& bytes) {
+  caffe2::serialize::PyTorchStreamReader reader(std::make_shared<BoundedReader>(bytes));
+  return torch::jit::readArchiveAndTensors("data", /*pickle_prefix=*/"", /*tensor_prefix=*/"",
+                                           /*type_resolver=*/std::nullopt,
+                                           /*obj_loader=*/std::nullopt,
+                                           /*device=*/std::nullopt, reader);
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("checkpoint '" + path + "' does not exist or is unreadable");
@@ -100,7 +135,7 @@ LoadedWorldModel load_world_model(const std::string& path, torch::Device device)
   bool is_dict = false;
   if (bytes.find("constants.pkl") == std::string::npos) {
     try {
-      root = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
+      root = pickle_load_bounded(bytes);
       is_dict = root.isGenericDict();
     } catch (const c10::Error& e) {
       const std::string msg = e.what_without_backtrace();
