@@ -29,7 +29,9 @@ for t in "${targets[@]}"; do
         $(pkg-config --libs hdf5) -o "$out/fuzz_store" ;;
     fuzz_checkpoint)
       # Our loading layer instrumented; the rest of the worldmodel library (the models) comes
-      # from the normal build's static library, LibTorch as shipped.
+      # from the normal build's static library, LibTorch as shipped. The definitions are the
+      # ones Torch's CMake config gives that library (they change class layouts in the torch
+      # headers: without them ASan reports new/delete size mismatches between the two halves).
       py=${PARALLAX_PYTHON:-$HOME/.cache/parallax/venv-torch-2.11.0/bin/python}
       torch=$("$py" -c 'import os, torch; print(os.path.dirname(torch.__file__))')
       lib=${BUILD_DIR:-$here/build}/worldmodel/libparallax_worldmodel.a
@@ -37,7 +39,8 @@ for t in "${targets[@]}"; do
       "$cxx" "${flags[@]}" -Wno-unused-command-line-argument -I"$here/worldmodel/include" \
         -I"$here/base/include" \
         -isystem "$torch/include" -isystem "$torch/include/torch/csrc/api/include" \
-        -D_GLIBCXX_USE_CXX11_ABI=1 \
+        -D_GLIBCXX_USE_CXX11_ABI=1 -DNDEBUG -DUSE_C10D_GLOO -DUSE_C10D_NCCL -DUSE_DISTRIBUTED \
+        -DUSE_NVSHMEM -DUSE_RPC -DUSE_TENSORPIPE \
         "$here/tests/fuzz/fuzz_checkpoint.cpp" "$here/worldmodel/src/model_registry.cpp" \
         "$here/worldmodel/src/checkpoint.cpp" "$here/worldmodel/src/config.cpp" \
         "$here/base/src/atomic_file.cpp" "$lib" \
