@@ -29,9 +29,11 @@ for t in "${targets[@]}"; do
         $(pkg-config --libs hdf5) -o "$out/fuzz_store" ;;
     fuzz_checkpoint)
       # Our loading layer instrumented; the rest of the worldmodel library (the models) comes
-      # from the normal build's static library, LibTorch as shipped. The definitions are the
-      # ones Torch's CMake config gives that library (they change class layouts in the torch
-      # headers: without them ASan reports new/delete size mismatches between the two halves).
+      # from the normal build's static library (g++), LibTorch as shipped; the definitions are
+      # the ones Torch's CMake config gives that library. Even so clang and g++ lay out
+      # UNetImpl differently (672 and 712 bytes), which ASan reports as a new-delete-type-mismatch
+      # when one half frees what the other allocated: run it with
+      # ASAN_OPTIONS=new_delete_type_mismatch=0 (the product is built by one compiler).
       py=${PARALLAX_PYTHON:-$HOME/.cache/parallax/venv-torch-2.11.0/bin/python}
       torch=$("$py" -c 'import os, torch; print(os.path.dirname(torch.__file__))')
       lib=${BUILD_DIR:-$here/build}/worldmodel/libparallax_worldmodel.a
