@@ -28,8 +28,12 @@ void fsync_path(const fs::path& p, int flags) {
 
 AtomicReplace::AtomicReplace(fs::path target) : target_(std::move(target)) {
   const fs::path dir = target_.has_parent_path() ? target_.parent_path() : fs::path(".");
-  tmp_ = dir / ("." + target_.filename().string() + ".tmp." +
-                std::to_string(static_cast<long>(::getpid())));
+  // Appended piece by piece: GCC 12 at -O3 reports a false -Wrestrict on "." + std::string.
+  std::string name = ".";
+  name += target_.filename().string();
+  name += ".tmp.";
+  name += std::to_string(static_cast<long>(::getpid()));
+  tmp_ = dir / name;
 }
 
 AtomicReplace::~AtomicReplace() {
