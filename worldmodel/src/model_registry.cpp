@@ -141,6 +141,12 @@ LoadedWorldModel load_world_model(const std::string& path, torch::Device device)
       const std::string msg = e.what_without_backtrace();
       throw std::runtime_error(where + " is not a readable checkpoint (truncated or corrupt?): " +
                                msg.substr(0, msg.find('\n')));
+    } catch (const std::bad_alloc&) {
+      // A corrupt pickle can ask LibTorch's unpickler for any amount of memory (a memo index
+      // read from the file sizes a table: docs/notes/fuzz.md).
+      throw std::runtime_error(where +
+                               " is not a readable checkpoint: its pickle asks for more "
+                               "memory than there is (corrupt file?)");
     }
     if (!is_dict)
       throw std::runtime_error(where + " is not a Parallax model checkpoint (not a dict)");
