@@ -18,7 +18,7 @@ grep -q '"threads":[1-9]' "$tmp/sim.json" || fail "sim --threads 0 did not resol
 [ -s "$tmp/f.png" ] || fail "render wrote nothing"
 
 for cmd in "sim --steps 1" "render --scene push --seed 0 --out $tmp/g.png" \
-           "demo" "plan" "evaluate" "fidelity" "train --data x --out y.pt" "collect --out $tmp/d"; do
+           "demo" "plan" "evaluate" "fidelity" "train --data $tmp --out $tmp/y.pt" "collect --out $tmp/d"; do
   for bad in -1 257; do
     set +e
     # shellcheck disable=SC2086
