@@ -231,6 +231,10 @@ def main():
                    help="with --heads-only and --reward-input frame: train the frame head on true "
                    "frames only (the frozen U-Net is not run: fast); a later stage adapts it to "
                    "the model's own rollouts")
+    p.add_argument("--diff-weight", type=float, default=0.0,
+                   help="with --true-frames-only: weight of a loss on the change of the predicted "
+                   "reward between consecutive steps against the true change (plans are ranked "
+                   "by differences: this teaches the head what does not change the reward)")
     p.add_argument("--head-weight", type=float, default=1e-3,
                    help="weight of the reward + continue losses next to the pixel loss")
     p.add_argument("--pack", default="", help="only write --data (and --eval-data to PACK with "
@@ -383,10 +387,17 @@ def main():
                         th[:, 1], ct[:, i], reduction="none") * m).sum() / denom
                 ctx = torch.cat([ctx[:, 1:], nxt.clamp(0, 1)[:, None]], dim=1)
         if args.true_frames_only:
+            prev = None
             for i in range(k):
                 m = va[:, i]
                 denom = m.sum().clamp_min(1.0)
                 th = model.frame_head(fr[:, args.context + i], ac[:, i]).float()
+                if prev is not None and args.diff_weight > 0:
+                    md = m * va[:, i - 1]
+                    dt = pu.symlog(rw[:, i]) - pu.symlog(rw[:, i - 1])
+                    loss_rew = loss_rew + args.diff_weight * (
+                        ((th[:, 0] - prev - dt) ** 2) * md).sum() / md.sum().clamp_min(1.0)
+                prev = th[:, 0]
                 loss_rew = loss_rew + (((th[:, 0] - pu.symlog(rw[:, i])) ** 2) * m).sum() / denom
                 loss_cont = loss_cont + (torch.nn.functional.binary_cross_entropy_with_logits(
                     th[:, 1], ct[:, i], reduction="none") * m).sum() / denom
