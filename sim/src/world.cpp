@@ -7,6 +7,9 @@
 // that, the future depends only on the bodies' state, which WorldState copies bit for bit.
 #include "parallax/sim/world.hpp"
 
+#include "parallax/sim/inertia.hpp"
+#include "plane_contact.hpp"
+
 #include <btBulletDynamicsCommon.h>
 
 #include <algorithm>
@@ -108,6 +111,7 @@ struct World::Impl {
   // Bullet objects, destroyed in reverse order of this list (see ~Impl).
   std::unique_ptr<btDefaultCollisionConfiguration> config;
   std::unique_ptr<btCollisionDispatcher> dispatcher;
+  PlaneContacts plane_contacts;  // registered with the dispatcher; destroyed after it
   std::unique_ptr<btDbvtBroadphase> broadphase;
   std::unique_ptr<btSequentialImpulseConstraintSolver> solver;
   std::unique_ptr<btDiscreteDynamicsWorld> world;
@@ -157,11 +161,9 @@ World::Impl::Impl(std::shared_ptr<const SceneModel> s) : scene(std::move(s)) {
   dt = static_cast<btScalar>(1.0 / sc.physics_hz);
 
   config = std::make_unique<btDefaultCollisionConfiguration>();
-  // A full contact manifold from the first step against planes (a box landing flat gets 4 points
-  // at once, not one per step, which would rock it). Not between convex shapes: Bullet then runs
-  // the perturbed GJK queries for every broadphase pair, touching or not (4x the cost of push).
-  config->setPlaneConvexMultipointIterations(3, 3);
   dispatcher = std::make_unique<btCollisionDispatcher>(config.get());
+  // Boxes, cylinders and capsules on planes: the exact contact set every step (plane_contact.hpp).
+  plane_contacts.register_with(*dispatcher);
   broadphase = std::make_unique<btDbvtBroadphase>();
   solver = std::make_unique<btSequentialImpulseConstraintSolver>();
   world = std::make_unique<btDiscreteDynamicsWorld>(dispatcher.get(), broadphase.get(),
@@ -362,8 +364,10 @@ void World::Impl::apply_params(int i) {
   Body& b = bodies[i];
   if (b.dynamic) {
     btScalar mass = static_cast<btScalar>(d.mass) * b.mass_scale;
-    btVector3 inertia(0, 0, 0);
-    b.shape->calculateLocalInertia(mass, inertia);
+    // Exact solid inertia (Bullet's capsule uses its bounding box), computed in double from the
+    // mass as Bullet stores it.
+    const Vec3 i3 = solid_inertia(d, static_cast<double>(mass), b.size_scale);
+    btVector3 inertia = bt(i3);
     b.rb->setMassProps(mass, inertia);
     b.rb->updateInertiaTensor();
   }
