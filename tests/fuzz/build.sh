@@ -10,6 +10,7 @@ mkdir -p "$out"
 cxx=${CLANGXX:-clang++}
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -I"$here/sim/include" -I"$here/sim/src")
-"$cxx" "${flags[@]}" "$here/tests/fuzz/fuzz_scene.cpp" "$here/sim/src/scene.cpp" \
+# The scene loader: scene.cpp, its per-concept parsers (scene_*.cpp) and the JSON pre-scan.
+"$cxx" "${flags[@]}" "$here/tests/fuzz/fuzz_scene.cpp" "$here"/sim/src/scene*.cpp \
   "$here/sim/src/json_prescan.cpp" -o "$out/fuzz_scene"
 echo "built $out/fuzz_scene"
