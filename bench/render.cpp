@@ -182,13 +182,12 @@ std::filesystem::path write_pybullet_spec(const ps::SceneModel& scene, const Sta
                                           int height, int frames) {
   using nlohmann::json;
   json prims = json::array();
-  const char* names[] = {"plane", "box", "sphere", "cylinder", "capsule"};
   for (std::size_t i = 0; i < scene.bodies.size(); ++i) {
     const ps::BodyDef& b = scene.bodies[i];
     const float* p = &s.poses[i * 7];
     const double sc = s.scales[i];
     prims.push_back(
-        {{"shape", names[static_cast<int>(b.shape)]},
+        {{"shape", ps::to_string(b.shape)},
          {"half_extents", {b.half_extents[0] * sc, b.half_extents[1] * sc, b.half_extents[2] * sc}},
          {"radius", b.radius * sc},
          {"half_height", b.half_height * sc},

@@ -439,6 +439,8 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
     int count = 0, rank_count = 0;
     double agree = 0, regret = 0, rho_sum = 0, chance = 0;
     std::vector<double> regrets;
+    json points = json::array();  // per decision: where, and both worlds' returns per candidate
+    double lost = 0, at_stake = 0;  // sums over decisions: Bullet return lost by the pick, spread
     for (int e = 0; e < ne; ++e) {
       for (int d = 0; d < o.decisions; ++d) {
         const int td = t0 + (d + 1) * spacing;
@@ -531,6 +533,9 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
                   k;
         regret += reg;
         regrets.push_back(reg);
+        lost += reg * (best - worst);
+        at_stake += best - worst;
+        points.push_back({{"episode", e}, {"tick", td}, {"bullet", rb}, {"model", rm}});
         const double rho = spearman(rb, rm);
         if (std::isfinite(rho)) rho_sum += rho, ++rank_count;
         ++count;
@@ -544,6 +549,8 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
                  {"chance_top1", count ? json(chance / count) : json(nullptr)},
                  {"normalised_regret", count ? json(regret / count) : json(nullptr)},
                  {"regrets", regrets},
+                 {"regret_of_stakes", at_stake > 0 ? json(lost / at_stake) : json(nullptr)},
+                 {"points", points},
                  {"spearman", rank_count ? json(rho_sum / rank_count) : json(nullptr)}};
   }
 

@@ -6,7 +6,9 @@
 #undef CHECK
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
+#include <numeric>
 #include <string>
 
 #include "parallax/agents/eval_set.hpp"
@@ -201,7 +203,14 @@ TEST_CASE("fidelity: Bullet as the predictor scores perfectly on every metric",
   REQUIRE(d["decision_points"].get<int>() == 6);
   CHECK(d["top1_agreement"].get<double>() == 1.0);
   CHECK(d["normalised_regret"].get<double>() == 0.0);
+  CHECK(d["regret_of_stakes"].get<double>() == 0.0);
   CHECK(d["chance_top1"].get<double>() < 1.0);  // the candidates differ in Bullet
+  REQUIRE(d["points"].size() == 6);
+  for (const auto& p : d["points"]) {  // the oracle imagines Bullet's returns
+    REQUIRE(p["bullet"].size() == p["model"].size());
+    for (std::size_t i = 0; i < p["bullet"].size(); ++i)
+      CHECK(p["model"][i].get<double>() == Approx(p["bullet"][i].get<double>()).margin(1e-4));
+  }
   // The gate: a report passes its own baseline; a worse one (the still predictor) regresses.
   const auto baseline = ag::merge_baseline(nullptr, ag::make_baseline(r));
   CHECK(ag::compare_with_baseline(r, baseline, "self").empty());
@@ -222,6 +231,18 @@ TEST_CASE("fidelity: a predictor that cannot tell plans apart gets chance-level 
   const auto& d = r["decisions"];
   CHECK(d["top1_agreement"].get<double>() == Approx(d["chance_top1"].get<double>()));
   CHECK(d["chance_top1"].get<double>() < 1.0);
+  // Every plan ties in its dream, so each pick is the mean candidate: the regret of stakes is
+  // sum(best - mean) / sum(best - worst) over the decisions, recomputed here from the returns.
+  double lost = 0, stake = 0;
+  for (const auto& p : d["points"]) {
+    std::vector<double> b = p["bullet"];
+    const double best = *std::max_element(b.begin(), b.end());
+    const double worst = *std::min_element(b.begin(), b.end());
+    lost += best - std::accumulate(b.begin(), b.end(), 0.0) / static_cast<double>(b.size());
+    stake += best - worst;
+  }
+  REQUIRE(stake > 0);
+  CHECK(d["regret_of_stakes"].get<double>() == Approx(lost / stake));
   // It is "nothing moves" exactly: the same frames give the same figures.
   for (const auto& h : r["horizons"]) {
     const std::string t = "t+" + std::to_string(h.get<int>());

@@ -18,8 +18,9 @@ flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 for t in "${targets[@]}"; do
   case $t in
     fuzz_scene)
+      # The scene loader: scene.cpp, its per-concept parsers (scene_*.cpp), the JSON pre-scan.
       "$cxx" "${flags[@]}" -I"$here/sim/include" -I"$here/sim/src" \
-        "$here/tests/fuzz/fuzz_scene.cpp" "$here/sim/src/scene.cpp" \
+        "$here/tests/fuzz/fuzz_scene.cpp" "$here"/sim/src/scene*.cpp \
         "$here/sim/src/json_prescan.cpp" -o "$out/fuzz_scene" ;;
     fuzz_store)
       # shellcheck disable=SC2046

@@ -3,7 +3,8 @@ the forward pass of worldmodel/python/parallax_unet.py from random weights and i
 
     unet_reference.py OUT_DIR    writes OUT_DIR/model.pt (a checkpoint with random, non-zero
                                  weights, also in the output conv and FiLM), OUT_DIR/io.pt
-                                 (inputs and PyTorch's outputs) and OUT_DIR/variants/*.pt
+                                 (inputs and PyTorch's outputs), the same for reward_input "frame" in
+                                 OUT_DIR/frame_head/, and OUT_DIR/variants/*.pt
                                  (checkpoints the loader must refuse)
 """
 import json
@@ -17,28 +18,39 @@ import parallax_unet as pu  # noqa: E402
 
 out = sys.argv[1]
 os.makedirs(os.path.join(out, "variants"), exist_ok=True)
-torch.manual_seed(1234)
-cfg = pu.default_config(32, 32, 2)
-cfg["context_frames"] = 3
-cfg["channels"] = [8, 16, 32]
-cfg["groups"] = 4
-cfg["scene"] = "push"
-model = pu.UNetWorldModel(cfg)
-with torch.no_grad():
-    for p in model.parameters():  # every weight non-zero, also the zero-initialised ones
-        p.copy_(torch.randn_like(p) * 0.2)
-model.eval()
-pu.save_checkpoint(os.path.join(out, "model.pt"), model)
-frames = torch.rand(4, 3, 3, 32, 32)
-action = torch.rand(4, 2) * 2 - 1
-with torch.no_grad():
-    nxt, rew, cont = model(frames, action)
-    # two open-loop steps as DreamBatch does them: clamp, slide the window
-    w = torch.cat([frames[:, 1:], nxt.clamp(0, 1)[:, None]], dim=1)
-    nxt2, rew2, cont2 = model(w, -action)
-torch.save({"frames": frames, "action": action, "next": nxt, "reward": rew, "cont": cont,
-            "next2": nxt2.clamp(0, 1), "reward2": pu.symexp(rew2), "cont2": torch.sigmoid(cont2)},
-           os.path.join(out, "io.pt"))
+
+
+def reference(folder: str, reward_input: str):
+    """A random-weight model with the heads reading `reward_input`, and its outputs."""
+    os.makedirs(folder, exist_ok=True)
+    torch.manual_seed(1234)
+    cfg = pu.default_config(32, 32, 2)
+    cfg["context_frames"] = 3
+    cfg["channels"] = [8, 16, 32]
+    cfg["groups"] = 4
+    cfg["scene"] = "push"
+    cfg["reward_input"] = reward_input
+    model = pu.UNetWorldModel(cfg)
+    with torch.no_grad():
+        for p in model.parameters():  # every weight non-zero, also the zero-initialised ones
+            p.copy_(torch.randn_like(p) * 0.2)
+    model.eval()
+    pu.save_checkpoint(os.path.join(folder, "model.pt"), model)
+    frames = torch.rand(4, 3, 3, 32, 32)
+    action = torch.rand(4, 2) * 2 - 1
+    with torch.no_grad():
+        nxt, rew, cont = model(frames, action)
+        # two open-loop steps as DreamBatch does them: clamp, slide the window
+        w = torch.cat([frames[:, 1:], nxt.clamp(0, 1)[:, None]], dim=1)
+        nxt2, rew2, cont2 = model(w, -action)
+    torch.save({"frames": frames, "action": action, "next": nxt, "reward": rew, "cont": cont,
+                "next2": nxt2.clamp(0, 1), "reward2": pu.symexp(rew2),
+                "cont2": torch.sigmoid(cont2)}, os.path.join(folder, "io.pt"))
+    return model, cfg
+
+
+reference(os.path.join(out, "frame_head"), "frame")  # the heads read the predicted frame
+model, cfg = reference(out, "bottleneck")
 
 # Checkpoints the loader must refuse, each for one reason.
 sd = {k: v.clone() for k, v in model.state_dict().items()}

@@ -122,7 +122,11 @@ TEST_CASE("block sliding with friction stops after v^2 / (2 mu g)", "[physics][a
   w.poses(p);
   const double d = v0 * v0 / (2 * mu * g);
   INFO("analytic d = " << d << " m, measured " << p[7] << " m; stopped at step " << stopped_at);
-  CHECK(std::abs(p[7] - d) / d < 0.02);
+  // Semi-implicit Euler moves by the already-reduced velocity every step, so the discrete path
+  // falls short of the continuous d by v0 dt / 2 (the sum of v0 - k mu g dt over the steps,
+  // times dt, against the integral); allow that plus 1 % for the solver.
+  const double dt = 1.0 / 240;
+  CHECK(std::abs(p[7] - d) < v0 * dt / 2 + 0.01 * d);
   CHECK(stopped_at / 240.0 == Approx(v0 / (mu * g)).epsilon(0.03));  // t = v0 / (mu g)
   CHECK(std::abs(p[9] - 0.05) < 0.002);  // it slid on its face, no tipping, no sinking
 }

@@ -49,12 +49,15 @@ double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
 
 TEST_CASE("unet: C++ forward equals PyTorch on the same weights and inputs", "[worldmodel][unet]") {
   torch::set_num_threads(1);
-  auto loaded = wm::load_world_model((reference_dir() / "model.pt").string());
+  // Heads on the bottleneck (the default) and on the predicted frame (reward_input "frame").
+  const fs::path dir = GENERATE(as<fs::path>{}, "", "frame_head");
+  INFO("reference " << (reference_dir() / dir).string());
+  auto loaded = wm::load_world_model((reference_dir() / dir / "model.pt").string());
   const auto& info = loaded.model->info();
   CHECK(info.family == "unet");
   CHECK(info.context_frames == 3);
   CHECK(info.height == 32);
-  auto io = read_dict(reference_dir() / "io.pt");
+  auto io = read_dict(reference_dir() / dir / "io.pt");
   // One step through the interface: state from the context, then step.
   const wm::StepContext ctx{};
   wm::SlotState s = loaded.model->initial_state(4, torch::kCPU);
@@ -73,7 +76,7 @@ TEST_CASE("unet: C++ forward equals PyTorch on the same weights and inputs", "[w
         1e-5);
   CHECK(max_diff(loaded.model->cont(next2), get(io, "cont2")) < 1e-5);
   // The loader records the file's sha256.
-  std::ifstream in(reference_dir() / "model.pt", std::ios::binary);
+  std::ifstream in(reference_dir() / dir / "model.pt", std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   CHECK(loaded.sha256 == wm::sha256_hex(bytes));
 }

@@ -11,7 +11,14 @@ on arriving there and whether the episode goes on after it.
     film   : MLP(a_t) -> (gamma, beta);  mid = SiLU(conv3x3(h * (1 + gamma) + beta))
     up_i   : nearest x2 -> concat skip -> conv3x3 -> GroupNorm -> SiLU -> conv3x3 -> SiLU
     out    : conv3x3 (zero-initialised)  -> delta;  f_{t+1} = clamp(f_t + delta, 0, 1)
-    heads  : conv1x1 (c3 -> 16) on mid -> flatten -> Linear -> SiLU -> Linear -> [symlog r, cont logit]
+    heads  : reward_input "bottleneck" (default): conv1x1 (c3 -> 16) on mid -> flatten -> Linear
+             -> SiLU -> Linear -> [symlog r, cont logit]
+             reward_input "frame": the heads read the predicted frame itself, not the dynamics'
+             features: y = [clamp(f_{t+1}, 0, 1) - 0.5, x and y coordinate planes in [-1, 1]]
+             -> 4 x (conv3x3/2 -> SiLU) (16, 32, 64, 64 channels) -> flatten ++ a_t -> Linear
+             -> SiLU -> Linear -> [symlog r, cont logit]. The reward is then a learned function
+             of what the frame shows (trained on true frames and on the model's own rollouts),
+             so that what does not change the reward (where the pusher is) does not move it.
 
 Parameter names are the contract with the C++ implementation (unet.cpp): the C++ loader reads
 these names from the checkpoint and tests/python/unet_reference.py checks both forward passes
@@ -47,6 +54,7 @@ def default_config(height: int, width: int, action_size: int) -> dict:
         "action_hidden": 64,
         "head_channels": 16,
         "head_hidden": 128,
+        "reward_input": "bottleneck",
     }
 
 
@@ -63,7 +71,40 @@ def validate_config(cfg: dict, source: str = "config") -> dict:
     need("action_size", lambda v: isinstance(v, int) and 1 <= v <= 64, "an int in [1, 64]")
     need("context_frames", lambda v: isinstance(v, int) and 1 <= v <= 8, "an int in [1, 8]")
     need("channels", lambda v: isinstance(v, list) and 2 <= len(v) <= 6, "a list of 2..6 ints")
+    cfg.setdefault("reward_input", "bottleneck")  # checkpoints before the frame head
+    need("reward_input", lambda v: v in ("bottleneck", "frame"), "'bottleneck' or 'frame'")
+    if cfg["reward_input"] == "frame":
+        need("height", lambda v: v % 16 == 0, "a multiple of 16 (reward_input 'frame')")
+        need("width", lambda v: v % 16 == 0, "a multiple of 16 (reward_input 'frame')")
     return cfg
+
+
+FRAME_HEAD_CHANNELS = (16, 32, 64, 64)
+
+
+class FrameHead(nn.Module):
+    """Reward and continue from the predicted frame (reward_input "frame")."""
+
+    def __init__(self, cfg: dict):
+        super().__init__()
+        ch = (5,) + FRAME_HEAD_CHANNELS
+        self.convs = nn.ModuleList([nn.Conv2d(ch[i], ch[i + 1], 3, stride=2, padding=1)
+                                    for i in range(len(FRAME_HEAD_CHANNELS))])
+        n = FRAME_HEAD_CHANNELS[-1] * (cfg["height"] // 16) * (cfg["width"] // 16)
+        self.fc1 = nn.Linear(n + cfg["action_size"], cfg["head_hidden"])
+        self.fc2 = nn.Linear(cfg["head_hidden"], 2)
+
+    def forward(self, frame, action):
+        """frame [B, 3, H, W] (any range; clamped to [0, 1]), action [B, A] -> [B, 2]."""
+        b, _, h, w = frame.shape
+        ys = torch.linspace(-1, 1, h, dtype=frame.dtype, device=frame.device)
+        xs = torch.linspace(-1, 1, w, dtype=frame.dtype, device=frame.device)
+        yy = ys[:, None].expand(h, w)[None, None].expand(b, 1, h, w)
+        xx = xs[None, :].expand(h, w)[None, None].expand(b, 1, h, w)
+        y = torch.cat([frame.clamp(0, 1) - 0.5, xx, yy], dim=1)
+        for conv in self.convs:
+            y = F.silu(conv(y))
+        return self.fc2(F.silu(self.fc1(torch.cat([y.flatten(1), action.to(y.dtype)], dim=1))))
 
 
 def symlog(x):
@@ -120,9 +161,12 @@ class UNetWorldModel(nn.Module):
         nn.init.zeros_(self.out.bias)
         fh = cfg["height"] >> (len(ch) - 1)
         fw = cfg["width"] >> (len(ch) - 1)
-        self.head_conv = nn.Conv2d(ch[-1], cfg["head_channels"], 1)
-        self.head1 = nn.Linear(cfg["head_channels"] * fh * fw, cfg["head_hidden"])
-        self.head2 = nn.Linear(cfg["head_hidden"], 2)
+        if cfg["reward_input"] == "frame":
+            self.frame_head = FrameHead(cfg)
+        else:
+            self.head_conv = nn.Conv2d(ch[-1], cfg["head_channels"], 1)
+            self.head1 = nn.Linear(cfg["head_channels"] * fh * fw, cfg["head_hidden"])
+            self.head2 = nn.Linear(cfg["head_hidden"], 2)
         nn.init.zeros_(self.film2.weight)
         nn.init.zeros_(self.film2.bias)
 
@@ -144,11 +188,14 @@ class UNetWorldModel(nn.Module):
         gamma, beta = gb.chunk(2, dim=1)
         x = x * (1 + gamma[:, :, None, None]) + beta[:, :, None, None]
         x = F.silu(self.mid(x))
-        heads = self.head2(F.silu(self.head1(self.head_conv(x).flatten(1))))
+        if self.cfg["reward_input"] == "bottleneck":
+            heads = self.head2(F.silu(self.head1(self.head_conv(x).flatten(1))))
         skips.pop()
         for up in self.ups:
             x = up(x, skips.pop())
         nxt = last + self.out(x)
+        if self.cfg["reward_input"] == "frame":
+            heads = self.frame_head(nxt.detach(), action)  # the pixels learn from pixels only
         return nxt, heads[:, 0], heads[:, 1]
 
 

@@ -219,6 +219,24 @@ def main():
     p.add_argument("--log", default="")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--max-seconds", type=float, default=0, help="stop (resumably) after this long")
+    p.add_argument("--init", default="", help="start from this checkpoint's weights (same config); "
+                   "the fine-tuning stage of a recipe")
+    p.add_argument("--reward-input", choices=("bottleneck", "frame"), default="bottleneck",
+                   help="what the reward and continue heads read: the U-Net's bottleneck or the "
+                   "predicted frame (parallax_unet.py)")
+    p.add_argument("--heads-only", action="store_true",
+                   help="train only the reward and continue heads (the frame predictor frozen: "
+                   "its images stay bit-identical), on the model's own rollouts")
+    p.add_argument("--true-frames-only", action="store_true",
+                   help="with --heads-only and --reward-input frame: train the frame head on true "
+                   "frames only (the frozen U-Net is not run: fast); a later stage adapts it to "
+                   "the model's own rollouts")
+    p.add_argument("--diff-weight", type=float, default=0.0,
+                   help="with --true-frames-only: weight of a loss on the change of the predicted "
+                   "reward between consecutive steps against the true change (plans are ranked "
+                   "by differences: this teaches the head what does not change the reward)")
+    p.add_argument("--head-weight", type=float, default=1e-3,
+                   help="weight of the reward + continue losses next to the pixel loss")
     p.add_argument("--pack", default="", help="only write --data (and --eval-data to PACK with "
                    "-eval before .npz) as compressed training packs, then exit")
     args = p.parse_args()
@@ -267,9 +285,33 @@ def main():
     cfg["context_frames"] = args.context
     cfg["channels"] = [int(x) for x in args.channels.split(",")]
     cfg["scene"] = meta0.get("scene_name", "")
+    cfg["reward_input"] = args.reward_input
     torch.manual_seed(args.seed)
     model = pu.UNetWorldModel(cfg).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    head_names = ("head_conv.", "head1.", "head2.", "frame_head.")
+    if args.init:
+        try:
+            init = pu.load_checkpoint(args.init)
+        except Exception as e:  # noqa: BLE001 - any unreadable checkpoint is one line
+            fail(f"{args.init}: cannot load --init checkpoint ({e})")
+        for key in ("height", "width", "action_size", "context_frames", "channels"):
+            if init.cfg.get(key) != cfg.get(key):
+                fail(f"{args.init}: --init config field '{key}' is {init.cfg.get(key)}, "
+                     f"the data and flags give {cfg.get(key)}")
+        # The frame predictor comes from --init; the heads too when they read the same input.
+        keep = {k: v for k, v in init.state_dict().items()
+                if not k.startswith(head_names) or init.cfg["reward_input"] == args.reward_input}
+        missing, _ = model.load_state_dict(keep, strict=False)
+        if any(not k.startswith(head_names) for k in missing):
+            fail(f"{args.init}: --init checkpoint lacks weights {missing[:3]}")
+    if args.true_frames_only and not (args.heads_only and args.reward_input == "frame"):
+        fail("--true-frames-only needs --heads-only and --reward-input frame", 2)
+    if args.heads_only:
+        if not args.init:
+            fail("--heads-only needs --init (the trained frame predictor to keep)", 2)
+        for name, prm in model.named_parameters():
+            prm.requires_grad_(name.startswith(head_names))
+    opt = torch.optim.Adam([q for q in model.parameters() if q.requires_grad], lr=args.lr)
     rng = np.random.default_rng(args.seed)
     step = 0
     compute_s = 0.0
@@ -311,6 +353,7 @@ def main():
     t0 = time.time()
     frames_done = 0
     losses = []
+    head_losses = []
     while step < args.steps:
         frac = step / args.steps
         k = next(kk for kk, f in schedule if frac < f or f >= 1.0)
@@ -322,10 +365,12 @@ def main():
         fr = torch.from_numpy(fr).to(device).float().div_(255.0)
         ac, rw, ct, va = (torch.from_numpy(x).to(device) for x in (ac, rw, ct, va))
         model.train()
+        if args.heads_only:
+            model.eval()  # the frozen trunk's norms behave as at inference (GroupNorm: no state)
         ctx = fr[:, : args.context]
         loss_img = loss_rew = loss_cont = 0.0
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
-            for i in range(k):
+            for i in range(k if not args.true_frames_only else 0):
                 nxt, r, c = model(ctx, ac[:, i])
                 nxt = nxt.float()
                 target = fr[:, args.context + i]
@@ -335,8 +380,32 @@ def main():
                 loss_rew = loss_rew + (((r.float() - pu.symlog(rw[:, i])) ** 2) * m).sum() / denom
                 loss_cont = loss_cont + (torch.nn.functional.binary_cross_entropy_with_logits(
                     c.float(), ct[:, i], reduction="none") * m).sum() / denom
+                if args.reward_input == "frame":  # the frame head also learns on true frames
+                    th = model.frame_head(target, ac[:, i]).float()
+                    loss_rew = loss_rew + (((th[:, 0] - pu.symlog(rw[:, i])) ** 2) * m).sum() / denom
+                    loss_cont = loss_cont + (torch.nn.functional.binary_cross_entropy_with_logits(
+                        th[:, 1], ct[:, i], reduction="none") * m).sum() / denom
                 ctx = torch.cat([ctx[:, 1:], nxt.clamp(0, 1)[:, None]], dim=1)
-        loss = (loss_img + 1e-3 * (loss_rew + loss_cont)) / k
+        if args.true_frames_only:
+            prev = None
+            for i in range(k):
+                m = va[:, i]
+                denom = m.sum().clamp_min(1.0)
+                th = model.frame_head(fr[:, args.context + i], ac[:, i]).float()
+                if prev is not None and args.diff_weight > 0:
+                    md = m * va[:, i - 1]
+                    dt = pu.symlog(rw[:, i]) - pu.symlog(rw[:, i - 1])
+                    loss_rew = loss_rew + args.diff_weight * (
+                        ((th[:, 0] - prev - dt) ** 2) * md).sum() / md.sum().clamp_min(1.0)
+                prev = th[:, 0]
+                loss_rew = loss_rew + (((th[:, 0] - pu.symlog(rw[:, i])) ** 2) * m).sum() / denom
+                loss_cont = loss_cont + (torch.nn.functional.binary_cross_entropy_with_logits(
+                    th[:, 1], ct[:, i], reduction="none") * m).sum() / denom
+            loss_img = torch.zeros(())
+        if args.heads_only:
+            loss = (loss_rew + loss_cont) / k
+        else:
+            loss = (loss_img + args.head_weight * (loss_rew + loss_cont)) / k
         opt.zero_grad(set_to_none=True)
         if not torch.isfinite(loss):
             emit({"step": step, "skipped": "non-finite loss"})
@@ -348,15 +417,20 @@ def main():
         step += 1
         frames_done += b * k
         losses.append(float(loss_img.detach()) / k)
+        head_losses.append((float(loss_rew.detach()) / k, float(loss_cont.detach()) / k))
         if step % 100 == 0 or step == args.steps:
             dt = time.time() - t0
             compute_s += dt
             mse = float(np.mean(losses))
-            emit({"step": step, "k": k, "batch": b, "lr": round(lr, 6), "mse": mse,
-                  "psnr_train": round(-10 * math.log10(max(mse, 1e-12)), 2),
+            pix = {} if args.true_frames_only else {  # the U-Net did not run
+                "mse": mse, "psnr_train": round(-10 * math.log10(max(mse, 1e-12)), 2)}
+            emit({"step": step, "k": k, "batch": b, "lr": round(lr, 6), **pix,
+                  "reward_mse_symlog": float(np.mean([h[0] for h in head_losses])),
+                  "cont_bce": float(np.mean([h[1] for h in head_losses])),
                   "frames_per_s": round(frames_done / max(dt, 1e-9), 1),
                   "compute_s": round(compute_s, 1)})
             losses.clear()
+            head_losses.clear()
             frames_done = 0
             t0 = time.time()
         if eval_eps and (step % args.eval_every == 0 or step == args.steps):

@@ -1,4 +1,4 @@
-// Checkpoint files (PyTorch zip archives written through torch::serialize) and torch setup.
+// Checkpoint files (PyTorch zip archives written through torch::serialize).
 #include "parallax/worldmodel/checkpoint.hpp"
 
 #include <fcntl.h>
@@ -6,24 +6,12 @@
 
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 #include "parallax/base/atomic_file.hpp"
-#include "parallax/worldmodel/torch_setup.hpp"
 
 namespace parallax::worldmodel {
 
 namespace fs = std::filesystem;
-
-int init_torch_threads(int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  torch::set_num_threads(threads);
-  return threads;
-}
-
-bool cuda_available() {
-  return torch::cuda::is_available();
-}
 
 namespace {
 

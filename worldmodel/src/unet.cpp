@@ -56,6 +56,35 @@ struct UpImpl : torch::nn::Module {
 };
 TORCH_MODULE(Up);
 
+// reward_input "frame": [clamp(frame) - 0.5, x, y coordinate planes] -> 4 x (conv3x3/2 -> SiLU)
+// -> flatten ++ action -> Linear -> SiLU -> Linear -> [symlog reward, continue logit].
+constexpr int kFrameHeadChannels[] = {16, 32, 64, 64};
+struct FrameHeadImpl : torch::nn::Module {
+  FrameHeadImpl(int height, int width, int action_size, int hidden) {
+    convs = register_module("convs", torch::nn::ModuleList());
+    int cin = 5;
+    for (int c : kFrameHeadChannels) {
+      convs->push_back(conv3(cin, c, 2));
+      cin = c;
+    }
+    fc1 = register_module(
+        "fc1", torch::nn::Linear(cin * (height / 16) * (width / 16) + action_size, hidden));
+    fc2 = register_module("fc2", torch::nn::Linear(hidden, 2));
+  }
+  torch::Tensor forward(const torch::Tensor& frame, const torch::Tensor& action) {
+    const int64_t b = frame.size(0), h = frame.size(2), w = frame.size(3);
+    const auto opts = torch::TensorOptions().dtype(frame.dtype()).device(frame.device());
+    auto yy = torch::linspace(-1, 1, h, opts).view({1, 1, h, 1}).expand({b, 1, h, w});
+    auto xx = torch::linspace(-1, 1, w, opts).view({1, 1, 1, w}).expand({b, 1, h, w});
+    auto y = torch::cat({frame.clamp(0, 1) - 0.5f, xx, yy}, 1);
+    for (const auto& m : *convs) y = torch::silu(m->as<torch::nn::Conv2dImpl>()->forward(y));
+    return fc2(torch::silu(fc1(torch::cat({y.flatten(1), action.to(y.dtype())}, 1))));
+  }
+  torch::nn::ModuleList convs{nullptr};
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+};
+TORCH_MODULE(FrameHead);
+
 }  // namespace
 
 // ---- config ----------------------------------------------------------------------------------
@@ -105,6 +134,18 @@ UNetConfig UNetConfig::from_json_string(const std::string& text, const std::stri
     throw std::runtime_error(source + ": frames " + std::to_string(c.height) + "x" +
                              std::to_string(c.width) + " are not divisible by 2^" +
                              std::to_string(levels) + " (one halving per channel level)");
+  if (j.contains("reward_input")) {  // absent in checkpoints made before the frame head
+    const auto& v = j["reward_input"];
+    if (!v.is_string() || (v != "bottleneck" && v != "frame"))
+      throw std::runtime_error(source + ": config field 'reward_input' is " + v.dump() +
+                               ", expected \"bottleneck\" or \"frame\"");
+    c.reward_input = v.get<std::string>();
+    if (c.reward_input == "frame" && (c.height % 16 != 0 || c.width % 16 != 0))
+      throw std::runtime_error(source + ": frames " + std::to_string(c.height) + "x" +
+                               std::to_string(c.width) +
+                               " are not multiples of 16 (config field 'reward_input' is "
+                               "\"frame\")");
+  }
   if (j.contains("scene") && j["scene"].is_string()) c.scene = j["scene"].get<std::string>();
   return c;
 }
@@ -120,6 +161,7 @@ std::string UNetConfig::to_json_string() const {
                       {"action_hidden", action_hidden},
                       {"head_channels", head_channels},
                       {"head_hidden", head_hidden},
+                      {"reward_input", reward_input},
                       {"scene", scene}};
   return j.dump();
 }
@@ -142,11 +184,17 @@ UNetImpl::UNetImpl(const UNetConfig& config) : config_(config) {
   for (int i = levels - 1; i >= 1; --i) ups_->push_back(Up(ch[i], ch[i - 1], ch[i - 1], g));
   out_ = register_module("out", conv3(ch[0], 3));
   const int fh = config_.height >> (levels - 1), fw = config_.width >> (levels - 1);
-  head_conv_ = register_module("head_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(
-                                                ch.back(), config_.head_channels, 1)));
-  head1_ = register_module("head1",
-                           torch::nn::Linear(config_.head_channels * fh * fw, config_.head_hidden));
-  head2_ = register_module("head2", torch::nn::Linear(config_.head_hidden, 2));
+  if (config_.reward_input == "frame") {
+    frame_head_ = torch::nn::AnyModule(register_module(
+        "frame_head",
+        FrameHead(config_.height, config_.width, config_.action_size, config_.head_hidden)));
+  } else {
+    head_conv_ = register_module("head_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(
+                                                  ch.back(), config_.head_channels, 1)));
+    head1_ = register_module(
+        "head1", torch::nn::Linear(config_.head_channels * fh * fw, config_.head_hidden));
+    head2_ = register_module("head2", torch::nn::Linear(config_.head_hidden, 2));
+  }
   // As in Python: the residual and the FiLM start at zero (the untrained model holds the frame).
   torch::NoGradGuard no_grad;
   out_->weight.zero_();
@@ -171,13 +219,16 @@ UNetImpl::Output UNetImpl::forward(const torch::Tensor& frames, const torch::Ten
   auto gb = film2_(torch::silu(film1_(action.to(x.dtype())))).chunk(2, 1);
   x = x * (1 + gb[0].view({b, -1, 1, 1})) + gb[1].view({b, -1, 1, 1});
   x = torch::silu(mid_(x));
-  auto heads = head2_(torch::silu(head1_(head_conv_(x).flatten(1))));  // [B, 2]
+  torch::Tensor heads;  // [B, 2]
+  if (head_conv_) heads = head2_(torch::silu(head1_(head_conv_(x).flatten(1))));
   skips.pop_back();
   for (const auto& m : *ups_) {
     x = m->as<UpImpl>()->forward(x, skips.back());
     skips.pop_back();
   }
-  return {last + out_(x), heads.select(1, 0), heads.select(1, 1)};
+  auto next = last + out_(x);
+  if (!head_conv_) heads = frame_head_.forward(next, action);
+  return {next, heads.select(1, 0), heads.select(1, 1)};
 }
 
 // ---- world-model interface -------------------------------------------------------------------
