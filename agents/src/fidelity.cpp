@@ -439,7 +439,7 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
     int count = 0, rank_count = 0;
     double agree = 0, regret = 0, rho_sum = 0, chance = 0;
     std::vector<double> regrets;
-    json points = json::array();  // per decision: where, and both worlds' returns per candidate
+    json points = json::array();    // per decision: where, and both worlds' returns per candidate
     double lost = 0, at_stake = 0;  // sums over decisions: Bullet return lost by the pick, spread
     for (int e = 0; e < ne; ++e) {
       for (int d = 0; d < o.decisions; ++d) {

@@ -124,9 +124,8 @@ std::string fidelity_markdown(const json& r) {
        << d["plan_steps"]
        << " steps each, run in Bullet (exact restore) and imagined (forked): top-1 agreement "
        << fmt(d["top1_agreement"], "%.3f") << " (chance " << fmt(d["chance_top1"], "%.3f")
-       << "), normalised regret " << fmt(d["normalised_regret"], "%.3f")
-       << " (regret of stakes " << fmt(d.value("regret_of_stakes", json()), "%.3f")
-       << "), Spearman "
+       << "), normalised regret " << fmt(d["normalised_regret"], "%.3f") << " (regret of stakes "
+       << fmt(d.value("regret_of_stakes", json()), "%.3f") << "), Spearman "
        << fmt(d["spearman"], "%.3f") << ".\n";
   }
   md << "\n## Body finder on true frames (validation against the renderer's ids)\n\n";
