@@ -35,5 +35,6 @@ void register_export(CLI::App& app);
 void register_fidelity(CLI::App& app);
 void register_plan(CLI::App& app);
 void register_evaluate(CLI::App& app);
+void register_scale(CLI::App& app);
 
 }  // namespace parallax::cli

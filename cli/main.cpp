@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   parallax::cli::register_fidelity(app);
   parallax::cli::register_plan(app);
   parallax::cli::register_evaluate(app);
+  parallax::cli::register_scale(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
