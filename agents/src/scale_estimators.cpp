@@ -1,16 +1,12 @@
 // pass@K, best-of-K over random K-subsets, bootstrap intervals (scale_estimators.hpp).
 #include "parallax/agents/scale_estimators.hpp"
 
-#include <torch/types.h>
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <random>
 #include <stdexcept>
 #include <string>
-
-#include "parallax/agents/dream_agents.hpp"
 
 namespace parallax::agents {
 
@@ -76,8 +72,11 @@ Interval bootstrap_mean_ci(std::span<const double> values, double level, int res
     for (std::size_t i = 0; i < n; ++i) s += values[pick(rng)];
     m = s / static_cast<double>(n);
   }
-  const double tail = 100.0 * (1.0 - level) / 2;
-  return {percentile(means, tail), percentile(means, 100.0 - tail)};
+  // Nearest-rank percentiles of the sorted resampled means.
+  std::sort(means.begin(), means.end());
+  const double tail = (1.0 - level) / 2, last = static_cast<double>(means.size() - 1);
+  return {means[static_cast<std::size_t>(std::lround(tail * last))],
+          means[static_cast<std::size_t>(std::lround((1.0 - tail) * last))]};
 }
 
 }  // namespace parallax::agents

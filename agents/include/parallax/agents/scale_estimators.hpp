@@ -23,7 +23,8 @@ double best_of_k(std::span<const double> score, std::span<const double> value, i
 
 // A percentile bootstrap interval of the mean of `values` (per-decision figures): `resamples`
 // resamples with replacement from a generator seeded with `seed`; returns {lo, hi} at `level`
-// (0.95: the 2.5th and 97.5th percentiles of the resampled means). Empty input: {NaN, NaN}.
+// (0.95: the 2.5th and 97.5th percentiles of the resampled means, nearest rank). Empty input: {NaN,
+// NaN}.
 struct Interval {
   double lo = 0, hi = 0;
 };
