@@ -205,6 +205,8 @@ ScaleReport run_scale(std::shared_ptr<const sim::SceneModel> scene,
 
   ScaleReport rep;
   rep.candidates = n;
+  rep.curve.resize(o.ks.size());
+  for (std::size_t j = 0; j < o.ks.size(); ++j) rep.curve[j].k = o.ks[j];
   std::vector<float> plans(la * n);
   std::vector<double> imagined(n), truth(n);
   std::vector<std::uint8_t> solved(n);
@@ -243,10 +245,7 @@ ScaleReport run_scale(std::shared_ptr<const sim::SceneModel> scene,
       dec.c.push_back(best_of_k(truth, solved_d, k));
     }
     rep.decisions.push_back(std::move(dec));
-    // The dream pick's imagined and true returns, per K (accumulated as means below).
-    if (rep.curve.empty()) {
-      for (int k : o.ks) rep.curve.push_back({.k = k});
-    }
+    // The dream pick's imagined and true returns, per K (accumulated as means).
     for (std::size_t j = 0; j < o.ks.size(); ++j) {
       rep.curve[j].dream_pick_imagined += best_of_k(imagined, imagined, o.ks[j]) / states.size();
       rep.curve[j].dream_pick_true += best_of_k(imagined, truth, o.ks[j]) / states.size();
