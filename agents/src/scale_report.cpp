@@ -100,8 +100,9 @@ std::string ScaleReport::markdown(const ScaleOptions& o, const std::string& scen
     md << ", the largest K measured: it has not stopped improving within this grid.";
   else
     md << "; beyond it more candidates do not help the learned verifier (K = " << last.k << ": "
-       << pct(last.a) << " %) while the physics verifier reaches " << pct(last.c)
-       << " %: the dream's best-scored plans are increasingly ones it overrates.";
+       << pct(last.a) << " %; the physics verifier: " << pct(last.c)
+       << " %). Compare the dream pick's imagined and true returns above: imagined above true "
+          "and growing with K means the planner exploits the model's errors.";
   md << " The price of dreaming at K = " << last.k << ": (c) - (a) = " << pct(last.c - last.a)
      << " percentage points.\n\n"
      << "Plot (`scale.png`): x = log2 K from " << curve.front().k << " to " << last.k
