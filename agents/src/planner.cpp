@@ -73,26 +73,32 @@ void Planner::reset(std::uint64_t episode_seed) {
   warm_ = false;
 }
 
-void Planner::sample(int iteration) {
-  const int k = options_.candidates, l = options_.horizon;
-  const float rho = options_.noise_correlation, fresh = std::sqrt(1.0f - rho * rho);
+void sample_plans(const PlannerOptions& options, int a, std::mt19937_64& rng,
+                  std::span<const float> mean, std::span<const float> stddev,
+                  std::span<float> out) {
+  const int k = options.candidates, l = options.horizon;
+  const float rho = options.noise_correlation, fresh = std::sqrt(1.0f - rho * rho);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> noise(a_);
+  std::vector<float> noise(a);
   for (int i = 0; i < k; ++i) {
-    float* c = cand_.data() + static_cast<std::size_t>(i) * l * a_;
-    // Candidate 0 keeps what is already known: the warm start (shooting: the previous best,
-    // shifted; CEM / MPPI: the current mean). Drawing its noise anyway keeps the stream of the
-    // other candidates independent of that choice.
+    float* c = out.data() + static_cast<std::size_t>(i) * l * a;
     for (int s = 0; s < l; ++s)
-      for (int j = 0; j < a_; ++j) {
-        const float e = normal(rng_);
+      for (int j = 0; j < a; ++j) {
+        const float e = normal(rng);
         noise[j] = s == 0 ? e : rho * noise[j] + fresh * e;
-        const std::size_t at = static_cast<std::size_t>(s) * a_ + j;
-        float v = mean_[at] + std_[at] * noise[j];
-        if (i == 0) v = options_.kind == PlannerKind::kShooting ? best_[at] : mean_[at];
-        c[at] = std::clamp(v, -1.0f, 1.0f);
+        const std::size_t at = static_cast<std::size_t>(s) * a + j;
+        c[at] = std::clamp(mean[at] + stddev[at] * noise[j], -1.0f, 1.0f);
       }
   }
+}
+
+void Planner::sample(int iteration) {
+  sample_plans(options_, a_, rng_, mean_, std_, cand_);
+  // Candidate 0 keeps what is already known: the warm start (shooting: the previous best,
+  // shifted; CEM / MPPI: the current mean). Its noise is drawn anyway, so that the stream of the
+  // other candidates does not depend on that choice.
+  const auto& keep = options_.kind == PlannerKind::kShooting ? best_ : mean_;
+  for (std::size_t at = 0; at < keep.size(); ++at) cand_[at] = std::clamp(keep[at], -1.0f, 1.0f);
   (void)iteration;
 }
 
@@ -226,6 +232,10 @@ const worldmodel::ModelInfo& DreamPlanModel::info() const {
   return impl_->dream.info();
 }
 
+bool DreamPlanModel::use_cuda_graph(bool enable) {
+  return impl_->dream.use_cuda_graph(enable);
+}
+
 void DreamPlanModel::set_root(const torch::Tensor& frames, const torch::Tensor& actions) {
   impl_->root_frames = frames;
   impl_->root_actions = actions;
@@ -306,6 +316,11 @@ void BulletPlanModel::set_root(const sim::WorldState& state) {
 
 void BulletPlanModel::score(std::span<const float> plans, int k, int l, float gamma,
                             std::span<double> returns) {
+  score_outcomes(plans, k, l, gamma, returns, {});
+}
+
+void BulletPlanModel::score_outcomes(std::span<const float> plans, int k, int l, float gamma,
+                                     std::span<double> returns, std::span<std::uint8_t> success) {
   Impl& m = *impl_;
   if (!m.has_root) throw std::logic_error("BulletPlanModel: set_root() must come before planning");
   // Each candidate starts from the exact root: the result does not depend on the thread count.
@@ -321,6 +336,7 @@ void BulletPlanModel::score(std::span<const float> plans, int k, int l, float ga
         if (res.terminated || res.truncated) break;  // continue = 0 from here on
       }
       returns[i] = ret;
+      if (!success.empty()) success[i] = is_success(*m.scene, w) ? 1 : 0;
     }
   });
 }

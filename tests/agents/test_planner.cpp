@@ -196,3 +196,23 @@ TEST_CASE("oracle CEM in Bullet solves push from fixed seeds", "[planner]") {
   CHECK(again.episodes[0].ret == r.episodes[0].ret);
   CHECK(again.episodes[0].steps == r.episodes[0].steps);
 }
+
+// Reacher: the fingertip within 1.5 cm of the target ends the episode with success. A small
+// oracle (K = 32, 3 iterations, a decision every 3 ticks) from fixed seeds.
+TEST_CASE("oracle CEM in Bullet solves reacher from fixed seeds", "[planner]") {
+  const auto scene = scene_named("reacher");
+  ag::PlanRunOptions o;
+  o.world = "bullet";
+  o.planner.kind = ag::PlannerKind::kCem;
+  o.planner.candidates = 32;
+  o.planner.horizon = 10;
+  o.planner.iterations = 3;
+  o.planner.elites = 6;
+  o.replan_every = 3;
+  o.episodes = 3;
+  o.seed = 200;
+  o.threads = 2;
+  const auto r = ag::run_plan(scene, nullptr, o);
+  INFO("success rate " << r.success_rate << " mean return " << r.mean_return);
+  CHECK(r.success_rate >= 0.6);
+}

@@ -60,6 +60,12 @@ struct PlannerOptions {
 // Throws std::invalid_argument for options out of range (naming the option and value).
 void validate(const PlannerOptions& options);
 
+// Draws K = options.candidates plans [K, L, A] into `out`: mean + std * AR(1) noise along each
+// plan (correlation options.noise_correlation, unit variance), clamped to [-1, 1]. `mean` and
+// `stddev` are [L, A]. The planners' sampling; also the candidates of the scale curves.
+void sample_plans(const PlannerOptions& options, int action_size, std::mt19937_64& rng,
+                  std::span<const float> mean, std::span<const float> stddev, std::span<float> out);
+
 // The seam: imagined returns of K plans from the model's current root state.
 class PlanModel {
  public:
@@ -89,6 +95,8 @@ class DreamPlanModel : public PlanModel {
   std::vector<std::uint8_t> imagine(std::span<const float> plan, int l,
                                     std::vector<float>* rewards = nullptr);
   const worldmodel::ModelInfo& info() const;
+  // CUDA graphs for the batched ticks (DreamBatch::use_cuda_graph): whether they are in use.
+  bool use_cuda_graph(bool enable);
 
  private:
   struct Impl;
@@ -105,6 +113,10 @@ class BulletPlanModel : public PlanModel {
   void set_root(const sim::WorldState& state);
   void score(std::span<const float> plans, int k, int l, float gamma,
              std::span<double> returns) override;
+  // score(), and whether each plan succeeded in Bullet: is_success() once the plan's L actions
+  // ran or the episode ended (success terminates push and reacher) [K] 0 / 1.
+  void score_outcomes(std::span<const float> plans, int k, int l, float gamma,
+                      std::span<double> returns, std::span<std::uint8_t> success);
 
  private:
   struct Impl;

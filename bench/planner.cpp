@@ -1,0 +1,133 @@
+// bench_planner: planning throughput. For each K, CEM decisions (horizon H, `iterations`
+// refinements) from a push start state with the learned model as the planner's model (K futures
+// forked and advanced in one batched tick per step), and the same decisions with Bullet as the
+// model (the oracle, restored from the exact saved state) as the baseline in the same run. One
+// JSON line per K: imagined steps/s and decisions/s for both, and their ratio.
+//
+//   bench_planner MODEL.pt [--k 64,256,1024] [--horizon 15] [--iterations 4] [--decisions 2]
+//                 [--threads 0] [--device cpu|cuda] [--graph 0|1] [--scene push]
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "parallax/agents/planner.hpp"
+#include "parallax/sim/renderer.hpp"
+#include "parallax/sim/world.hpp"
+#include "parallax/worldmodel/torch_setup.hpp"
+#include "parallax/worldmodel/world_model.hpp"
+
+namespace ag = parallax::agents;
+namespace sim = parallax::sim;
+namespace wm = parallax::worldmodel;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Seconds per decision over `decisions` timed decisions, after one untimed warm-up decision.
+double time_decisions(ag::Planner& planner, ag::PlanModel& model, int decisions) {
+  planner.reset(0);
+  planner.plan(model);
+  const auto t0 = Clock::now();
+  for (int d = 0; d < decisions; ++d) {
+    planner.reset(static_cast<std::uint64_t>(d) + 1);
+    planner.plan(model);
+  }
+  return std::chrono::duration<double>(Clock::now() - t0).count() / decisions;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(
+        stderr,
+        "usage: bench_planner MODEL.pt [--k 64,256,1024] [--horizon 15] [--iterations 4] "
+        "[--decisions 2] [--threads 0] [--device cpu|cuda] [--graph 0|1] [--scene push]\n");
+    return 2;
+  }
+  std::string model_path = argv[1], device = "cpu", scene_name = "push";
+  std::vector<int> ks = {64, 256, 1024};
+  int horizon = 15, iterations = 4, decisions = 2, threads = 0, graph = 0;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--k") {
+      ks.clear();
+      std::stringstream ss(v);
+      for (std::string x; std::getline(ss, x, ',');) ks.push_back(std::stoi(x));
+    } else if (k == "--horizon") {
+      horizon = std::stoi(v);
+    } else if (k == "--iterations") {
+      iterations = std::stoi(v);
+    } else if (k == "--decisions") {
+      decisions = std::stoi(v);
+    } else if (k == "--threads") {
+      threads = std::stoi(v);
+    } else if (k == "--device") {
+      device = v;
+    } else if (k == "--graph") {
+      graph = std::stoi(v);
+    } else if (k == "--scene") {
+      scene_name = v;
+    } else {
+      std::fprintf(stderr, "bench_planner: unknown option %s\n", k.c_str());
+      return 2;
+    }
+  }
+  threads = wm::init_torch_threads(threads);
+  auto model = wm::load_world_model(model_path).model;
+  const auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(scene_name));
+  const auto& info = model->info();
+  // The root: the scene's start state (seed 0), its frame as the model's context.
+  sim::World world(scene, 0);
+  sim::Renderer renderer(scene);
+  const std::size_t nb = scene->bodies.size(), nm = scene->markers.size();
+  std::vector<float> poses(nb * 7), markers(nm * 3), colors(nb * 3), sizes(nb);
+  world.poses(poses), world.marker_positions(markers), world.body_colors(colors),
+      world.body_size_scales(sizes);
+  auto frame = torch::empty({1, info.height, info.width, 3}, torch::kUInt8);
+  renderer.render(1, poses.data(), markers.data(), colors.data(), sizes.data(),
+                  frame.data_ptr<std::uint8_t>(), nullptr);
+  const auto root_frames = frame.permute({0, 3, 1, 2}).contiguous();
+  const auto root_actions = torch::zeros({1, info.action_size});
+  torch::NoGradGuard no_grad;
+  for (int k : ks) {
+    ag::PlannerOptions o;
+    o.kind = ag::PlannerKind::kCem;
+    o.candidates = k, o.horizon = horizon, o.iterations = iterations;
+    o.elites = std::max(1, k / 8);
+    ag::Planner planner(o, info.action_size);
+    ag::DreamPlanModel dream(model, k, torch::Device(device));
+    const bool graphs = graph != 0 && dream.use_cuda_graph(true);
+    dream.set_root(root_frames, root_actions);
+    const double dream_s = time_decisions(planner, dream, decisions);
+    ag::BulletPlanModel oracle(scene, k, threads);
+    oracle.set_root(world.save_state());
+    const double bullet_s = time_decisions(planner, oracle, decisions);
+    const double steps = static_cast<double>(k) * horizon * iterations;
+    nlohmann::json line = {{"bench", "planner_decision"},
+                           {"scene", scene->name},
+                           {"family", info.family},
+                           {"device", device},
+                           {"cuda_graph", graphs},
+                           {"threads", threads},
+                           {"k", k},
+                           {"horizon", horizon},
+                           {"iterations", iterations},
+                           {"decisions_timed", decisions},
+                           {"dream_ms_per_decision", 1e3 * dream_s},
+                           {"dream_decisions_per_s", 1.0 / dream_s},
+                           {"dream_imagined_steps_per_s", steps / dream_s},
+                           {"bullet_ms_per_decision", 1e3 * bullet_s},
+                           {"bullet_decisions_per_s", 1.0 / bullet_s},
+                           {"bullet_steps_per_s", steps / bullet_s},
+                           {"speed_ratio_dream_vs_bullet", bullet_s / dream_s}};
+    std::printf("%s\n", line.dump().c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
