@@ -629,10 +629,10 @@ TEST_CASE("renderer: ray-test counter counts primary and shadow tests", "[render
   const std::vector<float> p = ps::initial_poses(s);
   ps::Renderer r(std::make_shared<const ps::SceneModel>(s));
   // One plane: one primary test per pixel and no shadow test (nothing else to hit).
-  CHECK(r.count_ray_tests(1, p.data(), nullptr) == 32 * 32);
+  CHECK(r.count_ray_tests({.n = 1, .poses = p.data()}) == 32 * 32);
   std::vector<float> three;  // [3, 1, 7] f32
   for (int i = 0; i < 3; ++i) three.insert(three.end(), p.begin(), p.end());
-  CHECK(r.count_ray_tests(3, three.data(), nullptr) == 3 * 32 * 32);
+  CHECK(r.count_ray_tests({.n = 3, .poses = three.data()}) == 3 * 32 * 32);
   // A sphere (radius 0.2 m) above the plane, counted by hand:
   // - primary rays: the plane at all 32 x 32 pixels; the sphere inside its screen rectangle. With
   //   the orthographic half extent 1 m over 16 px, its bounding square [-0.2, 0.2] m spans pixel
