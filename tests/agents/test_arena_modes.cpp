@@ -174,7 +174,7 @@ bool same(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
 
 }  // namespace
 
-TEST_CASE("arena dream mode with an oracle model: the dream is Bullet, Bullet verifies",
+TEST_CASE("arena dream mode with an oracle model: the dream is Bullet and Bullet verifies",
           "[arena]") {
   torch::NoGradGuard no_grad;
   auto scene = short_push();

@@ -111,7 +111,7 @@ wm::Episode replay(std::shared_ptr<const sim::SceneModel> scene, const std::stri
 
 }  // namespace
 
-TEST_CASE("seed rule: every stored episode is its (run seed, episode seed) replayed alone",
+TEST_CASE("seed rule: every stored episode is its run seed and episode seed replayed alone",
           "[rollout][seeds]") {
   auto scene = short_push();
   const int n = 3;
@@ -139,7 +139,7 @@ TEST_CASE("seed rule: every stored episode is its (run seed, episode seed) repla
   for (int i = 0; i < n; ++i) CHECK(per_env[static_cast<std::uint64_t>(i)] >= 2);
 }
 
-TEST_CASE("seed rule: the arena (demo, viewer) and collect's loop live the same episodes",
+TEST_CASE("seed rule: the arena of demo and the viewer and collect's loop live the same episodes",
           "[rollout][seeds]") {
   torch::NoGradGuard no_grad;
   auto scene = short_push();
@@ -171,7 +171,7 @@ TEST_CASE("seed rule: the arena (demo, viewer) and collect's loop live the same 
   }
 }
 
-TEST_CASE("rollout records: episode seeds, steps and returns follow the batch", "[rollout]") {
+TEST_CASE("rollout records: episode seeds and steps and returns follow the batch", "[rollout]") {
   auto scene = short_push();
   const int n = 2, T = scene->episode_steps;
   ag::Rollout one(scene, {.num_envs = n, .seed = 5, .threads = 1, .policy = "random"});
@@ -200,7 +200,7 @@ TEST_CASE("rollout records: episode seeds, steps and returns follow the batch", 
   CHECK_THROWS_AS(ag::Rollout(scene, {.num_envs = 1, .policy = "nope"}), std::invalid_argument);
 }
 
-TEST_CASE("arena report: means skip reset ticks, returns are run totals", "[rollout]") {
+TEST_CASE("arena report: means skip reset ticks and returns are run totals", "[rollout]") {
   std::vector<ag::StepMetrics> tick(2);
   tick[0] = {.tick = 1,
              .env = 0,
