@@ -23,15 +23,11 @@ struct BenchStats {
     const auto rank = static_cast<std::size_t>(std::ceil(q / 100.0 * s.size()));
     return s[std::clamp<std::size_t>(rank, 1, s.size()) - 1];
   }
-  double sum() const {
-    double t = 0;
-    for (double v : ms) t += v;
-    return t;
-  }
 };
 
+// frames: the work of each UI frame [ms]; ticks: each tick [ms]; wall_s: the run's duration.
 inline std::string bench_json(const ViewerOptions& o, const Snapshot& s, const BenchStats& frames,
-                              const BenchStats& ticks) {
+                              const BenchStats& ticks, double wall_s) {
   auto pct = [](const BenchStats& b) {
     char buf[160];
     std::snprintf(
@@ -39,7 +35,7 @@ inline std::string bench_json(const ViewerOptions& o, const Snapshot& s, const B
         b.ms.size(), b.percentile(50), b.percentile(90), b.percentile(99), b.percentile(100));
     return std::string(buf);
   };
-  const double seconds = frames.sum() / 1000.0;
+  const double seconds = wall_s;
   char head[256];
   std::snprintf(head, sizeof head,
                 "{\"bench\": \"viewer\", \"scene\": \"%s\", \"envs\": %d, \"frames\": %zu, "
