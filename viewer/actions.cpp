@@ -71,6 +71,8 @@ void apply(const ScriptCommand& c, Session& session, UiState& ui, Teleop& teleop
     teleop.clear_drag();
   } else if (v == "teleop") {
     ui.teleop = a[0] == "on";
+  } else if (v == "overlays") {
+    ui.overlays = a[0] == "on";
   } else if (v == "mode") {
     session.post([m = a[0], n = a[0] == "resync" ? static_cast<int>(c.numbers[0])
                                                  : (a[0] == "dream" ? ui.resync_every : 0)](

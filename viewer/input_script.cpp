@@ -76,9 +76,9 @@ std::vector<ScriptCommand> parse_input_script(const std::string& path) {
     } else if (v == "drag") {
       nargs(4, 4);
       for (const auto& s : a) number(s, 0, 4096, "drag coordinate");
-    } else if (v == "teleop") {
+    } else if (v == "teleop" || v == "overlays") {
       nargs(1, 1);
-      if (a[0] != "on" && a[0] != "off") fail("teleop must be on or off, found '" + a[0] + "'");
+      if (a[0] != "on" && a[0] != "off") fail(v + " must be on or off, found '" + a[0] + "'");
     } else if (v == "mode") {
       nargs(1, 2);
       if (a[0] == "resync") {

@@ -10,6 +10,7 @@
 //   F drag X0 Y0 X1 Y1      mouse drag on the true frame, frame pixels; held until `release`
 //   F release               ends a drag
 //   F teleop on|off         teleoperation of env 0
+//   F overlays on|off       body centroids on the frames
 //   F mode mirror|dream     switch the arena mode
 //   F mode resync N         resync every N ticks (N >= 1)
 //   F resync                resync now
