@@ -4,6 +4,9 @@
 //   actions[N,A] -> sim::WorldBatch::step -> poses, rewards -> sim::Renderer -> true frames
 //   actions[N,A] -> worldmodel::DreamBatch::tick (one batched forward) -> predicted frames, reward
 //   (true, predicted) -> per-env MSE / PSNR / SSIM, reward error
+//
+// Modes (ArenaMode) say what the agent perceives; the actions always go to both worlds and the
+// metrics always compare Bullet's frame and reward with the model's prediction of them.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +18,8 @@
 #include <torch/types.h>
 
 #include "parallax/sim/scene.hpp"
+#include "parallax/sim/world_batch.hpp"
+#include "parallax/worldmodel/dream_batch.hpp"
 #include "parallax/worldmodel/rssm.hpp"
 #include "parallax/worldmodel/world_model.hpp"
 
@@ -23,7 +28,17 @@ namespace parallax::agents {
 enum class ArenaMode : std::uint8_t {
   kMirror,  // the agent sees the true world; the dream predicts open-loop from its context
   kResync,  // as mirror, but the dream re-observes the true frame every `resync_every` ticks
+  // The agent perceives only the dream: its PolicyInput frames and rewards are the model's
+  // predictions, and its state (poses, markers, velocities, joints: what the scripted experts
+  // read) is the true state of its last true observation: the episode start, and every
+  // `resync_every` ticks (> 0) when the dream re-observes the true frame. Bullet is the
+  // verifier. resync_every 1 is closed loop on real observations, 0 is pure dreaming.
+  kDream,
 };
+
+// "mirror" | "resync" | "dream"; anything else throws std::invalid_argument naming it.
+ArenaMode arena_mode_from_string(const std::string& name);
+const char* to_string(ArenaMode mode);
 
 struct ArenaOptions {
   int num_envs = 4;
@@ -31,7 +46,7 @@ struct ArenaOptions {
   int threads = 0;                // sim + renderer worker threads; 0 = hardware cores
   std::string policy = "random";  // random | expert | noisy (agents::make_policy)
   ArenaMode mode = ArenaMode::kMirror;
-  int resync_every = 0;        // kResync: ticks between re-observations (> 0)
+  int resync_every = 0;        // kResync (> 0), kDream (>= 0): ticks between re-observations
   std::string device = "cpu";  // torch device of the dream: cpu | cuda
 };
 
@@ -42,6 +57,8 @@ struct StepMetrics {
   bool reset = false;     // this tick was an autoreset: the dream re-observed a fresh frame
   float reward_true = 0;  // Bullet's reward for this tick
   float reward_pred = 0;  // the model's predicted reward
+  // Running sums of reward_true and reward_pred since the env's last reset (0 on a reset tick).
+  double return_true = 0, return_pred = 0;
   double mse = 0, psnr = 0, ssim = 0;  // true vs predicted frame, values in [0, 1]
   bool terminated = false, truncated = false;
 };
@@ -72,6 +89,27 @@ class Arena {
   std::span<const std::uint8_t> true_frames() const;       // [N, H, W, 3] u8, current tick
   std::span<const std::uint8_t> predicted_frames() const;  // [N, H, W, 3] u8, current tick
   std::span<const float> last_actions() const;             // [N, A] f32
+  ArenaMode mode() const;
+  int resync_every() const;
+  const std::string& policy_name() const;
+
+  // Live controls, between ticks.
+  // Switches mode (checked as ArenaOptions: kResync needs resync_every > 0, kDream >= 0; throws
+  // std::invalid_argument otherwise). Entering kDream, the agent's last true observation is now.
+  void set_mode(ArenaMode mode, int resync_every);
+  // The dream re-observes the current true frames of all envs (as a resync tick does); in kDream
+  // this is also a true observation for the agent.
+  void resync_now();
+  // Replaces the policy (agents::make_policy kinds), started on each env's current episode seed.
+  // An unknown kind, or one the scene has no expert for, throws std::invalid_argument (one line).
+  void set_policy(const std::string& name);
+
+  // Instruments: the dream (forking imagined futures) and the Bullet worlds (saved states).
+  // Stepping either directly desynchronises the arena: use them to read, fork, or copy out.
+  worldmodel::DreamBatch& dream();
+  const worldmodel::DreamBatch& dream() const;
+  sim::WorldBatch& worlds();
+  const sim::WorldBatch& worlds() const;
 
  private:
   struct Impl;

@@ -28,6 +28,12 @@ struct PolicyInput {
   // reacher experts (joint_states); those throw std::invalid_argument from act() when empty.
   std::span<const float> velocities = {};    // [N, K, 6] f32: v (m/s), w (rad/s) per body
   std::span<const float> joint_states = {};  // [N, J, 2] f32: position (rad|m), vel (rad/s|m/s)
+  // Optional: what the agent sees, where a rollout provides it (agents::Arena): the current
+  // frames and the reward of the last tick, true ones or, in the arena's dream mode, the
+  // model's predictions. No shipped policy reads them yet (planners in the dream will).
+  std::span<const std::uint8_t> frames = {};  // [N, H, W, 3] u8
+  int height = 0, width = 0;                  // H, W of `frames`
+  std::span<const float> rewards = {};        // [N] f32
 };
 
 class Policy {
