@@ -35,9 +35,9 @@ namespace parallax::viewer {
 struct ScriptCommand {
   int frame = 0;
   int line = 0;
-  std::string verb;               // as written (key, tap, drag, ...)
-  std::vector<std::string> args;  // checked by parse_input_script
-  std::vector<float> numbers;     // drag: x0 y0 x1 y1; futures: K; mode resync: N; env: I
+  std::string verb{};               // as written (key, tap, drag, ...)
+  std::vector<std::string> args{};  // checked by parse_input_script
+  std::vector<float> numbers{};     // drag: x0 y0 x1 y1; futures: K; mode resync: N; env: I
 };
 
 // Throws std::invalid_argument("FILE:LINE: ...") on the first bad line.

@@ -55,7 +55,9 @@ void Session::build(const std::string& scene_name, const std::string& model_path
     std::lock_guard lock(snap_mutex_);
     futures_.reset();
   }
-  work_ = Snapshot{.version = work_.version};
+  Snapshot fresh;
+  fresh.version = work_.version;
+  work_ = std::move(fresh);
   work_.class_names = {"background"};
   for (const auto& b : scene_->bodies) work_.class_names.push_back(b.name);
   for (const auto& m : scene_->markers) work_.class_names.push_back(m.name);
@@ -169,8 +171,8 @@ void Session::tick_once() {
   for (int i = 0; i < n; ++i) {
     horizon_[i] = (m[i].reset || resynced) ? 0 : horizon_[i] + 1;
     if (horizon_[i] > 0) work_.horizon.add_psnr(horizon_[i], m[i].psnr);
-    work_.returns_true[i] = m[i].reset ? 0.0 : work_.returns_true[i] + m[i].reward_true;
-    work_.returns_pred[i] = m[i].reset ? 0.0 : work_.returns_pred[i] + m[i].reward_pred;
+    work_.returns_true[i] = m[i].return_true;
+    work_.returns_pred[i] = m[i].return_pred;
   }
   work_.metrics.assign(m.begin(), m.end());
   const int env = std::clamp(selected_.load(), 0, n - 1);

@@ -23,6 +23,7 @@
 #include "parallax/agents/body_finder.hpp"
 #include "parallax/agents/futures.hpp"
 #include "parallax/agents/model_source.hpp"
+#include "parallax/sim/renderer.hpp"
 
 namespace parallax::viewer {
 
@@ -39,22 +40,23 @@ struct SessionOptions {
 struct Snapshot {
   std::uint64_t version = 0;  // increments with every tick or switch
   int n = 0, h = 0, w = 0, a = 0, tick = 0, control_hz = 30;
-  std::string scene, model, mode, policy, pusher;  // pusher: the teleoperated body ("" if none)
+  std::string scene{}, model{}, mode{}, policy{},
+      pusher{};  // pusher: the teleoperated body ("" if none)
   int resync_every = 0;
-  std::vector<std::uint8_t> true_rgb, pred_rgb;  // [N, H, W, 3] u8
-  std::vector<agents::StepMetrics> metrics;      // [N] of the last tick
-  std::vector<float> actions;                    // [N, A]
+  std::vector<std::uint8_t> true_rgb{}, pred_rgb{};  // [N, H, W, 3] u8
+  std::vector<agents::StepMetrics> metrics{};        // [N] of the last tick
+  std::vector<float> actions{};                      // [N, A]
   // The selected env: body centroids from the renderer's ids (true) and from the fidelity
   // module's colour method (predicted), [classes]; class 0 is the background.
   int env = 0;
-  std::vector<agents::Centroid> true_centroids, pred_centroids;
-  std::vector<std::string> class_names;
-  HorizonStats horizon;    // since the last reset
-  std::deque<float> psnr;  // selected env, last 240 ticks (dB, inf shown as 60)
-  std::deque<float> reward_true, reward_pred;
-  std::vector<double> returns_true, returns_pred;  // [N] since each env's reset
-  double ticks_per_second = 0;                     // measured over the last second
-  std::string message;  // last refusal or notice (scene/model switching, futures)
+  std::vector<agents::Centroid> true_centroids{}, pred_centroids{};
+  std::vector<std::string> class_names{};
+  HorizonStats horizon{};    // since the last reset
+  std::deque<float> psnr{};  // selected env, last 240 ticks (dB, inf shown as 60)
+  std::deque<float> reward_true{}, reward_pred{};
+  std::vector<double> returns_true{}, returns_pred{};  // [N] since each env's reset
+  double ticks_per_second = 0;                         // measured over the last second
+  std::string message{};  // last refusal or notice (scene/model switching, futures)
 };
 
 class Session {

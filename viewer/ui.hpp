@@ -1,6 +1,6 @@
 // The viewer's panels, one file each (layout.cpp; panels.cpp: worlds and env grid; plots.cpp;
-// futures_panel.cpp; controls_panel.cpp; switch_panel.cpp). Each draws from the latest Snapshot and posts its
-// actions to the Session; recording requests go back to the main loop through UiState.
+// futures_panel.cpp; controls_panel.cpp; switch_panel.cpp). Each draws from the latest Snapshot and
+// posts its actions to the Session; recording requests go back to the main loop through UiState.
 #pragma once
 
 #include <imgui.h>

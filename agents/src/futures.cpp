@@ -67,7 +67,7 @@ struct FutureImaginer::Impl {
   std::shared_ptr<worldmodel::WorldModel> model;
   int capacity, a, h, w;
   torch::Device device;
-  worldmodel::SlotState root;  // each [1, ...] on the device
+  worldmodel::SlotState root{};  // each [1, ...] on the device
   worldmodel::StepContext ctx{.sampling = worldmodel::Sampling::kMode, .generator = nullptr};
 
   // The root forked into k rows.
