@@ -31,6 +31,8 @@ for name, x0, ref, other in (("true", 0, true7, strip[0:64, 0:64]),
     d, d_other = np.abs(panel(x0) - ref).mean(), np.abs(panel(x0) - other).mean()
     print(f"{name}: mean |video - strip| tick 7 {d:.2f}, tick 1 {d_other:.2f}")
     assert d < 3.0, (name, d)
+    if np.abs(ref - other).mean() > 2.0:  # the ticks look different: the video must tell them apart
+        assert d_other > d + 0.5, (name, d, d_other)
 PY
 if "$exe" demo --ticks 2 --out "$tmp/d2" --mp4 /nonexistent-dir/x.mp4 2>"$tmp/err"; then exit 1; fi
 cat "$tmp/err"
