@@ -107,7 +107,7 @@ int run(const pv::ViewerOptions& o, const std::vector<pv::ScriptCommand>& script
   int rc = 0;
   bool done = false;
   std::size_t next_cmd = 0;
-  int last_tick = -1;
+  std::uint64_t last_tick = 0;  // Snapshot::ticks_total of the last recorded or traced tick
   const auto run_start = std::chrono::steady_clock::now();
   for (int frame = 0; !done; ++frame) {
     const auto frame_start = std::chrono::steady_clock::now();
@@ -142,7 +142,7 @@ int run(const pv::ViewerOptions& o, const std::vector<pv::ScriptCommand>& script
         }
         ui.recording = recorder.recording();
       }
-      if (fresh && snap.tick != last_tick && recorder.recording()) recorder.add(snap);
+      if (fresh && snap.ticks_total != last_tick && recorder.recording()) recorder.add(snap);
       if (ui.take_snapshot) {
         ui.take_snapshot = false;
         pv::Recorder::snapshot(ui.snapshot_path, snap);
@@ -152,8 +152,8 @@ int run(const pv::ViewerOptions& o, const std::vector<pv::ScriptCommand>& script
       ui.recording = false;
       if (o.frames > 0) rc = 1;
     }
-    if (fresh && snap.tick != last_tick && trace.is_open()) pv::trace_line(trace, snap);
-    if (fresh) last_tick = snap.tick;
+    if (fresh && snap.ticks_total != last_tick && trace.is_open()) pv::trace_line(trace, snap);
+    last_tick = snap.ticks_total;
 
     // 4. New frame, panels, render.
     ImGui_ImplOpenGL3_NewFrame();

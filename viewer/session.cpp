@@ -57,6 +57,7 @@ void Session::build(const std::string& scene_name, const std::string& model_path
   }
   Snapshot fresh;
   fresh.version = work_.version;
+  fresh.ticks_total = work_.ticks_total;
   work_ = std::move(fresh);
   work_.class_names = {"background"};
   for (const auto& b : scene_->bodies) work_.class_names.push_back(b.name);
@@ -175,6 +176,7 @@ void Session::tick_once() {
     work_.returns_pred[i] = m[i].return_pred;
   }
   work_.metrics.assign(m.begin(), m.end());
+  ++work_.ticks_total;
   const int env = std::clamp(selected_.load(), 0, n - 1);
   const auto& e = m[env];
   push_history(work_.psnr, std::isfinite(e.psnr) ? static_cast<float>(e.psnr) : 60.0f);

@@ -38,7 +38,8 @@ struct SessionOptions {
 
 // What the UI draws: a copy of the arena's outputs after a tick.
 struct Snapshot {
-  std::uint64_t version = 0;  // increments with every tick or switch
+  std::uint64_t version = 0;      // increments with every tick or switch
+  std::uint64_t ticks_total = 0;  // ticks since the session started (across resets, switches)
   int n = 0, h = 0, w = 0, a = 0, tick = 0, control_hz = 30;
   std::string scene{}, model{}, mode{}, policy{},
       pusher{};  // pusher: the teleoperated body ("" if none)
