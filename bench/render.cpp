@@ -32,6 +32,7 @@
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/scene.hpp"
 #include "parallax/sim/world.hpp"
+#include "parallax/sim/world_batch.hpp"
 
 namespace ps = parallax::sim;
 using Clock = std::chrono::steady_clock;
@@ -113,18 +114,11 @@ struct States {
 States make_states(const std::shared_ptr<const ps::SceneModel>& scene, int n) {
   const int distinct = std::min(n, 64);
   const std::size_t k = scene->bodies.size(), m = scene->markers.size();
-  States one;
-  one.poses.resize(distinct * k * 7);
-  one.markers.resize(distinct * m * 3);
-  one.colors.resize(distinct * k * 3);
-  one.scales.resize(distinct * k);
-  for (int i = 0; i < distinct; ++i) {
-    ps::World w(scene, static_cast<std::uint64_t>(i));
-    w.poses({one.poses.data() + i * k * 7, k * 7});
-    w.marker_positions({one.markers.data() + i * m * 3, m * 3});
-    w.body_colors({one.colors.data() + i * k * 3, k * 3});
-    w.body_size_scales({one.scales.data() + i * k, k});
-  }
+  const ps::WorldBatch batch(scene, distinct, 0, 1);  // env i: seed i
+  const States one{{batch.poses().begin(), batch.poses().end()},
+                   {batch.marker_positions().begin(), batch.marker_positions().end()},
+                   {batch.body_colors().begin(), batch.body_colors().end()},
+                   {batch.body_size_scales().begin(), batch.body_size_scales().end()}};
   States s;
   for (int i = 0; i < n; ++i) {
     const int j = i % distinct;
@@ -145,7 +139,8 @@ double tests_per_frame(const std::shared_ptr<const ps::SceneModel>& scene, ps::R
   opt.threads = 1;
   ps::Renderer r(scene, opt);
   const int distinct = std::min(n, 64);
-  return static_cast<double>(r.count_ray_tests(distinct, s.poses.data(), s.markers.data())) /
+  return static_cast<double>(r.count_ray_tests(
+             {.n = distinct, .poses = s.poses.data(), .markers = s.markers.data()})) /
          distinct;
 }
 
@@ -279,8 +274,12 @@ int main(int argc, char** argv) {
             opt.threads = t;
             ps::Renderer r(scene, opt);
             const Rate rate = time_fps(n, a.seconds, [&] {
-              r.render(n, states.poses.data(), states.markers.data(), states.colors.data(),
-                       states.scales.data(), rgb.data(), ids.data());
+              r.render({.n = n,
+                        .poses = states.poses.data(),
+                        .markers = states.markers.data(),
+                        .colors = states.colors.data(),
+                        .scales = states.scales.data()},
+                       rgb.data(), ids.data());
             });
             const double fps = rate.fps;
             best_cpu_fps[size] = std::max(best_cpu_fps[size], fps);
@@ -323,10 +322,12 @@ int main(int argc, char** argv) {
           const int per_batch = std::max(1, 4096 / n);
           const double fps = time_fps(n * per_batch, a.seconds, [&] {
                                for (int b = 0; b < per_batch; ++b) {
-                                 r.render(n, static_cast<const float*>(poses.data()),
-                                          static_cast<const float*>(markers.data()),
-                                          static_cast<const float*>(colors.data()),
-                                          static_cast<const float*>(scales.data()), d_rgb, d_ids);
+                                 r.render({.n = n,
+                                           .poses = static_cast<const float*>(poses.data()),
+                                           .markers = static_cast<const float*>(markers.data()),
+                                           .colors = static_cast<const float*>(colors.data()),
+                                           .scales = static_cast<const float*>(scales.data())},
+                                          d_rgb, d_ids);
                                }
                                r.synchronize();
                              }).fps;

@@ -1,5 +1,6 @@
 // parallax collect: runs a policy in N Bullet worlds at once, renders every step and stores the
 // finished episodes in a Minari-compatible dataset (worldmodel/episode_store.hpp), crash-safely.
+// The loop is the rollout engine's (agents/rollout.hpp) with its EpisodeRecorder.
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,10 +19,9 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "flag_checks.hpp"
-#include "parallax/agents/policy.hpp"
-#include "parallax/sim/renderer.hpp"
+#include "parallax/agents/episode_recorder.hpp"
+#include "parallax/agents/rollout.hpp"
 #include "parallax/sim/scene.hpp"
-#include "parallax/sim/world_batch.hpp"
 #include "parallax/worldmodel/episode_store.hpp"
 
 namespace parallax::cli {
@@ -79,20 +79,28 @@ void run_collect(const CollectArgs& a) {
     throw UsageError(a.out +
                      ": a dataset already exists here (pass --resume to continue it, or "
                      "choose another --out)");
-  const int threads = sim::resolve_threads(a.threads);
-
   const int N = a.envs;
-  std::unique_ptr<agents::Policy> policy;
+  const std::string agent = a.agent;
+
+  // On resume, new episodes take seeds above every stored one: no episode is collected twice.
+  std::uint64_t base_seed = a.seed;
+  if (a.resume && fs::exists(out / "data" / "metadata.json")) {
+    worldmodel::EpisodeReader existing(out);
+    for (int i = 0; i < existing.num_episodes(); ++i)
+      base_seed = std::max(base_seed, existing.seed(i) + 1);
+  }
+  std::unique_ptr<agents::Rollout> rollout;
   try {
-    policy = agents::make_policy(a.agent, scene, N, a.seed);
+    rollout = std::make_unique<agents::Rollout>(
+        scene,
+        agents::RolloutOptions{
+            .num_envs = N, .seed = base_seed, .threads = a.threads, .policy = agent, .ids = true});
   } catch (const std::invalid_argument& e) {  // e.g. no scripted expert for this scene
     throw UsageError(e.what());
   }
-  sim::Renderer renderer(scene, sim::RenderOptions{.threads = threads});
-  const int H = renderer.height(), W = renderer.width();
+  const int H = rollout->height(), W = rollout->width();
   const int A = scene->action_size();
   const int K = static_cast<int>(scene->bodies.size());
-  const std::string agent = a.agent;
 
   worldmodel::DatasetSpec spec;
   spec.dataset_id =
@@ -105,13 +113,6 @@ void run_collect(const CollectArgs& a) {
   spec.num_bodies = K;
   spec.algorithm_name = agent;
 
-  // On resume, new episodes take seeds above every stored one: no episode is collected twice.
-  std::uint64_t base_seed = a.seed;
-  if (a.resume && fs::exists(out / "data" / "metadata.json")) {
-    worldmodel::EpisodeReader existing(out);
-    for (int i = 0; i < existing.num_episodes(); ++i)
-      base_seed = std::max(base_seed, existing.seed(i) + 1);
-  }
   worldmodel::EpisodeWriter writer(out, spec, a.resume);
   const int start = writer.num_episodes();
   if (start >= a.episodes) {
@@ -120,78 +121,18 @@ void run_collect(const CollectArgs& a) {
                    a.out.c_str(), start, a.episodes);
   }
 
-  sim::WorldBatch batch(scene, N, base_seed, threads);
-  const std::size_t frame = static_cast<std::size_t>(H) * W;
-  std::vector<float> actions(static_cast<std::size_t>(N) * A);             // [N, A] f32
-  std::vector<float> colors(static_cast<std::size_t>(N) * K * 3);          // [N, K, 3] f32
-  std::vector<float> scales(static_cast<std::size_t>(N) * K);              // [N, K] f32
-  std::vector<std::uint8_t> rgb(static_cast<std::size_t>(N) * frame * 3);  // [N, H, W, 3] u8
-  std::vector<std::uint8_t> ids(static_cast<std::size_t>(N) * frame);      // [N, H, W] u8
-  std::vector<worldmodel::Episode> eps(static_cast<std::size_t>(N));       // in flight per env
-
-  // Renders every env's current state into rgb / ids.
-  auto render = [&] {
-    for (int i = 0; i < N; ++i) {
-      batch.world(i).body_colors(
-          std::span(colors).subspan(static_cast<std::size_t>(i) * K * 3, K * 3));
-      batch.world(i).body_size_scales(
-          std::span(scales).subspan(static_cast<std::size_t>(i) * K, K));
-    }
-    renderer.render(N, batch.poses().data(), batch.marker_positions().data(), colors.data(),
-                    scales.data(), rgb.data(), ids.data());
-  };
-  // Appends env i's current frame (transposed [H, W, 3] -> [3, H, W]), ids and poses.
-  auto push_frame = [&](int i) {
-    worldmodel::Episode& e = eps[static_cast<std::size_t>(i)];
-    const std::uint8_t* src = rgb.data() + static_cast<std::size_t>(i) * frame * 3;
-    const std::size_t o = e.observations.size();
-    e.observations.resize(o + 3 * frame);
-    for (std::size_t p = 0; p < frame; ++p)
-      for (std::size_t c = 0; c < 3; ++c) e.observations[o + c * frame + p] = src[p * 3 + c];
-    const std::uint8_t* id = ids.data() + static_cast<std::size_t>(i) * frame;
-    e.ids.insert(e.ids.end(), id, id + frame);
-    const float* pose = batch.poses().data() + static_cast<std::size_t>(i) * K * 7;
-    e.poses.insert(e.poses.end(), pose, pose + static_cast<std::size_t>(K) * 7);
-  };
-  auto begin_episode = [&](int i) {
-    worldmodel::Episode& e = eps[static_cast<std::size_t>(i)];
-    e = worldmodel::Episode{};
-    e.seed = batch.episode_seeds()[static_cast<std::size_t>(i)];
-    policy->reset(i, e.seed);
-    push_frame(i);
-  };
-
-  render();
-  for (int i = 0; i < N; ++i) begin_episode(i);
+  agents::EpisodeRecorder recorder(*rollout);
   Progress progress(a.episodes, start, a.quiet);
   std::int64_t frames = 0;
   int done = start;
   while (done < a.episodes) {
-    policy->act(
-        {N, A, batch.poses(), batch.marker_positions(), batch.velocities(), batch.joint_states()},
-        actions);
-    for (float& v : actions) v = std::clamp(v, -1.0f, 1.0f);  // what the sim applies
-    batch.step(actions);
-    render();
+    rollout->step();
     frames += N;
-    for (int i = 0; i < N && done < a.episodes; ++i) {
-      const auto u = static_cast<std::size_t>(i);
-      if (batch.reset_mask()[u]) {  // the previous step ended this env's episode: a new one
-        begin_episode(i);
-        continue;
-      }
-      worldmodel::Episode& e = eps[u];
-      e.actions.insert(e.actions.end(), actions.begin() + i * A, actions.begin() + (i + 1) * A);
-      e.rewards.push_back(batch.rewards()[u]);
-      e.terminations.push_back(batch.terminated()[u]);
-      e.truncations.push_back(batch.truncated()[u]);
-      e.steps += 1;
-      push_frame(i);
-      if (batch.terminated()[u] || batch.truncated()[u]) {
-        e.id = done;
-        writer.append(e);
-        done += 1;
-      }
+    for (worldmodel::Episode& e : recorder.record(*rollout)) {
+      if (done >= a.episodes) break;
+      e.id = done;
+      writer.append(e);
+      done += 1;
     }
     progress.update(done, frames);
   }

@@ -12,6 +12,7 @@
 #include "common.hpp"
 #include "flag_checks.hpp"
 #include "parallax/agents/arena.hpp"
+#include "parallax/agents/arena_report.hpp"
 #include "parallax/agents/model_source.hpp"
 #include "parallax/media/mp4_writer.hpp"
 #include "parallax/media/side_by_side.hpp"
@@ -36,10 +37,6 @@ struct DemoOptions {
   std::string mp4;  // "" = none; else the side-by-side view of env 0 (media/side_by_side.hpp)
   bool json = false;
 };
-
-nlohmann::json finite_or_null(double v) {
-  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-}
 
 void run_demo(const DemoOptions& o) {
   if (o.envs < 1 || o.envs > 256)
@@ -83,10 +80,7 @@ void run_demo(const DemoOptions& o) {
                                          .fps = static_cast<int>(std::lround(scene->control_hz))});
   }
   const std::size_t frame_bytes = static_cast<std::size_t>(h) * w * 3;
-  nlohmann::json steps = nlohmann::json::array();
-  double sum_mse = 0, sum_psnr = 0, sum_ssim = 0, sum_rerr = 0;
-  int finite_psnr = 0, measured = 0;
-  std::vector<double> returns(n, 0.0);
+  agents::ArenaReport run(n);
   for (int t = 0; t < o.ticks; ++t) {
     const auto metrics = arena.tick();
     if (mp4)
@@ -95,29 +89,8 @@ void run_demo(const DemoOptions& o) {
     for (int i = 0; i < n; ++i) {
       blit(arena.true_frames(), i, 2 * i, t);
       blit(arena.predicted_frames(), i, 2 * i + 1, t);
-      const auto& m = metrics[i];
-      returns[i] += m.reward_true;
-      steps.push_back({{"tick", m.tick},
-                       {"env", m.env},
-                       {"mse", m.mse},
-                       {"psnr", finite_or_null(m.psnr)},
-                       {"ssim", m.ssim},
-                       {"reward", m.reward_true},
-                       {"reward_pred", m.reward_pred},
-                       {"terminated", m.terminated},
-                       {"truncated", m.truncated},
-                       {"reset", m.reset}});
-      if (!m.reset) {
-        sum_mse += m.mse;
-        sum_ssim += m.ssim;
-        sum_rerr += std::abs(m.reward_true - m.reward_pred);
-        ++measured;
-        if (std::isfinite(m.psnr)) {
-          sum_psnr += m.psnr;
-          ++finite_psnr;
-        }
-      }
     }
+    run.add(metrics);
   }
   nlohmann::json report = {
       {"scene", scene->name},
@@ -129,14 +102,8 @@ void run_demo(const DemoOptions& o) {
       {"device", o.device},
       {"frame", {{"height", h}, {"width", w}}},
       {"metrics_note", "mse/psnr/ssim on [0,1] RGB; psnr is null when mse is 0 (infinite)"},
-      {"summary",
-       {{"mean_mse", measured ? sum_mse / measured : 0.0},
-        {"mean_psnr",
-         finite_psnr ? nlohmann::json(sum_psnr / finite_psnr) : nlohmann::json(nullptr)},
-        {"mean_ssim", measured ? sum_ssim / measured : 0.0},
-        {"mean_abs_reward_error", measured ? sum_rerr / measured : 0.0},
-        {"returns", returns}}},
-      {"steps", steps}};
+      {"summary", run.summary()},
+      {"steps", run.steps()}};
   const fs::path out(o.out);
   fs::create_directories(out);
   sim::write_png(out / "strip.png", sw, sh, 3, strip.data());
@@ -174,7 +141,7 @@ void register_demo(CLI::App& app) {
       ->check(CLI::ExistingFile);
   sub->add_option("--envs", o->envs, "Number of environments")->capture_default_str();
   sub->add_option("--ticks", o->ticks, "Control ticks to run")->capture_default_str();
-  sub->add_option("--seed", o->seed, "Base seed (env i uses seed + i)")
+  sub->add_option("--seed", o->seed, "Base seed (the seed rule: docs/agents.md, Seeds)")
       ->check(seed_check())
       ->capture_default_str();
   sub->add_option("--policy", o->policy, "Agent: random | expert | noisy")->capture_default_str();

@@ -51,12 +51,7 @@ void run_render(const RenderArgs& a) {
     std::fprintf(stderr, "parallax: note: the episode ended after %d steps; rendering that state\n",
                  done);
   }
-  const std::size_t k = scene->bodies.size(), m = scene->markers.size();
-  std::vector<float> poses(k * 7), markers(m * 3), colors(k * 3), scales(k);  // [1, K, 7] ...
-  world.poses(poses);
-  world.marker_positions(markers);
-  world.body_colors(colors);
-  world.body_size_scales(scales);
+  sim::WorldRenderInputs inputs(*scene);
 
   sim::RenderOptions opt;
   opt.width = a.width;
@@ -68,8 +63,7 @@ void run_render(const RenderArgs& a) {
   const int w = renderer.width(), h = renderer.height();
   std::vector<std::uint8_t> rgb(static_cast<std::size_t>(w) * h * 3);  // [1, H, W, 3] u8
   std::vector<std::uint8_t> ids(static_cast<std::size_t>(w) * h);      // [1, H, W] u8
-  renderer.render(1, poses.data(), markers.data(), colors.data(), scales.data(), rgb.data(),
-                  ids.data());
+  renderer.render(inputs.gather(world), rgb.data(), ids.data());
   // Ids first: if the RGB image then cannot be written, the ids image is removed again, so a
   // failed render leaves neither file.
   if (!a.ids.empty()) sim::write_png(a.ids, w, h, 1, ids.data());

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "parallax/sim/render_inputs.hpp"
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/world_batch.hpp"
 #include "parallax/worldmodel/dream_batch.hpp"
@@ -217,19 +218,16 @@ void Session::publish() {
   // Overlays of the selected env: ids from a render of its poses, the colour method on the
   // predicted frame (calibrated on the true frame, as fidelity does).
   s.env = env;
-  const auto& worlds = arena_->worlds();
-  const std::size_t nb = scene_->bodies.size(), nm = scene_->markers.size();
-  std::vector<float> colors(nb * 3), scales(nb);
-  worlds.world(env).body_colors(colors);
-  worlds.world(env).body_size_scales(scales);
+  const auto& world = arena_->worlds().world(env);
+  const std::size_t nb = scene_->bodies.size();
+  sim::WorldRenderInputs gather(*scene_);
+  const sim::RenderInputs in = gather.gather(world);
   const std::size_t px = static_cast<std::size_t>(s.h) * s.w;
   std::vector<std::uint8_t> rgb(px * 3), ids(px);
-  id_renderer_->render(1, worlds.poses().data() + env * nb * 7,
-                       worlds.marker_positions().data() + env * nm * 3, colors.data(),
-                       scales.data(), rgb.data(), ids.data());
-  const int classes = static_cast<int>(1 + nb + nm);
+  id_renderer_->render(in, rgb.data(), ids.data());
+  const int classes = static_cast<int>(1 + nb + scene_->markers.size());
   s.true_centroids = agents::id_centroids(ids.data(), s.h, s.w, classes);
-  agents::BodyFinder finder(*scene_, colors.data());
+  agents::BodyFinder finder(*scene_, in.colors);
   finder.calibrate(rgb.data(), ids.data(), s.h, s.w);
   s.pred_centroids = finder.find(s.pred_rgb.data() + env * px * 3, s.h, s.w);
   // Position error of the selected env: mean centroid distance over the bodies seen in both.

@@ -24,24 +24,16 @@ using nlohmann::json;
 class FrameRenderer {
  public:
   explicit FrameRenderer(std::shared_ptr<const sim::SceneModel> scene)
-      : scene_(scene), renderer_(scene) {
-    const std::size_t k = scene->bodies.size(), m = scene->markers.size();
-    poses_.resize(k * 7), markers_.resize(m * 3), colors_.resize(k * 3), scales_.resize(k);
-  }
+      : scene_(scene), renderer_(scene), inputs_(*scene) {}
   int height() const { return renderer_.height(); }
   int width() const { return renderer_.width(); }
   std::size_t frame_size() const { return static_cast<std::size_t>(height()) * width() * 3; }
-  void render(const sim::World& w, std::uint8_t* rgb) {
-    w.poses(poses_), w.marker_positions(markers_), w.body_colors(colors_),
-        w.body_size_scales(scales_);
-    renderer_.render(1, poses_.data(), markers_.data(), colors_.data(), scales_.data(), rgb,
-                     nullptr);
-  }
+  void render(const sim::World& w, std::uint8_t* rgb) { renderer_.render(inputs_.gather(w), rgb); }
 
  private:
   std::shared_ptr<const sim::SceneModel> scene_;
   sim::Renderer renderer_;
-  std::vector<float> poses_, markers_, colors_, scales_;
+  sim::WorldRenderInputs inputs_;
 };
 
 void check_fits(const sim::SceneModel& scene, const worldmodel::ModelInfo& info) {

@@ -31,8 +31,12 @@ void render_into(sim::WorldBatch& worlds, const sim::Renderer& renderer, int e0,
   const std::size_t px = static_cast<std::size_t>(set.height) * set.width;
   rgb.resize(n * px * 3);
   ids.resize(n * px);
-  renderer.render(n, poses.data(), rgb_tmp_markers.data(), worlds.body_colors().data(),
-                  worlds.body_size_scales().data(), rgb.data(), ids.data());
+  renderer.render({.n = n,
+                   .poses = poses.data(),
+                   .markers = rgb_tmp_markers.data(),
+                   .colors = worlds.body_colors().data(),
+                   .scales = worlds.body_size_scales().data()},
+                  rgb.data(), ids.data());
   for (int i = 0; i < n; ++i) {
     const std::size_t slot = static_cast<std::size_t>(e0 + i) * (set.steps + 1) + t;
     std::copy_n(rgb.data() + i * px * 3, px * 3, rgb_out.data() + slot * px * 3);

@@ -8,6 +8,7 @@
 
 #include <torch/torch.h>
 
+#include "parallax/sim/render_inputs.hpp"
 #include "parallax/sim/renderer.hpp"
 
 namespace parallax::agents {
@@ -217,10 +218,9 @@ void replay_in_bullet(const sim::World& source, float gamma, ImaginedFutures& f)
   require(scene->action_size() == f.a, "the scene has " + std::to_string(scene->action_size()) +
                                            " actions, the futures " + std::to_string(f.a));
   const sim::WorldState root = source.save_state();
-  const std::size_t nb = scene->bodies.size(), nm = scene->markers.size();
-  std::vector<float> colors(nb * 3), scales(nb), poses(nb * 7), markers(nm * 3);
-  source.body_colors(colors);
-  source.body_size_scales(scales);
+  // The source's appearance (this episode's colours and sizes) for every replayed frame.
+  sim::WorldRenderInputs source_inputs(*scene), inputs(*scene);
+  const sim::RenderInputs look = source_inputs.gather(source);
   sim::Renderer renderer(scene, sim::RenderOptions{.width = f.w, .height = f.h});
   sim::World world(scene, 0);
   const std::size_t fsz = static_cast<std::size_t>(f.h) * f.w * 3;
@@ -236,11 +236,10 @@ void replay_in_bullet(const sim::World& source, float gamma, ImaginedFutures& f)
       if (alive) ret += discount * res.reward;
       discount *= gamma;
       if (res.terminated || res.truncated) alive = false;
-      world.poses(poses);
-      world.marker_positions(markers);
-      renderer.render(1, poses.data(), markers.data(), colors.data(), scales.data(),
-                      f.bullet_frames.data() + (static_cast<std::size_t>(i) * f.l + s) * fsz,
-                      nullptr);
+      sim::RenderInputs in = inputs.gather(world);
+      in.colors = look.colors;
+      in.scales = look.scales;
+      renderer.render(in, f.bullet_frames.data() + (static_cast<std::size_t>(i) * f.l + s) * fsz);
     }
     f.bullet_returns[i] = ret;
   }

@@ -20,6 +20,12 @@ struct Inputs {
   const float* scales;   // [N, K] f32 or null
 };
 
+// The kernel's view of RenderInputs: nominal markers (stride 0) when none are given.
+Inputs resolve(const RenderSetup& s, const RenderInputs& in) {
+  return Inputs{in.poses, in.markers ? in.markers : s.nominal_markers.data(),
+                in.markers ? 3 * s.frame.num_markers : 0, in.colors, in.scales};
+}
+
 // Builds the world-space primitives of environment `env`: prims [K + M].
 void build_env(const RenderSetup& s, int env, const Inputs& in, rk::Prim* prims) {
   const int k = s.frame.num_bodies, m = s.frame.num_markers;
@@ -91,19 +97,14 @@ int Renderer::num_markers() const {
   return setup_->frame.num_markers;
 }
 
-void Renderer::render(int n, const float* poses, const float* markers, std::uint8_t* rgb,
-                      std::uint8_t* ids) const {
-  render(n, poses, markers, nullptr, nullptr, rgb, ids);
-}
-
-void Renderer::render(int n, const float* poses, const float* markers, const float* colors,
-                      const float* scales, std::uint8_t* rgb, std::uint8_t* ids) const {
+void Renderer::render(const RenderInputs& inputs, std::uint8_t* rgb, std::uint8_t* ids) const {
+  const int n = inputs.n;
   assert(n >= 0 && "Renderer::render: n must be >= 0");
-  assert((poses != nullptr || num_bodies() == 0) && "Renderer::render: poses [N, K, 7] is null");
+  assert((inputs.poses != nullptr || num_bodies() == 0) &&
+         "Renderer::render: poses [N, K, 7] is null");
   assert(rgb != nullptr && "Renderer::render: rgb [N, H, W, 3] must not be null");
   if (n == 0) return;
-  const Inputs in{poses, markers ? markers : setup_->nominal_markers.data(),
-                  markers ? 3 * num_markers() : 0, colors, scales};
+  const Inputs in = resolve(*setup_, inputs);
   const int items = n * height();  // (env, row) pairs, split in contiguous chunks
   auto work = [&](int begin, int end, int /*worker*/) {
     render_rows<false>(*setup_, begin, end, in, rgb, ids, nullptr);
@@ -115,12 +116,19 @@ void Renderer::render(int n, const float* poses, const float* markers, const flo
   }
 }
 
-std::int64_t Renderer::count_ray_tests(int n, const float* poses, const float* markers) const {
-  const Inputs in{poses, markers ? markers : setup_->nominal_markers.data(),
-                  markers ? 3 * num_markers() : 0, nullptr, nullptr};
+std::int64_t Renderer::count_ray_tests(const RenderInputs& inputs) const {
+  const Inputs in = resolve(*setup_, inputs);
   long long tests = 0;
-  render_rows<true>(*setup_, 0, n * height(), in, nullptr, nullptr, &tests);
+  render_rows<true>(*setup_, 0, inputs.n * height(), in, nullptr, nullptr, &tests);
   return tests;
+}
+
+std::unique_ptr<BatchRenderer> make_renderer(const std::string& device,
+                                             std::shared_ptr<const SceneModel> scene,
+                                             RenderOptions options) {
+  if (device == "cpu") return std::make_unique<Renderer>(std::move(scene), options);
+  if (device == "cuda") return std::make_unique<CudaRenderer>(std::move(scene), options);
+  throw std::invalid_argument("render device \"" + device + "\": unknown (expected cpu or cuda)");
 }
 
 #if !defined(PARALLAX_HAVE_CUDA) || !__has_include("render_cuda.cu")
@@ -145,11 +153,7 @@ int CudaRenderer::num_bodies() const {
 int CudaRenderer::num_markers() const {
   return 0;
 }
-void CudaRenderer::render(int, const float*, const float*, std::uint8_t*, std::uint8_t*) const {
-  throw std::runtime_error("built without CUDA");
-}
-void CudaRenderer::render(int, const float*, const float*, const float*, const float*,
-                          std::uint8_t*, std::uint8_t*) const {
+void CudaRenderer::render(const RenderInputs&, std::uint8_t*, std::uint8_t*) const {
   throw std::runtime_error("built without CUDA");
 }
 void CudaRenderer::synchronize() const {

@@ -115,13 +115,9 @@ int CudaRenderer::num_markers() const {
   return impl_->setup.frame.num_markers;
 }
 
-void CudaRenderer::render(int n, const float* poses, const float* markers, std::uint8_t* rgb,
-                          std::uint8_t* ids) const {
-  render(n, poses, markers, nullptr, nullptr, rgb, ids);
-}
-
-void CudaRenderer::render(int n, const float* poses, const float* markers, const float* colors,
-                          const float* scales, std::uint8_t* rgb, std::uint8_t* ids) const {
+void CudaRenderer::render(const RenderInputs& in, std::uint8_t* rgb, std::uint8_t* ids) const {
+  const int n = in.n;
+  const float* markers = in.markers;
   assert(n >= 0 && "CudaRenderer::render: n must be >= 0");
   assert(rgb != nullptr && "CudaRenderer::render: rgb [N, H, W, 3] must not be null");
   if (n == 0) return;
@@ -135,7 +131,8 @@ void CudaRenderer::render(int n, const float* poses, const float* markers, const
   const float* mk = markers ? markers : impl_->nominal_markers;
   const std::size_t shared = (f.num_bodies + f.num_markers) * sizeof(rk::Prim);
   render_kernel<<<static_cast<unsigned>(blocks), dim3(kTile, kTile), shared>>>(
-      f, impl_->statics, poses, mk, marker_stride, colors, scales, tiles_x, tiles, rgb, ids);
+      f, impl_->statics, in.poses, mk, marker_stride, in.colors, in.scales, tiles_x, tiles, rgb,
+      ids);
   check(cudaGetLastError(), "kernel launch");
 }
 

@@ -56,14 +56,7 @@ TEST_CASE("arena true frames equal a separately driven WorldBatch + Renderer", "
     const auto act = actions_at(t, n, a);
     const auto m = arena.tick(act);
     worlds.step(act);
-    const std::size_t k = scene->bodies.size();
-    std::vector<float> colors(n * k * 3), scales(n * k);
-    for (int i = 0; i < n; ++i) {
-      worlds.world(i).body_colors(std::span(colors).subspan(i * k * 3, k * 3));
-      worlds.world(i).body_size_scales(std::span(scales).subspan(i * k, k));
-    }
-    renderer.render(n, worlds.poses().data(), worlds.marker_positions().data(), colors.data(),
-                    scales.data(), rgb.data(), nullptr);
+    renderer.render(worlds.render_inputs(), rgb.data());
     const auto tf = arena.true_frames();
     REQUIRE(std::equal(tf.begin(), tf.end(), rgb.begin(), rgb.end()));
     for (int i = 0; i < n; ++i) {
@@ -86,7 +79,7 @@ TEST_CASE("arena predictions equal DreamBatch driven with the same actions and m
   worlds.reset();
   parallax::sim::Renderer renderer(scene, {.threads = 1});
   std::vector<std::uint8_t> rgb(static_cast<std::size_t>(n) * h * w * 3);
-  renderer.render(n, worlds.poses().data(), worlds.marker_positions().data(), rgb.data(), nullptr);
+  renderer.render(worlds.render_inputs(), rgb.data());
   parallax::worldmodel::DreamBatch dream(model, n, torch::kCPU);
   auto frames =
       torch::from_blob(rgb.data(), {n, h, w, 3}, torch::kUInt8).permute({0, 3, 1, 2}).contiguous();

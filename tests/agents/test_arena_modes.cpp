@@ -34,12 +34,9 @@ std::shared_ptr<const sim::SceneModel> short_push() {
 // [H, W, 3] u8 of one World, with its own colours and sizes.
 std::vector<std::uint8_t> render_world(const sim::Renderer& r, const sim::SceneModel& scene,
                                        const sim::World& world) {
-  const std::size_t k = scene.bodies.size(), m = scene.markers.size();
-  std::vector<float> poses(k * 7), markers(m * 3), colors(k * 3), scales(k);
-  world.poses(poses), world.marker_positions(markers), world.body_colors(colors),
-      world.body_size_scales(scales);
+  sim::WorldRenderInputs inputs(scene);
   std::vector<std::uint8_t> rgb(static_cast<std::size_t>(r.height()) * r.width() * 3);
-  r.render(1, poses.data(), markers.data(), colors.data(), scales.data(), rgb.data(), nullptr);
+  r.render(inputs.gather(world), rgb.data());
   return rgb;
 }
 

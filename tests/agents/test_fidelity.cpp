@@ -106,13 +106,9 @@ class OracleWorldModel final : public wm::WorldModel {
     std::vector<float> hist;
   };
   torch::Tensor render(const sim::World& world) const {
-    const std::size_t k = scene_->bodies.size(), m = scene_->markers.size();
-    std::vector<float> poses(k * 7), markers(m * 3), colors(k * 3), scales(k);
-    world.poses(poses), world.marker_positions(markers), world.body_colors(colors),
-        world.body_size_scales(scales);
+    sim::WorldRenderInputs inputs(*scene_);
     std::vector<std::uint8_t> rgb(static_cast<std::size_t>(info_.height) * info_.width * 3);
-    renderer_.render(1, poses.data(), markers.data(), colors.data(), scales.data(), rgb.data(),
-                     nullptr);
+    renderer_.render(inputs.gather(world), rgb.data());
     return torch::from_blob(rgb.data(), {info_.height, info_.width, 3}, torch::kUInt8)
                .permute({2, 0, 1})
                .to(torch::kFloat) /

@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "parallax/agents/futures.hpp"
+#include "parallax/sim/render_inputs.hpp"
 #include "parallax/sim/renderer.hpp"
 #include "parallax/worldmodel/config.hpp"
 #include "parallax/worldmodel/dream_batch.hpp"
@@ -41,12 +42,9 @@ struct Source {
   Source() {
     dream.set_sampling(wm::Sampling::kMode);
     parallax::sim::Renderer r(scene);
-    const std::size_t nb = scene->bodies.size(), nm = scene->markers.size();
-    std::vector<float> poses(nb * 7), markers(nm * 3);
-    world.poses(poses);
-    world.marker_positions(markers);
+    parallax::sim::WorldRenderInputs in(*scene);
     auto frame = torch::empty({1, r.height(), r.width(), 3}, torch::kUInt8);
-    r.render(1, poses.data(), markers.data(), frame.data_ptr<std::uint8_t>(), nullptr);
+    r.render(in.gather(world), frame.data_ptr<std::uint8_t>());
     const int a = scene->action_size();
     dream.reset(1, frame.permute({0, 3, 1, 2}).contiguous(), torch::zeros({1, a}));
     for (int t = 0; t < 3; ++t) dream.tick(torch::full({3, a}, 0.3f * (t - 1)));
@@ -141,22 +139,17 @@ TEST_CASE("futures: the Bullet replay is what the source world does with the pla
   REQUIRE(f.bullet_frames.size() == f.frames.size());
   REQUIRE(f.bullet_returns.size() == 3);
   // The source world itself (which saved its state, dropping its caches: World::save_state)
-  // steps plan 1; rendered with its own appearance, each frame equals the replay's.
-  const auto& scene = *src.scene;
+  // steps plan 1; rendered with its own appearance (WorldRenderInputs), each frame equals the
+  // replay's.
   parallax::sim::Renderer r(src.scene);
-  const std::size_t nb = scene.bodies.size(), nm = scene.markers.size();
-  std::vector<float> poses(nb * 7), markers(nm * 3), colors(nb * 3), scales(nb);
-  src.world.body_colors(colors);
-  src.world.body_size_scales(scales);
+  parallax::sim::WorldRenderInputs in(*src.scene);
   std::vector<std::uint8_t> rgb(static_cast<std::size_t>(f.h) * f.w * 3);
   double ret = 0, d = 1;
   for (int s = 0; s < f.l; ++s) {
     const auto res = src.world.step(std::span(f.plans).subspan((1 * f.l + s) * f.a, f.a));
     ret += d * res.reward;
     d *= 0.99;
-    src.world.poses(poses);
-    src.world.marker_positions(markers);
-    r.render(1, poses.data(), markers.data(), colors.data(), scales.data(), rgb.data(), nullptr);
+    r.render(in.gather(src.world), rgb.data());
     const auto got = f.bullet_frame(1, s);
     CHECK(std::equal(got.begin(), got.end(), rgb.begin()));
   }

@@ -75,7 +75,8 @@ Frames render(const ps::SceneModel& scene, ps::RenderOptions opt = {}, int n = 1
   }
   f.rgb.assign(static_cast<size_t>(n) * f.h * f.w * 3, 0);
   f.ids.assign(static_cast<size_t>(n) * f.h * f.w, 255);
-  r.render(n, p.data(), markers ? markers->data() : nullptr, f.rgb.data(), f.ids.data());
+  r.render({.n = n, .poses = p.data(), .markers = markers ? markers->data() : nullptr},
+           f.rgb.data(), f.ids.data());
   return f;
 }
 
@@ -226,7 +227,8 @@ TEST_CASE("renderer: per-env colours and size scales change the bodies' appearan
   f.w = f.h = 64;
   f.rgb.resize(2 * 64 * 64 * 3);
   f.ids.resize(2 * 64 * 64);
-  r.render(2, poses.data(), nullptr, colors.data(), scales.data(), f.rgb.data(), f.ids.data());
+  r.render({.n = 2, .poses = poses.data(), .colors = colors.data(), .scales = scales.data()},
+           f.rgb.data(), f.ids.data());
   // Env 0: radius 0.4, green; the top of the sphere faces the light: shade 1.
   check_coverage(f, half, 1, [](double x, double y) { return std::hypot(x, y) - 0.4; });
   CHECK(f.px(0, 32, 32)[0] == 0);
@@ -647,11 +649,11 @@ TEST_CASE("renderer: ray-test counter counts primary and shadow tests", "[render
   s.bodies.push_back(ball);
   const std::vector<float> q = ps::initial_poses(s);
   ps::Renderer r2(std::make_shared<const ps::SceneModel>(s));
-  const std::int64_t tests = r2.count_ray_tests(1, q.data(), nullptr);
+  const std::int64_t tests = r2.count_ray_tests({.n = 1, .poses = q.data()});
   CHECK(tests == 32 * 32 + 100 + 32);
   // The 32 pixels are those the renderer shows as the sphere.
   std::vector<std::uint8_t> rgb(32 * 32 * 3), ids(32 * 32);
-  r2.render(1, q.data(), nullptr, rgb.data(), ids.data());
+  r2.render({.n = 1, .poses = q.data()}, rgb.data(), ids.data());
   CHECK(std::count(ids.begin(), ids.end(), std::uint8_t{2}) == 32);
 }
 

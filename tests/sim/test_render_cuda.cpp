@@ -57,18 +57,25 @@ TEST_CASE("renderer: CUDA output matches the CPU output on every shipped scene",
       ps::CudaRenderer gpu(scene, opt);
       const std::size_t px = static_cast<std::size_t>(n) * 96 * 72;
       std::vector<std::uint8_t> rgb_c(px * 3), ids_c(px), rgb_g(px * 3), ids_g(px);
-      cpu.render(n, poses.data(), markers.data(), colors.data(), scales.data(), rgb_c.data(),
-                 ids_c.data());
+      cpu.render({.n = n,
+                  .poses = poses.data(),
+                  .markers = markers.data(),
+                  .colors = colors.data(),
+                  .scales = scales.data()},
+                 rgb_c.data(), ids_c.data());
       ps::DeviceBuffer d_poses(poses.size() * 4), d_markers(markers.size() * 4 + 4),
           d_colors(colors.size() * 4), d_scales(scales.size() * 4), d_rgb(px * 3), d_ids(px);
       d_poses.upload(poses.data(), poses.size() * 4);
       d_markers.upload(markers.data(), markers.size() * 4);
       d_colors.upload(colors.data(), colors.size() * 4);
       d_scales.upload(scales.data(), scales.size() * 4);
-      gpu.render(
-          n, static_cast<const float*>(d_poses.data()), static_cast<const float*>(d_markers.data()),
-          static_cast<const float*>(d_colors.data()), static_cast<const float*>(d_scales.data()),
-          static_cast<std::uint8_t*>(d_rgb.data()), static_cast<std::uint8_t*>(d_ids.data()));
+      gpu.render({.n = n,
+                  .poses = static_cast<const float*>(d_poses.data()),
+                  .markers = static_cast<const float*>(d_markers.data()),
+                  .colors = static_cast<const float*>(d_colors.data()),
+                  .scales = static_cast<const float*>(d_scales.data())},
+                 static_cast<std::uint8_t*>(d_rgb.data()),
+                 static_cast<std::uint8_t*>(d_ids.data()));
       gpu.synchronize();
       d_rgb.download(rgb_g.data(), px * 3);
       d_ids.download(ids_g.data(), px);
@@ -79,10 +86,10 @@ TEST_CASE("renderer: CUDA output matches the CPU output on every shipped scene",
       INFO("ids: " << di.str());
       CHECK(di.ok());
       // Nominal markers (nullptr) and no appearance arrays work on the device too.
-      gpu.render(n, static_cast<const float*>(d_poses.data()), nullptr, nullptr, nullptr,
-                 static_cast<std::uint8_t*>(d_rgb.data()), nullptr);
+      gpu.render({.n = n, .poses = static_cast<const float*>(d_poses.data())},
+                 static_cast<std::uint8_t*>(d_rgb.data()));
       gpu.synchronize();
-      cpu.render(n, poses.data(), nullptr, rgb_c.data(), nullptr);
+      cpu.render({.n = n, .poses = poses.data()}, rgb_c.data());
       d_rgb.download(rgb_g.data(), px * 3);
       const auto d2 = parallax::test::diff_images(rgb_g.data(), rgb_c.data(), px, 3, 2);
       INFO("nominal markers: " << d2.str());

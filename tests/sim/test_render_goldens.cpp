@@ -35,7 +35,7 @@ TEST_CASE("renderer: shipped scenes render like their goldens at 64x64", "[rende
     ps::Renderer r(scene, opt);
     const std::vector<float> poses = ps::initial_poses(*scene);  // [1, K, 7] f32
     std::vector<std::uint8_t> rgb(64 * 64 * 3), ids(64 * 64);    // [1, 64, 64, 3], [1, 64, 64]
-    r.render(1, poses.data(), nullptr, rgb.data(), ids.data());
+    r.render({.n = 1, .poses = poses.data()}, rgb.data(), ids.data());
     const auto rgb_file = data / ("render_" + name + ".png");
     const auto ids_file = data / ("render_" + name + "_ids.png");
     if (regen) {

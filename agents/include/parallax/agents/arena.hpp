@@ -1,7 +1,8 @@
 // The arena: one lockstep loop that drives N Bullet worlds and the world model's dream with the
-// same actions, renders the true frames, decodes the predicted ones and measures the gap.
+// same actions, renders the true frames, decodes the predicted ones and measures the gap. The
+// Bullet side is the rollout engine (rollout.hpp); the arena adds the dream on top.
 //
-//   actions[N,A] -> sim::WorldBatch::step -> poses, rewards -> sim::Renderer -> true frames
+//   actions[N,A] -> Rollout (sim::WorldBatch::step -> sim::Renderer) -> true frames, rewards
 //   actions[N,A] -> worldmodel::DreamBatch::tick (one batched forward) -> predicted frames, reward
 //   (true, predicted) -> per-env MSE / PSNR / SSIM, reward error
 //
@@ -17,6 +18,7 @@
 
 #include <torch/types.h>
 
+#include "parallax/agents/rollout.hpp"
 #include "parallax/sim/scene.hpp"
 #include "parallax/sim/world_batch.hpp"
 #include "parallax/worldmodel/dream_batch.hpp"
@@ -42,7 +44,7 @@ const char* to_string(ArenaMode mode);
 
 struct ArenaOptions {
   int num_envs = 4;
-  std::uint64_t seed = 0;         // env i uses seed + i (sim) and the policy stream seed + i
+  std::uint64_t seed = 0;         // the seed rule: rollout.hpp, docs/agents.md "Seeds"
   int threads = 0;                // sim + renderer worker threads; 0 = hardware cores
   std::string policy = "random";  // random | expert | noisy (agents::make_policy)
   ArenaMode mode = ArenaMode::kMirror;
@@ -110,6 +112,9 @@ class Arena {
   const worldmodel::DreamBatch& dream() const;
   sim::WorldBatch& worlds();
   const sim::WorldBatch& worlds() const;
+  // The rollout engine underneath (Bullet side: records, ids, seeds).
+  Rollout& rollout();
+  const Rollout& rollout() const;
 
  private:
   struct Impl;

@@ -6,7 +6,8 @@
 //
 // Determinism: everything a policy draws comes from (policy seed, episode seed) set by reset();
 // the actions of an episode do not depend on the number of envs or on the other envs. Experts
-// are deterministic functions of env i's state in PolicyInput.
+// are deterministic functions of env i's state in PolicyInput. Which seeds a run passes: the
+// seed rule, docs/agents.md "Seeds" (the rollout engine, rollout.hpp, applies it).
 #pragma once
 
 #include <cstdint>

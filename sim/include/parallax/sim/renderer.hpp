@@ -2,11 +2,15 @@
 // cylinders, capsules and flat disc markers). One directional light plus ambient, Lambert
 // shading, hard shadows by shadow rays, 1 or 4 samples per pixel. The per-pixel code is shared
 // by the CPU path (Renderer, worker threads) and the CUDA path (CudaRenderer, one launch for all
-// environments); see sim/src/render_kernel.hpp.
+// environments); see sim/src/render_kernel.hpp. Both implement one interface, BatchRenderer:
+// render(RenderInputs, rgb, ids), the inputs being a batch's (WorldBatch::render_inputs()) or one
+// World's (WorldRenderInputs).
 //
 // Buffers (all row-major, caller-owned, K = scene bodies, M = scene markers, in file order):
 //   poses   [N, K, 7] f32  x y z (metres) qx qy qz qw (unit quaternion) per body
 //   markers [N, M, 3] f32  disc centres in metres, or nullptr for the scene's nominal positions
+//   colors  [N, K, 3] f32  RGB in [0, 1] per body (World::body_colors), or nullptr: scene colours
+//   scales  [N, K] f32     size scale per body, multiplies every dimension, or nullptr: 1
 //   rgb     [N, H, W, 3] u8  row 0 at the top; colour byte = round(255 * scene colour * shade),
 //                          no gamma curve; background is a fixed sky colour (kBackground)
 //   ids     [N, H, W] u8   0 = background, k + 1 = body k, K + 1 + m = marker m (nullptr: none)
@@ -20,8 +24,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "parallax/sim/render_inputs.hpp"
 #include "parallax/sim/scene.hpp"
 
 namespace parallax::sim {
@@ -45,9 +51,31 @@ std::vector<float> initial_markers(const SceneModel& scene);
 
 class RenderSetup;  // the scene's primitives and camera, prepared once (render_kernel.hpp)
 
+// The interface of both paths.
+class BatchRenderer {
+ public:
+  virtual ~BatchRenderer() = default;
+  virtual int width() const = 0;        // pixels
+  virtual int height() const = 0;       // pixels
+  virtual int num_bodies() const = 0;   // K
+  virtual int num_markers() const = 0;  // M
+  // Whether render() reads and writes device (CUDA) memory rather than host memory.
+  virtual bool on_device() const = 0;
+  // Renders in.n environments into rgb [N, H, W, 3] u8 and ids [N, H, W] u8 (nullptr: none).
+  virtual void render(const RenderInputs& in, std::uint8_t* rgb,
+                      std::uint8_t* ids = nullptr) const = 0;
+  // Waits until the last render() has finished (the CPU path returns from render() finished).
+  virtual void synchronize() const {}
+};
+
+// "cpu" -> Renderer, "cuda" -> CudaRenderer; anything else throws std::invalid_argument.
+std::unique_ptr<BatchRenderer> make_renderer(const std::string& device,
+                                             std::shared_ptr<const SceneModel> scene,
+                                             RenderOptions options = {});
+
 // CPU path. render() is const but uses the renderer's worker pool: do not call it on one
 // Renderer from two threads at once.
-class Renderer {
+class Renderer final : public BatchRenderer {
  public:
   // Throws std::invalid_argument for a size outside 16..1024, spp not 1 or 4, threads < 1, or a
   // scene with more than 254 bodies and markers (ids are u8).
@@ -56,24 +84,20 @@ class Renderer {
   Renderer(const Renderer&) = delete;
   Renderer& operator=(const Renderer&) = delete;
 
-  int width() const;        // pixels
-  int height() const;       // pixels
-  int num_bodies() const;   // K
-  int num_markers() const;  // M
+  int width() const override;
+  int height() const override;
+  int num_bodies() const override;
+  int num_markers() const override;
+  bool on_device() const override { return false; }
   const RenderOptions& options() const { return options_; }
 
-  // Renders n environments (see the buffer layout at the top of this file).
-  void render(int n, const float* poses, const float* markers, std::uint8_t* rgb,
-              std::uint8_t* ids) const;
-  // Same, with each environment's appearance of the bodies (World::body_colors and
-  // World::body_size_scales); either may be nullptr for the scene's nominal values.
-  //   colors [N, K, 3] f32 RGB in [0, 1];  scales [N, K] f32, multiplies every dimension
-  void render(int n, const float* poses, const float* markers, const float* colors,
-              const float* scales, std::uint8_t* rgb, std::uint8_t* ids) const;
+  // Host pointers (see the buffer layout at the top of this file).
+  void render(const RenderInputs& in, std::uint8_t* rgb,
+              std::uint8_t* ids = nullptr) const override;
 
   // The number of exact ray-primitive intersection tests one render() of these inputs runs
   // (after the cheap screen-rectangle and bounding-sphere culls); for benchmarks. Single-threaded.
-  std::int64_t count_ray_tests(int n, const float* poses, const float* markers) const;
+  std::int64_t count_ray_tests(const RenderInputs& in) const;
 
  private:
   std::shared_ptr<const SceneModel> scene_;
@@ -90,25 +114,24 @@ bool cuda_renderer_available();
 // caller owns, with the layouts above. The launch goes to the legacy default stream and render()
 // returns without waiting; synchronize() waits. Built without CUDA, the constructor throws
 // std::runtime_error("built without CUDA").
-class CudaRenderer {
+class CudaRenderer final : public BatchRenderer {
  public:
   explicit CudaRenderer(std::shared_ptr<const SceneModel> scene, RenderOptions options = {});
-  ~CudaRenderer();
+  ~CudaRenderer() override;
   CudaRenderer(const CudaRenderer&) = delete;
   CudaRenderer& operator=(const CudaRenderer&) = delete;
 
-  int width() const;
-  int height() const;
-  int num_bodies() const;
-  int num_markers() const;
+  int width() const override;
+  int height() const override;
+  int num_bodies() const override;
+  int num_markers() const override;
+  bool on_device() const override { return true; }
 
-  void render(int n, const float* poses, const float* markers, std::uint8_t* rgb,
-              std::uint8_t* ids) const;
-  // colors [N, K, 3] f32 and scales [N, K] f32 on the device, or nullptr (see Renderer).
-  void render(int n, const float* poses, const float* markers, const float* colors,
-              const float* scales, std::uint8_t* rgb, std::uint8_t* ids) const;
+  // Every pointer of `in`, and rgb and ids, on the device.
+  void render(const RenderInputs& in, std::uint8_t* rgb,
+              std::uint8_t* ids = nullptr) const override;
   // Waits for the device to finish; throws std::runtime_error on a CUDA error.
-  void synchronize() const;
+  void synchronize() const override;
 
  private:
   struct Impl;

@@ -2,6 +2,8 @@
 //
 // Env i's first episode is seeded seed + i; its k-th episode (k = 0, 1, ...) seed + i + k * N,
 // so every (env, episode) pair has its own seed and results do not depend on the thread count.
+// Policies start each episode on its seed: the seed rule of every front end, docs/agents.md
+// "Seeds".
 // All outputs are preallocated; step() allocates nothing.
 #pragma once
 
@@ -10,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "parallax/sim/render_inputs.hpp"
 #include "parallax/sim/scene.hpp"
 #include "parallax/sim/thread_pool.hpp"
 #include "parallax/sim/world.hpp"
@@ -62,6 +65,15 @@ class WorldBatch {
   std::span<const float> body_colors() const { return colors_; }
   std::span<const float> body_size_scales() const { return scales_; }
   int num_joints() const { return num_joints_; }
+  // Every env's current state and appearance as one render call's inputs (host pointers into
+  // this batch, valid until the next step or reset): renderer.render(batch.render_inputs(), ...).
+  RenderInputs render_inputs() const {
+    return RenderInputs{.n = num_envs_,
+                        .poses = poses_.data(),
+                        .markers = markers_.data(),
+                        .colors = colors_.data(),
+                        .scales = scales_.data()};
+  }
 
   World& world(int i);
   const World& world(int i) const;
