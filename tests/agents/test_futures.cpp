@@ -89,7 +89,8 @@ TEST_CASE("futures: forked futures equal the dream's own fork and tick", "[agent
   CHECK(again.frames == f.frames);
 }
 
-TEST_CASE("futures: the pick is the largest imagined return; score() agrees", "[agents][futures]") {
+TEST_CASE("futures: the pick is the largest imagined return and score() agrees",
+          "[agents][futures]") {
   Source src;
   ag::FutureImaginer im(src.model, 16, torch::kCPU);
   im.set_root(src.dream.state(), 1);

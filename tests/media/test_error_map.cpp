@@ -28,7 +28,7 @@ TEST_CASE("error map: ends of the colour map are matplotlib's inferno ends", "[m
   }
 }
 
-TEST_CASE("error map: per-pixel mean absolute difference, by hand", "[media]") {
+TEST_CASE("error map: per-pixel mean absolute difference by hand", "[media]") {
   // Two 1x2 frames. Pixel 0: |10-40| + |20-20| + |30-0| = 60 -> 60 / 765. Pixel 1: equal.
   const std::vector<std::uint8_t> a{10, 20, 30, 5, 5, 5}, b{40, 20, 0, 5, 5, 5};
   std::vector<float> err(2);

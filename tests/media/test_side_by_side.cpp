@@ -15,7 +15,7 @@ std::array<std::uint8_t, 3> at(std::span<const std::uint8_t> img, int width, int
 }
 }  // namespace
 
-TEST_CASE("side-by-side: panels in order, enlarged, with the error between them", "[media]") {
+TEST_CASE("side-by-side: panels in order and enlarged with the error next to them", "[media]") {
   // 3x5 frames (odd on purpose), scale 3, gap 7: panels 15 px wide at x = 0, 22, 44.
   SideBySide v(SideBySideOptions{
       .frame_height = 3, .frame_width = 5, .scale = 3, .gap = 7, .error_scale = 0.5f});

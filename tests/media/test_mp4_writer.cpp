@@ -30,7 +30,8 @@ std::string tmp_path(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("mp4: a written video decodes with FFmpeg's own tools, frame count and size", "[media]") {
+TEST_CASE("mp4: a written video decodes with FFmpeg's own tools with its frame count and size",
+          "[media]") {
   INFO("ffprobe and ffmpeg come with Debian's ffmpeg package (scripts/bootstrap installs it)");
   REQUIRE(!run("command -v ffprobe").empty());
   const std::string path = tmp_path("grey.mp4");
