@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "commands.hpp"
 #include "common.hpp"
@@ -13,6 +14,8 @@
 #include "parallax/agents/arena.hpp"
 #include "parallax/agents/arena_report.hpp"
 #include "parallax/agents/model_source.hpp"
+#include "parallax/media/mp4_writer.hpp"
+#include "parallax/media/side_by_side.hpp"
 #include "parallax/sim/image_io.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
 
@@ -31,6 +34,7 @@ struct DemoOptions {
   std::string device = "cpu";
   int threads = 0;
   std::string out = "runs/demo";
+  std::string mp4;  // "" = none; else the side-by-side view of env 0 (media/side_by_side.hpp)
   bool json = false;
 };
 
@@ -66,9 +70,22 @@ void run_demo(const DemoOptions& o) {
       std::copy_n(src + static_cast<std::size_t>(y) * w * 3, w * 3,
                   strip.data() + ((static_cast<std::size_t>(row) * h + y) * sw + col * w) * 3);
   };
+  // --mp4: the viewer's recorded picture (true | predicted | error of env 0), one frame per tick.
+  std::optional<media::SideBySide> view;
+  std::optional<media::Mp4Writer> mp4;
+  if (!o.mp4.empty()) {
+    view.emplace(media::SideBySideOptions{.frame_height = h, .frame_width = w});
+    mp4.emplace(o.mp4, media::Mp4Options{.width = view->width(),
+                                         .height = view->height(),
+                                         .fps = static_cast<int>(std::lround(scene->control_hz))});
+  }
+  const std::size_t frame_bytes = static_cast<std::size_t>(h) * w * 3;
   agents::ArenaReport run(n);
   for (int t = 0; t < o.ticks; ++t) {
     const auto metrics = arena.tick();
+    if (mp4)
+      mp4->write(view->compose(arena.true_frames().first(frame_bytes),
+                               arena.predicted_frames().first(frame_bytes)));
     for (int i = 0; i < n; ++i) {
       blit(arena.true_frames(), i, 2 * i, t);
       blit(arena.predicted_frames(), i, 2 * i + 1, t);
@@ -90,6 +107,7 @@ void run_demo(const DemoOptions& o) {
   const fs::path out(o.out);
   fs::create_directories(out);
   sim::write_png(out / "strip.png", sw, sh, 3, strip.data());
+  if (mp4) mp4->finish();
   write_text_atomic(out / "report.json", json_text(report, 1) + "\n");
   if (o.json) {
     std::printf("%s\n", json_text(nlohmann::json{{"strip", (out / "strip.png").string()},
@@ -132,6 +150,9 @@ void register_demo(CLI::App& app) {
       ->check(threads_check())
       ->capture_default_str();
   sub->add_option("--out", o->out, "Output folder")->capture_default_str();
+  sub->add_option("--mp4", o->mp4,
+                  "Also write the side-by-side view (true | predicted | error) of env 0 to this "
+                  "H.264 MP4, one frame per tick (as parallax-view records)");
   sub->add_flag("--json", o->json, "Print a JSON summary on stdout");
   sub->callback([o] { run_demo(*o); });
 }

@@ -15,7 +15,8 @@ check base 'torch/|ATen/|c10/|btBullet|BulletCollision/|BulletDynamics/|LinearMa
 check sim 'torch/|ATen/|c10/|parallax/worldmodel|parallax/agents' 'torch or higher layers'
 check worldmodel 'btBulletDynamicsCommon|btBullet|BulletCollision/|BulletDynamics/|LinearMath/|parallax/sim|parallax/agents' 'Bullet or sim'
 check agents 'parallax/cli|SDL|imgui' 'front ends'
-for d in sim/include worldmodel/include agents/include; do
+check media 'torch/|ATen/|c10/|btBullet|BulletCollision/|BulletDynamics/|LinearMath/|parallax/sim|parallax/worldmodel|parallax/agents|SDL|imgui' 'torch, Bullet, other layers or front ends'
+for d in sim/include worldmodel/include agents/include media/include; do
   check "$d" 'btBullet|BulletCollision/|BulletDynamics/|LinearMath/|SDL|cuda_runtime|cuda\.h' 'Bullet, SDL or CUDA types in public headers'
 done
 if [[ $bad -eq 0 ]]; then echo "layers ok"; fi

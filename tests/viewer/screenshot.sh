@@ -2,7 +2,8 @@
 # parallax-view under Xvfb: runs 8 frames (8 ticks) of a scene and writes a screenshot, and each
 # frame panel shows exactly what the product computes for the same seed and tick:
 # - the true (Bullet) panel = `parallax render --seed S --step 8` of env 0, every texel of the
-#   64x64 frame at the centre of its 5.6x5.6-pixel cell in the 360x360 panel (nearest filtering);
+#   64x64 frame at the centre of its 4x4-pixel cell in the 256x256 panel (nearest filtering; the
+#   viewer enlarges by whole texels, 4 at 1280x720);
 # - the predicted (dream) panel = env 0's predicted frame at tick 8 in `parallax demo`'s strip
 #   (same scene, seed, envs, policy and untrained model).
 # The scene (still_scene.json) lets actions move only a body hidden under the floor, so the random
@@ -14,7 +15,7 @@ set -euo pipefail
 view=${1:?parallax-view}; src=${2:?source dir}; exe=${3:?parallax}
 py=${PARALLAX_TEST_PYTHON:-python3}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-command -v xvfb-run >/dev/null || { echo "xvfb-run missing (apt-get install xvfb)"; exit 1; }
+command -v xvfb-run >/dev/null || { echo "xvfb-run missing (apt-get install xvfb): skipped"; exit 77; }
 scene="$src/tests/viewer/still_scene.json"
 xvfb-run -a -s "-screen 0 1280x720x24" "$view" --scene "$scene" --frames 8 --envs 2 --seed 3 \
   --screenshot "$tmp/shot.png"
@@ -35,7 +36,7 @@ print("screenshot", img.shape, img.dtype)
 assert img.shape == (720, 1280, 3), img.shape
 
 
-def find(ref, side=360):
+def find(ref, side=256):
     """Top-left corners (x, y) where a side-px panel shows `ref` [h, w, 3] with nearest filtering:
     the pixel at the centre of each texel's cell equals that texel, for all texels."""
     h, w = ref.shape[:2]
@@ -68,7 +69,7 @@ for at in (true_at, pred_at):
     xs, ys = [p[0] for p in at], [p[1] for p in at]
     assert max(xs) - min(xs) <= 4 and max(ys) - min(ys) <= 4, at
 assert abs(true_at[0][1] - pred_at[0][1]) <= 4, "panels not side by side"
-assert pred_at[0][0] >= true_at[0][0] + 360, "predicted panel not right of the true one"
+assert pred_at[0][0] >= true_at[0][0] + 256, "predicted panel not right of the true one"
 # Not vacuous: the neighbouring tick and another seed are not found.
 assert not find(frame("r7.png")), "tick 7 matches too: the check cannot tell ticks apart"
 assert not find(frame("s4.png")), "seed 4 matches too"
