@@ -90,7 +90,11 @@ int main(int argc, char** argv) {
   world.poses(poses), world.marker_positions(markers), world.body_colors(colors),
       world.body_size_scales(sizes);
   auto frame = torch::empty({1, info.height, info.width, 3}, torch::kUInt8);
-  renderer.render(1, poses.data(), markers.data(), colors.data(), sizes.data(),
+  renderer.render({.n = 1,
+                   .poses = poses.data(),
+                   .markers = markers.data(),
+                   .colors = colors.data(),
+                   .scales = sizes.data()},
                   frame.data_ptr<std::uint8_t>(), nullptr);
   const auto root_frames = frame.permute({0, 3, 1, 2}).contiguous();
   const auto root_actions = torch::zeros({1, info.action_size});

@@ -57,8 +57,12 @@ ExpertEpisode expert_episode(const std::shared_ptr<const sim::SceneModel>& scene
         world.body_size_scales(size);
     ep.states.push_back(world.save_state());
     ep.frames.emplace_back(fsz);
-    renderer.render(1, pose.data(), mk.data(), color.data(), size.data(), ep.frames.back().data(),
-                    nullptr);
+    renderer.render({.n = 1,
+                     .poses = pose.data(),
+                     .markers = mk.data(),
+                     .colors = color.data(),
+                     .scales = size.data()},
+                    ep.frames.back().data(), nullptr);
   };
   observe();
   for (int t = 0; t < scene->episode_steps; ++t) {
