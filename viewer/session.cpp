@@ -63,11 +63,16 @@ void Session::build(const std::string& scene_name, const std::string& model_path
   work_.class_names = {"background"};
   for (const auto& b : scene_->bodies) work_.class_names.push_back(b.name);
   for (const auto& m : scene_->markers) work_.class_names.push_back(m.name);
-  reset();
+  clear_history();  // the new arena has just reset itself: resetting it again would draw the
+                    // dream's first states twice and part from `parallax demo`'s episodes
 }
 
 void Session::reset() {
   arena_->reset();
+  clear_history();
+}
+
+void Session::clear_history() {
   horizon_.assign(arena_->num_envs(), 0);
   work_.horizon.clear();
   work_.psnr.clear();

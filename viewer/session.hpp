@@ -114,6 +114,7 @@ class Session {
   std::shared_ptr<const sim::SceneModel> scene_;
   agents::ModelSource model_;
   std::unique_ptr<agents::Arena> arena_;
+  void clear_history();  // plots, returns and metrics since the last reset; publishes
   std::unique_ptr<agents::FutureImaginer> imaginer_;
   std::unique_ptr<sim::Renderer> id_renderer_;  // ids of the selected env (overlays)
   int pusher_body_ = -1;                        // the actuated body, or -1

@@ -149,7 +149,7 @@ TEST_CASE("futures: the Bullet replay is what the source world does with the pla
   for (int s = 0; s < f.l; ++s) {
     const auto res = src.world.step(std::span(f.plans).subspan((1 * f.l + s) * f.a, f.a));
     ret += d * res.reward;
-    d *= 0.99;
+    d *= static_cast<double>(0.99f);  // the discount replay_in_bullet was given (a float)
     r.render(in.gather(src.world), rgb.data());
     const auto got = f.bullet_frame(1, s);
     CHECK(std::equal(got.begin(), got.end(), rgb.begin()));

@@ -10,7 +10,7 @@ view=${1:?parallax-view}; src=${2:?source dir}
 py=${PARALLAX_TEST_PYTHON:-python3}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 command -v xvfb-run >/dev/null || { echo "xvfb-run missing (apt-get install xvfb): skipped"; exit 77; }
-echo "0 mode resync 4" >"$tmp/a.txt"
+echo "0 mode resync 5" >"$tmp/a.txt"  # 24 ticks: 4 after the last resync, so error is not 0
 printf '10 futures 4 random\n' >"$tmp/b.txt"
 for run in a b; do
   xvfb-run -a -s "-screen 0 1280x720x24" "$view" --scene push --envs 4 --seed 2 --frames 24 \
