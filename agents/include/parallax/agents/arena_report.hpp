@@ -1,5 +1,6 @@
 // A run of the arena summarised: what `parallax demo` writes in report.json ("summary" and
 // "steps"). Reset ticks (a fresh context, nothing predicted yet) are listed but not averaged.
+// Reference: docs/agents.md.
 #pragma once
 
 #include <span>

@@ -9,6 +9,7 @@
 // its true id mask has (bodies with fewer than 4 true pixels are not scored).
 // Validated on true frames against the renderer's ids by parallax fidelity (report field
 // "body_finder_validation") and tests/agents/test_fidelity.cpp.
+// Reference: docs/fidelity.md.
 #pragma once
 
 #include <array>

@@ -11,6 +11,7 @@
 //                   observations), the model's own prediction of the frame otherwise (0: pure
 //                   dreaming after the first frame). Its root is the last C perceived frames.
 //   MPC: a decision every `replan_every` ticks (the plan's first actions are executed in between).
+// Reference: docs/agents.md.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 // Whole episodes from the rollout engine, in the episode store's layout (worldmodel::Episode):
 // what `parallax collect` writes. Frame t is the observation before action t; an episode ends at
 // its terminated or truncated step, and the env's next (autoreset) step starts the next one.
+// Reference: docs/store.md.
 #pragma once
 
 #include <vector>

@@ -5,6 +5,7 @@
 // Seeds: policy p (0-based, in the order given) uses the seeds seed + p * 100000 + e for its
 // episodes e = 0 .. E_p - 1. The default base kFidelitySeedBase = 1,000,000,000 is disjoint from
 // every collection used for training the shipped models (seeds below 1,000,000; see the cards).
+// Reference: docs/fidelity.md.
 #pragma once
 
 #include <cstdint>

@@ -2,6 +2,7 @@
 //   psnr_horizon.png     open-loop PSNR [dB] against horizon
 //   position_error.png   open-loop mean body position error [px] against horizon
 //   decision_regret.png  histogram of normalised regret at decision points (10 bins over [0, 1])
+// Reference: docs/fidelity.md.
 #pragma once
 
 #include <filesystem>

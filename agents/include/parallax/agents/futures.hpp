@@ -13,6 +13,7 @@
 // Bullet replays start from one saved state each. Same root, options and seed => same futures.
 // Note: saving the live world's state drops its contact caches (World::save_state), so a
 // replay nudges that world's later steps; the viewer does it only on request.
+// Reference: docs/viewer.md.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
 // Fidelity metrics between a true and a predicted frame (pinned definitions, checked against
 // scikit-image in tests/agents/test_metrics.cpp). Frames are RGB u8 [H, W, 3], compared on [0, 1].
+// Reference: docs/fidelity.md.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
 // Finding the world model for a scene: an explicit checkpoint, the shipped one
 // (assets/models/<scene>.pt), or freshly initialised weights when neither exists.
+// Reference: docs/worldmodel.md.
 #pragma once
 
 #include <cstdint>

@@ -16,6 +16,7 @@
 //
 // Determinism: everything drawn comes from the planner's seed and reset(); the dream runs the
 // model's mode (no sampling); Bullet is bit-deterministic. Same seed, same calls => same plans.
+// Reference: docs/agents.md.
 #pragma once
 
 #include <cstdint>

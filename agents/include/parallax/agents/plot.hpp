@@ -1,5 +1,6 @@
 // A small line-chart rasteriser for report PNGs (no text: axes, grid lines at round values and
 // coloured series; the report's markdown names the colours and the axis ranges).
+// Reference: docs/fidelity.md.
 #pragma once
 
 #include <array>

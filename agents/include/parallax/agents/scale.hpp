@@ -19,6 +19,7 @@
 // The curves are the means over decisions, with percentile-bootstrap 95 % intervals over
 // decisions. Also per K: the dream pick's imagined and true return (their gap grows when the
 // planner exploits the model's errors), and k_peak_a, the smallest K at which (a) is highest.
+// Reference: docs/agents.md.
 #pragma once
 
 #include <cstdint>

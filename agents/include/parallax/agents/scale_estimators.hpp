@@ -1,6 +1,7 @@
 // Estimators of the search-scaling curves (scale.hpp): from n scored candidates of one decision,
 // the exact expectation over every K-subset of the n drawn uniformly at random, as the unbiased
 // pass@k estimator of Chen et al. 2021 ("Evaluating Large Language Models Trained on Code").
+// Reference: docs/agents.md.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,5 @@
 // Small statistics for reports: correlation coefficients and ranking agreement.
+// Reference: docs/fidelity.md.
 #pragma once
 
 #include <vector>

@@ -6,6 +6,7 @@
 // it over the target and flushes the folder. Readers see the old file or the whole new one; a
 // writer killed before the rename leaves only the temporary. Without commit() (an error on the
 // way), the destructor removes the temporary.
+// Reference: docs/cli.md.
 #pragma once
 
 #include <cstdio>

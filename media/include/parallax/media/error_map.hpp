@@ -2,6 +2,7 @@
 // channels, divided by a scale and coloured by a perceptual map (black -> purple -> orange ->
 // yellow, a five-stop approximation of matplotlib's "inferno"). The scale is part of the
 // picture: the viewer and the MP4 draw it as a colour bar with its value.
+// Reference: docs/viewer.md.
 #pragma once
 
 #include <array>

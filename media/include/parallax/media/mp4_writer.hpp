@@ -5,6 +5,7 @@
 // libavcodec offers; none => std::runtime_error saying so. The video is written to
 // "<path>.part" and renamed to <path> by finish(): a failed or abandoned recording leaves
 // nothing under <path> (the destructor removes the partial file).
+// Reference: docs/viewer.md.
 #pragma once
 
 #include <cstdint>

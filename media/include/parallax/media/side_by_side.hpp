@@ -8,6 +8,7 @@
 //                       [=bar===]    colour bar: error 0 (left) .. error_scale (right)
 //
 // Sizes are rounded up to even numbers (H.264's 4:2:0 chroma needs them).
+// Reference: docs/viewer.md.
 #pragma once
 
 #include <cstdint>

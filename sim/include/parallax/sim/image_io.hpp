@@ -1,4 +1,5 @@
 // PNG files through stb_image / stb_image_write (Debian's libstb). No stb types leak out.
+// Reference: docs/render.md.
 #pragma once
 
 #include <cstdint>

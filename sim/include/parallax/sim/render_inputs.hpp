@@ -1,6 +1,7 @@
 // What one render call reads: the state of N environments, as pointers into caller-owned
 // buffers (layouts in renderer.hpp). sim::WorldBatch::render_inputs() gives a batch's;
 // WorldRenderInputs gathers one sim::World's.
+// Reference: docs/render.md.
 #pragma once
 
 #include <vector>

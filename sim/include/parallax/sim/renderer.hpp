@@ -18,6 +18,7 @@
 // toward the light hits a body. Discs lie 1 mm above their plane and cast no shadows; planes
 // and discs are two-sided. With spp 4 the colour is the mean of a 2x2 grid of samples and the id
 // is the most common id of the four (ties: the earliest sample).
+// Reference: docs/render.md.
 #pragma once
 
 #include <array>

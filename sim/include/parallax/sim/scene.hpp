@@ -1,6 +1,7 @@
 // Immutable scene model: what a scene file (assets/scenes/*.json) describes.
 // All units SI: metres, kilograms, seconds, radians unless a field name says `_deg`.
 // Documented field by field in assets/scenes/README.md.
+// Reference: docs/sim.md.
 #pragma once
 
 #include <array>

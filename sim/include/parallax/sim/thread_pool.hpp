@@ -5,6 +5,7 @@
 // thread runs chunk 0 itself; the other chunks run on the pool's threads. Which items a worker
 // gets depends only on n and T, never on timing, so per-worker scratch buffers indexed by `w` are
 // safe. Nothing is allocated per call. With threads == 1 everything runs inline on the caller.
+// Reference: docs/sim.md.
 #pragma once
 
 #include <condition_variable>

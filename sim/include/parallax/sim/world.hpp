@@ -3,6 +3,7 @@
 // Same scene, same seed, same actions => bit-identical trajectories (no wall clock, no threads
 // inside a world, fixed substeps, sequential-impulse solver). State can be saved and restored
 // exactly; see save_state() for the one subtlety.
+// Reference: docs/sim.md.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 // Checkpoints: one file (PyTorch zip archive) holding the model weights, the model config as
 // JSON, and optionally the optimiser and trainer state so that training resumes exactly.
 // Written atomically: a temporary file in the same folder, then rename.
+// Reference: docs/worldmodel.md.
 #pragma once
 
 #include <torch/torch.h>

@@ -2,6 +2,7 @@
 // (one per env, or per imagined future) lives on the device in preallocated tensors; each tick
 // advances every open slot with ONE batched step of the world model (any family behind
 // world_model.hpp). Frames are decoded only when asked.
+// Reference: docs/worldmodel.md.
 #pragma once
 
 #include <torch/torch.h>

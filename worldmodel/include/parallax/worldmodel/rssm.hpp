@@ -4,6 +4,7 @@
 //   h_t = GRU(h_{t-1}, z_{t-1}, a_t);  prior z_t ~ p(z | h_t);  posterior z_t ~ q(z | h_t, e(o_t))
 // The reward and continue heads at step t predict the reward received on arriving at frame t
 // and whether the episode goes on after it, from the features [h_t, z_t].
+// Reference: docs/worldmodel.md.
 #pragma once
 
 #include <torch/torch.h>

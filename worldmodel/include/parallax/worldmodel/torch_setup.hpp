@@ -1,5 +1,6 @@
 // Process-wide LibTorch settings. LibTorch starts with one intra-op thread in this setup;
 // front ends, tests and benchmarks call init_torch_threads() once at start.
+// Reference: docs/worldmodel.md.
 #pragma once
 
 namespace parallax::worldmodel {

@@ -2,6 +2,7 @@
 // bf16 autocast on CUDA, atomic checkpoints (weights + optimizer + sampler/RNG state) so that
 // a resumed run continues exactly, metrics as JSON lines (progress lines are the caller's: run()'s
 // per-step callback).
+// Reference: docs/worldmodel.md.
 #pragma once
 
 #include <torch/torch.h>
