@@ -15,6 +15,7 @@
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/world.hpp"
 #include "parallax/sim/world_batch.hpp"
+#include "still_world_model.hpp"
 
 namespace ag = parallax::agents;
 namespace sim = parallax::sim;
@@ -122,41 +123,7 @@ class OracleWorldModel final : public wm::WorldModel {
   std::map<std::string, std::uint64_t> table_;
 };
 
-// Holds the last frame it observed (context or resync): predicts no motion, reward 0.
-class StillWorldModel final : public wm::WorldModel {
- public:
-  explicit StillWorldModel(const sim::SceneModel& scene) {
-    info_.family = "still";
-    info_.height = scene.camera.height;
-    info_.width = scene.camera.width;
-    info_.action_size = scene.action_size();
-    info_.config_json = "{}";
-  }
-  const wm::ModelInfo& info() const override { return info_; }
-  torch::nn::Module& module() override { return module_; }
-  wm::SlotState initial_state(int64_t b, torch::Device) override {
-    return {torch::zeros({b, 3, info_.height, info_.width})};
-  }
-  wm::SlotState encode_context(const torch::Tensor& f, const torch::Tensor&,
-                               const wm::StepContext&) override {
-    return {f.select(1, f.size(1) - 1).to(torch::kFloat) / 255.0};
-  }
-  wm::SlotState step(const wm::SlotState& s, const torch::Tensor&,
-                     const wm::StepContext&) override {
-    return {s[0].clone()};
-  }
-  wm::SlotState observe(const wm::SlotState&, const torch::Tensor& frames,
-                        const wm::StepContext&) override {
-    return {frames.to(torch::kFloat) / 255.0};
-  }
-  torch::Tensor decode(const wm::SlotState& s) override { return s[0]; }
-  torch::Tensor reward(const wm::SlotState& s) override { return torch::zeros({s[0].size(0)}); }
-  torch::Tensor cont(const wm::SlotState& s) override { return torch::ones({s[0].size(0)}); }
-
- private:
-  wm::ModelInfo info_;
-  torch::nn::Module module_;
-};
+using parallax::testing::StillWorldModel;
 
 ag::ArenaOptions options(int n, std::uint64_t seed, const std::string& policy, ag::ArenaMode mode,
                          int resync_every) {

@@ -15,6 +15,7 @@
 #include "parallax/agents/rollout.hpp"
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/world.hpp"
+#include "still_world_model.hpp"
 
 namespace ag = parallax::agents;
 namespace sim = parallax::sim;
@@ -29,41 +30,7 @@ std::shared_ptr<const sim::SceneModel> short_push() {
   return std::make_shared<const sim::SceneModel>(s);
 }
 
-// Holds the last frame it observed: a cheap dream for the arena.
-class StillWorldModel final : public wm::WorldModel {
- public:
-  explicit StillWorldModel(const sim::SceneModel& scene) {
-    info_.family = "still";
-    info_.height = scene.camera.height;
-    info_.width = scene.camera.width;
-    info_.action_size = scene.action_size();
-    info_.config_json = "{}";
-  }
-  const wm::ModelInfo& info() const override { return info_; }
-  torch::nn::Module& module() override { return module_; }
-  wm::SlotState initial_state(int64_t b, torch::Device) override {
-    return {torch::zeros({b, 3, info_.height, info_.width})};
-  }
-  wm::SlotState encode_context(const torch::Tensor& f, const torch::Tensor&,
-                               const wm::StepContext&) override {
-    return {f.select(1, f.size(1) - 1).to(torch::kFloat) / 255.0};
-  }
-  wm::SlotState step(const wm::SlotState& s, const torch::Tensor&,
-                     const wm::StepContext&) override {
-    return {s[0].clone()};
-  }
-  wm::SlotState observe(const wm::SlotState&, const torch::Tensor& frames,
-                        const wm::StepContext&) override {
-    return {frames.to(torch::kFloat) / 255.0};
-  }
-  torch::Tensor decode(const wm::SlotState& s) override { return s[0]; }
-  torch::Tensor reward(const wm::SlotState& s) override { return torch::zeros({s[0].size(0)}); }
-  torch::Tensor cont(const wm::SlotState& s) override { return torch::ones({s[0].size(0)}); }
-
- private:
-  wm::ModelInfo info_;
-  torch::nn::Module module_;
-};
+using parallax::testing::StillWorldModel;
 
 // The episode of `episode_seed` replayed by hand in one World: the policy made for ONE env with
 // the run's seed and started on the episode seed (the rule), acting on that World's own state.
