@@ -97,7 +97,7 @@ TEST_CASE("unet: the loader refuses bad checkpoints with one line naming the fil
       CHECK(msg.find('\n') == std::string::npos);
     }
   };
-  refuses("unknown_family", "known families: rssm, unet");
+  refuses("unknown_family", "known families: rssm, unet, latent");
   refuses("bad_format", "field 'parallax_format'");
   refuses("missing_weight", "weight 'mid.weight' is missing");
   refuses("bad_shape", "weight 'mid.weight' has shape");

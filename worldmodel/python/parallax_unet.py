@@ -199,11 +199,11 @@ class UNetWorldModel(nn.Module):
         return nxt, heads[:, 0], heads[:, 1]
 
 
-def save_checkpoint(path: str, model: UNetWorldModel, extra: dict | None = None) -> None:
+def save_checkpoint(path: str, model: nn.Module, extra: dict | None = None) -> None:
     """Atomic: a temporary file in the same folder, fsync, rename."""
     payload = {
         "parallax_format": FORMAT,
-        "family": FAMILY,
+        "family": model.cfg.get("family", FAMILY),
         "config": json.dumps(model.cfg, sort_keys=True),
         "weights": {k: v.detach().to("cpu", torch.float32).contiguous().clone()
                     for k, v in model.state_dict().items()},

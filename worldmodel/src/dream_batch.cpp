@@ -143,8 +143,17 @@ void DreamBatch::close(int slot) {
 }
 
 void DreamBatch::write_rows(const SlotState& next, const torch::Tensor& rows) {
+  // Merge every tensor before writing any: a family's next state may alias its current one (the
+  // latent family's z_{t-1} is its z_t).
+  std::vector<torch::Tensor> merged(state_.size());
+  for (std::size_t i = 0; i < state_.size(); ++i) {
+    // A family may pass a state tensor through unchanged (the latent family's observed frame):
+    // nothing to write, and at K = 1024 slots skipping it saves most of a latent tick.
+    if (next[i].is_same(state_[i])) continue;
+    merged[i] = torch::where(row_mask(rows, state_[i]), next[i], state_[i]);
+  }
   for (std::size_t i = 0; i < state_.size(); ++i)
-    state_[i].copy_(torch::where(row_mask(rows, state_[i]), next[i], state_[i]));
+    if (merged[i].defined()) state_[i].copy_(merged[i]);
 }
 
 void DreamBatch::tick_body() {

@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "parallax/worldmodel/checkpoint.hpp"
+#include "parallax/worldmodel/latent.hpp"
 #include "parallax/worldmodel/sha256.hpp"
 #include "parallax/worldmodel/unet.hpp"
 #include "parallax/worldmodel/world_model.hpp"
@@ -65,6 +66,13 @@ std::shared_ptr<WorldModel> load_unet(const std::string& config, const Dict& wei
   return make_unet_world_model(net);
 }
 
+std::shared_ptr<WorldModel> load_latent(const std::string& config, const Dict& weights,
+                                        const std::string& where) {
+  LatentNet net(LatentConfig::from_json_string(config, where));
+  load_weights(*net, weights, where);
+  return make_latent_world_model(net);
+}
+
 struct Family {
   const char* name;
   std::shared_ptr<WorldModel> (*load)(const std::string& config, const Dict& weights,
@@ -72,6 +80,7 @@ struct Family {
 };
 constexpr Family kFamilies[] = {
     {"unet", load_unet},
+    {"latent", load_latent},
 };
 
 // The bytes of a checkpoint for LibTorch's zip reader. torch::pickle_load(std::vector<char>)

@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Train the `latent` world-model family (parallax_latent.py) on Parallax episode datasets.
+
+Each batch: B windows of 2 context frames and K targets from the data. The encoder reads the two
+context frames (z_{t-1}, z_t); the dynamics rolls the latent K steps open loop with the data's
+actions; losses (masked after an episode's end, step k weighted rho^k):
+  consistency  ||z_pred_k - stopgrad(encoder(f_{t+k}))||^2   (the latent step stays on the
+               encoder's manifold, TD-MPC2's latent consistency)
+  reward       (head(z_pred_k) - symlog r_k)^2, continue: BCE
+  pixels       at J horizons per batch: decoder(z_pred_k, f_t) and decoder(encoder(f_{t+k}), f_t)
+               against f_{t+k}; pixels that changed since f_t weigh (1 + --move-weight)
+The checkpoint is what the C++ library loads (worldmodel/src/latent.cpp); resumable
+(--resume, --max-seconds), one JSON line per 50 steps on stderr and in --log.
+
+    train_latent.py --data runs/push/random,runs/push/noisy --eval-data runs/push/heldout \\
+        --steps 3000 --out push-latent.pt --log train.jsonl --resume
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train_unet import Sampler, load_dataset  # noqa: E402
+
+
+def fail(msg: str, code: int = 1):
+    print(f"train_latent: error: {msg}", file=sys.stderr)
+    sys.exit(code)
+
+
+def open_loop_eval(model, episodes, horizon, device, torch, pl):
+    """Open loop from each episode's first two frames, all episodes batched: per horizon the
+    PSNR of the mean MSE over episodes for the model and for 'nothing moves', and the reward MAE."""
+    eps = [e for e in episodes if e["act"].shape[0] >= horizon + 1]
+    if not eps:
+        return {}
+    obs = torch.from_numpy(np.stack([e["obs"][: horizon + 2] for e in eps])).to(device).float() / 255
+    act = torch.from_numpy(np.stack([e["act"][1: horizon + 1] for e in eps])).to(device)
+    rew = torch.from_numpy(np.stack([e["rew"][1: horizon + 1] for e in eps])).to(device)
+    out = {}
+    with torch.no_grad():
+        z_prev, z, last = model.encoder(obs[:, 0]), model.encoder(obs[:, 1]), obs[:, 1]
+        mae = 0.0
+        for h in range(1, horizon + 1):
+            z_prev, z = z, model.dynamics(z, z_prev, act[:, h - 1])
+            r = pl.symexp(model.heads(z)[:, 0])
+            mae += float((r - rew[:, h - 1]).abs().mean())
+            if h in (1, 2, 5, 10, 20, 30, 45):
+                pred = torch.round(model.decoder(z, last).clamp(0, 1) * 255) / 255
+                true = obs[:, 1 + h]
+                m = float(((pred - true) ** 2).mean())
+                n = float(((last - true) ** 2).mean())
+                out[f"t+{h}"] = [round(-10 * math.log10(max(m, 1e-12)), 2),
+                                 round(-10 * math.log10(max(n, 1e-12)), 2)]
+        out["reward_mae"] = round(mae / horizon, 4)
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", required=True, help="dataset folders or .npz packs, comma-separated")
+    p.add_argument("--out", required=True, help="checkpoint to write (the C++ library loads it)")
+    p.add_argument("--eval-data", default="", help="held-out datasets, comma-separated")
+    p.add_argument("--eval-episodes", type=int, default=24, help="episodes per eval dataset")
+    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch", type=int, default=32, help="windows per batch (B)")
+    p.add_argument("--horizon", type=int, default=16, help="open-loop latent steps per window (K)")
+    p.add_argument("--decode-steps", type=int, default=3, help="horizons decoded per batch (J)")
+    p.add_argument("--rho", type=float, default=0.98, help="weight of step k: rho^k")
+    p.add_argument("--move-weight", type=float, default=4.0)
+    p.add_argument("--pixel-weight", type=float, default=200.0)
+    p.add_argument("--consistency-weight", type=float, default=1.0)
+    p.add_argument("--reward-weight", type=float, default=1.0)
+    p.add_argument("--cont-weight", type=float, default=0.2)
+    p.add_argument("--latent", type=int, default=64)
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--enc-channels", default="16,32,64,64")
+    p.add_argument("--dec-channels", default="32,32,16,8")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr-final", type=float, default=1e-4, help="cosine decay target")
+    p.add_argument("--clip", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--checkpoint-every", type=int, default=250)
+    p.add_argument("--log", default="")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--max-seconds", type=float, default=0, help="stop (resumably) after this long")
+    args = p.parse_args()
+
+    import torch
+    import parallax_latent as pl
+
+    torch.set_num_threads(max(1, args.threads))
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        fail("--device cuda: no CUDA device is available", 2)
+    for name in ("steps", "batch", "horizon", "decode_steps"):
+        if getattr(args, name) < 1:
+            fail(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}", 2)
+    if args.decode_steps > args.horizon:
+        fail(f"--decode-steps {args.decode_steps} exceeds --horizon {args.horizon}", 2)
+
+    episodes, meta0 = [], None
+    for folder in [d for d in args.data.split(",") if d]:
+        eps, meta = load_dataset(folder)
+        if meta0 and meta.get("scene_name") != meta0.get("scene_name"):
+            fail(f"{folder}: scene '{meta.get('scene_name')}' differs from '{meta0.get('scene_name')}'")
+        meta0 = meta0 or meta
+        episodes += eps
+    h, w = episodes[0]["obs"].shape[2:]
+    a = episodes[0]["act"].shape[1]
+    for e in episodes:
+        if e["obs"].shape[2:] != (h, w) or e["act"].shape[1] != a:
+            fail("datasets disagree on frame or action size")
+    eval_eps = []
+    for folder in [d for d in args.eval_data.split(",") if d]:
+        eval_eps += load_dataset(folder, args.eval_episodes)[0]
+
+    cfg = pl.default_config(int(h), int(w), int(a))
+    cfg.update(latent=args.latent, hidden=args.hidden,
+               enc_channels=[int(x) for x in args.enc_channels.split(",")],
+               dec_channels=[int(x) for x in args.dec_channels.split(",")],
+               scene=meta0.get("scene_name", ""))
+    try:
+        pl.validate_config(dict(cfg), "flags")
+    except ValueError as e:
+        fail(str(e), 2)
+    torch.manual_seed(args.seed)
+    model = pl.LatentWorldModel(cfg).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    rng = np.random.default_rng(args.seed)
+    step, compute_s = 0, 0.0
+    state_path = args.out + ".state"
+    if args.resume and os.path.exists(state_path):
+        st = torch.load(state_path, map_location="cpu", weights_only=False)
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["optimizer"])
+        step, compute_s = st["step"], st.get("compute_s", 0.0)
+        rng.bit_generator.state = st["numpy_rng"]
+        torch.set_rng_state(st["torch_rng"])
+        print(f"train_latent: resumed {state_path} at step {step}", file=sys.stderr)
+    sampler = Sampler(episodes, 2, rng)
+    n_params = sum(q.numel() for q in model.parameters())
+    print(f"train_latent: {len(episodes)} episodes, {sum(e['act'].shape[0] for e in episodes)} "
+          f"steps; {n_params} parameters; device {device}", file=sys.stderr)
+    log = open(args.log, "a") if args.log else None
+
+    def emit(rec):
+        line = json.dumps(rec)
+        if log:
+            log.write(line + "\n")
+            log.flush()
+        print(line, file=sys.stderr)
+
+    def save():
+        pl.save_checkpoint(args.out, model, {"training": json.dumps(
+            {"step": step, "compute_s": round(compute_s, 1), "args": vars(args)})})
+        st = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+              "compute_s": compute_s, "numpy_rng": rng.bit_generator.state,
+              "torch_rng": torch.get_rng_state()}
+        tmp = state_path + f".tmp.{os.getpid()}"
+        torch.save(st, tmp)
+        os.replace(tmp, state_path)
+
+    k_len, b = args.horizon, args.batch
+    weights = torch.tensor([args.rho ** i for i in range(k_len)], device=device)
+    t_start = t0 = time.time()
+    sums, n_sum, frames_done = {}, 0, 0
+    while step < args.steps:
+        frac = step / args.steps
+        lr = args.lr_final + 0.5 * (args.lr - args.lr_final) * (1 + math.cos(math.pi * frac))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        fr, ac, rw, ct, va = sampler.batch(b, k_len)
+        fr = torch.from_numpy(fr).to(device).float().div_(255.0)
+        ac, rw, ct, va = (torch.from_numpy(x).to(device) for x in (ac, rw, ct, va))
+        model.train()
+        last = fr[:, 1]
+        z_prev, z = model.encoder(fr[:, 0]), model.encoder(last)
+        z_tgt = model.encoder(fr[:, 2:].flatten(0, 1)).view(b, k_len, -1)
+        wv = va * weights  # [B, K]
+        denom = wv.sum().clamp_min(1e-6)
+        preds = []
+        loss_cons = loss_rew = loss_cont = 0.0
+        for i in range(k_len):
+            z_prev, z = z, model.dynamics(z, z_prev, ac[:, i])
+            preds.append(z)
+            hd = model.heads(z)
+            loss_cons = loss_cons + (((z - z_tgt[:, i].detach()) ** 2).mean(1) * wv[:, i]).sum()
+            loss_rew = loss_rew + (((hd[:, 0] - pl.symlog(rw[:, i])) ** 2) * wv[:, i]).sum()
+            loss_cont = loss_cont + (torch.nn.functional.binary_cross_entropy_with_logits(
+                hd[:, 1], ct[:, i], reduction="none") * wv[:, i]).sum()
+        loss_cons, loss_rew, loss_cont = loss_cons / denom, loss_rew / denom, loss_cont / denom
+        js = sorted(rng.choice(k_len, size=args.decode_steps, replace=False).tolist())
+        zs = torch.cat([torch.stack([preds[j] for j in js], 1), z_tgt[:, js]], 1).flatten(0, 1)
+        obs = last[:, None].expand(-1, 2 * len(js), -1, -1, -1).flatten(0, 1)
+        target = torch.cat([fr[:, [2 + j for j in js]]] * 2, 1).flatten(0, 1)
+        m = torch.cat([va[:, js]] * 2, 1).flatten()
+        img = model.decoder(zs, obs)
+        moved = ((target - obs).abs().sum(1, keepdim=True) > 0.1).float()
+        per = (((img - target) ** 2) * (1.0 + args.move_weight * moved)).mean((1, 2, 3))
+        loss_pix = (per * m).sum() / m.sum().clamp_min(1.0)
+        loss = (args.pixel_weight * loss_pix + args.consistency_weight * loss_cons +
+                args.reward_weight * loss_rew + args.cont_weight * loss_cont)
+        opt.zero_grad(set_to_none=True)
+        if not torch.isfinite(loss):
+            emit({"step": step, "skipped": "non-finite loss"})
+            step += 1
+            continue
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        opt.step()
+        step += 1
+        frames_done += b * k_len
+        plain = float((((img.detach() - target) ** 2).mean((1, 2, 3)) * m).sum() / m.sum().clamp_min(1))
+        for key, v in (("mse", plain), ("consistency", float(loss_cons.detach())),
+                       ("reward_mse_symlog", float(loss_rew.detach())), ("cont_bce", float(loss_cont.detach()))):
+            sums[key] = sums.get(key, 0.0) + v
+        n_sum += 1
+        if step % 50 == 0 or step == args.steps:
+            dt = time.time() - t0
+            compute_s += dt
+            emit({"step": step, "lr": round(lr, 6), **{k: round(v / n_sum, 6) for k, v in sums.items()},
+                  "imagined_steps_per_s": round(frames_done / max(dt, 1e-9), 1),
+                  "compute_s": round(compute_s, 1)})
+            sums, n_sum, frames_done = {}, 0, 0
+            t0 = time.time()
+        if eval_eps and (step % args.eval_every == 0 or step == args.steps):
+            model.eval()
+            te = time.time()
+            emit({"step": step, "eval": open_loop_eval(model, eval_eps, 45, device, torch, pl),
+                  "eval_s": round(time.time() - te, 1), "note": "[model dB, nothing-moves dB]"})
+            t0 += time.time() - te
+        if step % args.checkpoint_every == 0 or step == args.steps:
+            save()
+        if args.max_seconds and time.time() - t_start > args.max_seconds:
+            save()
+            print(f"train_latent: stopped after --max-seconds at step {step} (resume with --resume)",
+                  file=sys.stderr)
+            break
+    if log:
+        log.close()
+
+
+if __name__ == "__main__":
+    main()
