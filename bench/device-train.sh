@@ -6,7 +6,8 @@
 #     --eval-data runs/default-model-push/heldout-random,runs/default-model-push/heldout-noisy --pack .device-pack/push.npz
 # Then:        device run, carry [".device-pack"], command: bash bench/device-train.sh push
 # Writes $OUT/push.pt (loadable by the C++ library on any machine; $OUT/push-unet.pt is the
-# U-Net stage before the head stage) and $OUT/train.jsonl.
+# U-Net stage before the head stage), $OUT/push-latent.pt (the planners' `latent` model), the logs.
+# Budget: U-Net 330 s + heads + latent 120 s, within the 8 minutes.
 # Bigger batches than the CPU recipe (--frames-per-step 256) and the same step schedule.
 # Status: written for the GPU machine, exercised here only on the CPU (TRAIN_DEVICE=cpu with a
 # tiny budget); no session with a GPU has run it yet.
@@ -23,11 +24,16 @@ extra=()
 "${PYTHON:-python3}" "$here/worldmodel/python/train_unet.py" --data "$pack" --eval-data "${pack%.npz}-eval.npz" \
   --eval-episodes 12 --steps "${TRAIN_STEPS:-5000}" --frames-per-step "${TRAIN_FRAMES:-256}" \
   --lr 2e-3 --eval-every 1000 --checkpoint-every 500 --rollout 1:0.5,4:0.8,8:1 \
-  --device "$device" "${extra[@]}" --threads 8 --seed 0 --max-seconds "${TRAIN_MAX_SECONDS:-450}" \
+  --device "$device" "${extra[@]}" --threads 8 --seed 0 --max-seconds "${TRAIN_MAX_SECONDS:-330}" \
   --out "$OUT/$scene-unet.pt" --log "$OUT/train.jsonl" 2>&1 | tail -n 40 >"$OUT/train-stderr.txt"
 # The head stage (assets/models/SCENE.md): a frame-reading reward head on true frames, U-Net frozen.
 "${PYTHON:-python3}" "$here/worldmodel/python/train_unet.py" --data "$pack" --init "$OUT/$scene-unet.pt" \
   --reward-input frame --heads-only --true-frames-only --steps 3000 --frames-per-step 64 \
   --rollout 1:1 --checkpoint-every 1000 --device "$device" --threads 8 --seed 0 \
   --out "$OUT/$scene.pt" --log "$OUT/train.jsonl" 2>&1 | tail -n 10 >>"$OUT/train-stderr.txt"
-echo "device-train: wrote $OUT/$scene.pt and $OUT/train.jsonl" >&2
+# The planners' `latent` model (assets/models/SCENE-latent.md): bigger batches, same steps.
+"${PYTHON:-python3}" "$here/worldmodel/python/train_latent.py" --data "$pack" --eval-data "${pack%.npz}-eval.npz" \
+  --eval-episodes 12 --steps 2500 --batch "${LATENT_BATCH:-128}" --horizon 20 --eval-every 500 \
+  --device "$device" --threads 8 --seed 0 --max-seconds "${LATENT_MAX_SECONDS:-120}" \
+  --out "$OUT/$scene-latent.pt" --log "$OUT/latent.jsonl" 2>&1 | tail -n 10 >>"$OUT/train-stderr.txt"
+echo "device-train: wrote $OUT/$scene.pt, $OUT/$scene-latent.pt and the logs" >&2

@@ -11,6 +11,13 @@
 
 namespace parallax::agents {
 
+std::filesystem::path planner_checkpoint(const sim::SceneModel& scene,
+                                         const std::filesystem::path& checkpoint) {
+  if (!checkpoint.empty()) return checkpoint;
+  const auto latent = sim::scenes_dir().parent_path() / "models" / (scene.name + "-latent.pt");
+  return std::filesystem::exists(latent) ? latent : std::filesystem::path();
+}
+
 ModelSource load_model_for_scene(const sim::SceneModel& scene,
                                  const std::filesystem::path& checkpoint, const std::string& device,
                                  std::uint64_t init_seed) {

@@ -5,8 +5,12 @@ Each batch: B windows of 2 context frames and K targets from the data. The encod
 context frames (z_{t-1}, z_t); the dynamics rolls the latent K steps open loop with the data's
 actions; losses (masked after an episode's end, step k weighted rho^k):
   consistency  ||z_pred_k - stopgrad(encoder(f_{t+k}))||^2   (the latent step stays on the
-               encoder's manifold, TD-MPC2's latent consistency)
-  reward       (head(z_pred_k) - symlog r_k)^2, continue: BCE
+               encoder's manifold, TD-MPC2's latent consistency); its weight ramps up from 0
+               over the first --consistency-warmup of the steps, so that the encoder first
+               learns what the frames hold (from the start it collapses the latent to a
+               constant, which satisfies consistency trivially: measured, see the model card)
+  reward       (head(z_pred_k) - symlog r_k)^2 and the same on encoder(f_{t+k}) (the encoder
+               learns what the reward reads from the true frames), continue: BCE
   pixels       at J horizons per batch: decoder(z_pred_k, f_t) and decoder(encoder(f_{t+k}), f_t)
                against f_{t+k}; pixels that changed since f_t weigh (1 + --move-weight)
 The checkpoint is what the C++ library loads (worldmodel/src/latent.cpp); resumable
@@ -79,6 +83,8 @@ def main():
     p.add_argument("--move-weight", type=float, default=4.0)
     p.add_argument("--pixel-weight", type=float, default=200.0)
     p.add_argument("--consistency-weight", type=float, default=1.0)
+    p.add_argument("--consistency-warmup", type=float, default=0.2,
+                   help="fraction of the steps over which the consistency weight ramps up from 0")
     p.add_argument("--reward-weight", type=float, default=1.0)
     p.add_argument("--cont-weight", type=float, default=0.2)
     p.add_argument("--latent", type=int, default=64)
@@ -196,6 +202,8 @@ def main():
             z_prev, z = z, model.dynamics(z, z_prev, ac[:, i])
             preds.append(z)
             hd = model.heads(z)
+            hp = model.heads(z_tgt[:, i])
+            loss_rew = loss_rew + (((hp[:, 0] - pl.symlog(rw[:, i])) ** 2) * wv[:, i]).sum()
             loss_cons = loss_cons + (((z - z_tgt[:, i].detach()) ** 2).mean(1) * wv[:, i]).sum()
             loss_rew = loss_rew + (((hd[:, 0] - pl.symlog(rw[:, i])) ** 2) * wv[:, i]).sum()
             loss_cont = loss_cont + (torch.nn.functional.binary_cross_entropy_with_logits(
@@ -210,7 +218,8 @@ def main():
         moved = ((target - obs).abs().sum(1, keepdim=True) > 0.1).float()
         per = (((img - target) ** 2) * (1.0 + args.move_weight * moved)).mean((1, 2, 3))
         loss_pix = (per * m).sum() / m.sum().clamp_min(1.0)
-        loss = (args.pixel_weight * loss_pix + args.consistency_weight * loss_cons +
+        w_cons = args.consistency_weight * min(1.0, frac / max(args.consistency_warmup, 1e-9))
+        loss = (args.pixel_weight * loss_pix + w_cons * loss_cons +
                 args.reward_weight * loss_rew + args.cont_weight * loss_cont)
         opt.zero_grad(set_to_none=True)
         if not torch.isfinite(loss):
@@ -223,7 +232,8 @@ def main():
         step += 1
         frames_done += b * k_len
         plain = float((((img.detach() - target) ** 2).mean((1, 2, 3)) * m).sum() / m.sum().clamp_min(1))
-        for key, v in (("mse", plain), ("consistency", float(loss_cons.detach())),
+        spread = float(z_tgt.detach().flatten(0, 1).std(0).mean())  # 0: a collapsed latent
+        for key, v in (("mse", plain), ("latent_spread", spread), ("consistency", float(loss_cons.detach())),
                        ("reward_mse_symlog", float(loss_rew.detach())), ("cont_bce", float(loss_cont.detach()))):
             sums[key] = sums.get(key, 0.0) + v
         n_sum += 1

@@ -27,4 +27,10 @@ ModelSource load_model_for_scene(const sim::SceneModel& scene,
                                  const std::filesystem::path& checkpoint, const std::string& device,
                                  std::uint64_t init_seed);
 
+// The checkpoint planners use (plan, scale): `checkpoint` when given; else the scene's shipped
+// latent model assets/models/<scene>-latent.pt when there is one (a cheap imagined step without
+// pixels); else empty, which load_model_for_scene() resolves to the scene's frame model.
+std::filesystem::path planner_checkpoint(const sim::SceneModel& scene,
+                                         const std::filesystem::path& checkpoint);
+
 }  // namespace parallax::agents
