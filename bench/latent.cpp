@@ -119,7 +119,8 @@ int main(int argc, char** argv) {
           {"ms_per_tick", ms},
           {"us_per_sample", 1000.0 * ms / n},
           {"pytorch_eager_ms", eager_ms > 0 ? nlohmann::json(eager_ms) : nlohmann::json(nullptr)},
-          {"ratio_vs_eager", eager_ms > 0 ? nlohmann::json(ms / eager_ms) : nlohmann::json(nullptr)}};
+          {"ratio_vs_eager",
+           eager_ms > 0 ? nlohmann::json(ms / eager_ms) : nlohmann::json(nullptr)}};
       if (!decoded && n == 1024) line["goal_us_per_sample"] = 20;
       if (decoded && n == 16) line["goal_ms_per_tick"] = 25;
       std::printf("%s\n", line.dump().c_str());

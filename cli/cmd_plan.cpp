@@ -70,7 +70,8 @@ void run(const PlanArgs& a) {
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(a.scene));
   agents::ModelSource src;
   if (a.world == "dream") {
-    src = agents::load_model_for_scene(*scene, agents::planner_checkpoint(*scene, a.model), a.device, 0);
+    src = agents::load_model_for_scene(*scene, agents::planner_checkpoint(*scene, a.model),
+                                       a.device, 0);
     if (!src.trained) std::fprintf(stderr, "parallax plan: note: %s\n", src.description.c_str());
   }
 
@@ -126,7 +127,9 @@ void register_plan(CLI::App& app) {
       "Plan with shooting, CEM or MPPI in the dream or in Bullet (the oracle); Bullet judges");
   sub->add_option("--scene", a->scene, "Shipped scene name or path to a scene .json")
       ->capture_default_str();
-  sub->add_option("--model", a->model, "Checkpoint (default: assets/models/<scene>-latent.pt if shipped, else <scene>.pt)")
+  sub->add_option(
+         "--model", a->model,
+         "Checkpoint (default: assets/models/<scene>-latent.pt if shipped, else <scene>.pt)")
       ->check(CLI::ExistingFile);
   sub->add_option("--planner", a->planner, "shooting | cem | mppi")->capture_default_str();
   sub->add_option("--world", a->world, "The planner's model: dream | bullet")

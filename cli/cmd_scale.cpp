@@ -43,7 +43,8 @@ void run(const ScaleArgs& a) {
     throw UsageError("--out: '" + a.out + "' exists and is not a folder");
   o.threads = worldmodel::init_torch_threads(a.threads);
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(a.scene));
-  const auto src = agents::load_model_for_scene(*scene, agents::planner_checkpoint(*scene, a.model), a.device, 0);
+  const auto src = agents::load_model_for_scene(*scene, agents::planner_checkpoint(*scene, a.model),
+                                                a.device, 0);
   if (!src.trained) std::fprintf(stderr, "parallax scale: note: %s\n", src.description.c_str());
 
   ProgressLine progress("scale", a.quiet);
@@ -75,7 +76,9 @@ void register_scale(CLI::App& app) {
       "scale", "Search-scaling curves: best-of-K (dream or Bullet verifier) and pass@K against K");
   sub->add_option("--scene", a->scene, "Shipped scene name or path to a scene .json")
       ->capture_default_str();
-  sub->add_option("--model", a->model, "Checkpoint (default: assets/models/<scene>-latent.pt if shipped, else <scene>.pt)")
+  sub->add_option(
+         "--model", a->model,
+         "Checkpoint (default: assets/models/<scene>-latent.pt if shipped, else <scene>.pt)")
       ->check(CLI::ExistingFile);
   sub->add_option("--k", a->ks, "K values, ascending ('...' continues the ratio)")
       ->capture_default_str();

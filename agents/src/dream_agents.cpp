@@ -260,8 +260,6 @@ json evaluate_policies(std::shared_ptr<const sim::SceneModel> scene,
   FrameRenderer render(scene);
   const int h = render.height(), w = render.width();
   const std::size_t fsz = render.frame_size();
-  const std::size_t nb = scene->bodies.size(), nm = scene->markers.size(),
-                    nj = scene->joints.size();
 
   // ---- Bullet: every policy's episodes, their actions and true returns ----
   std::vector<float> actions(static_cast<std::size_t>(n) * steps * a, 0.0f);  // [N, T, A]
@@ -277,19 +275,10 @@ json evaluate_policies(std::shared_ptr<const sim::SceneModel> scene,
       sim::World world(scene, seeds[i]);
       policy->reset(0, seeds[i]);
       render.render(world, first.data() + i * fsz);
-      std::vector<float> pose(nb * 7), mk(nm * 3), vel(nb * 6), js(nj * 2);
       for (int t = 0; t < steps; ++t) {
-        world.poses(pose), world.marker_positions(mk), world.velocities(vel),
-            world.joint_states(js);
         const std::span<float> act(actions.data() + (static_cast<std::size_t>(i) * steps + t) * a,
                                    a);
-        policy->act({.num_envs = 1,
-                     .action_size = a,
-                     .poses = pose,
-                     .markers = mk,
-                     .velocities = vel,
-                     .joint_states = js},
-                    act);
+        act_on_world(*policy, world, act);
         const auto r = world.step(act);
         true_ret[i] += r.reward;
         length[i] = t + 1;

@@ -458,18 +458,8 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
         if (has_expert) {
           auto expert = make_policy("expert", scene, 1, set.episodes[e].seed);
           expert->reset(0, set.episodes[e].seed);
-          std::vector<float> pose(set.num_bodies * 7), mk(scene->markers.size() * 3),
-              vel(set.num_bodies * 6), js(scene->joints.size() * 2);
           for (int s = 0; s < l; ++s) {
-            world.poses(pose), world.marker_positions(mk), world.velocities(vel),
-                world.joint_states(js);
-            expert->act({.num_envs = 1,
-                         .action_size = a,
-                         .poses = pose,
-                         .markers = mk,
-                         .velocities = vel,
-                         .joint_states = js},
-                        std::span(expert_plan).subspan(s * a, a));
+            act_on_world(*expert, world, std::span(expert_plan).subspan(s * a, a));
             world.step(std::span(expert_plan).subspan(s * a, a));
           }
         }

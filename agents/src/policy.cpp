@@ -159,4 +159,19 @@ std::unique_ptr<Policy> make_policy(const std::string& kind,
   return std::make_unique<ExpertPolicy>(std::move(scene), std::move(*c), num_envs, seed, sigma);
 }
 
+void act_on_world(Policy& policy, const sim::World& world, std::span<float> action) {
+  const auto& scene = world.scene();
+  const std::size_t nb = scene.bodies.size();
+  std::vector<float> pose(nb * 7), mk(scene.markers.size() * 3), vel(nb * 6),
+      js(scene.joints.size() * 2);
+  world.poses(pose), world.marker_positions(mk), world.velocities(vel), world.joint_states(js);
+  policy.act({.num_envs = 1,
+              .action_size = static_cast<int>(action.size()),
+              .poses = pose,
+              .markers = mk,
+              .velocities = vel,
+              .joint_states = js},
+             action);
+}
+
 }  // namespace parallax::agents

@@ -43,14 +43,13 @@ struct ExpertEpisode {
 
 ExpertEpisode expert_episode(const std::shared_ptr<const sim::SceneModel>& scene,
                              sim::Renderer& renderer, std::uint64_t seed) {
-  const std::size_t nb = scene->bodies.size(), nm = scene->markers.size(),
-                    nj = scene->joints.size();
+  const std::size_t nb = scene->bodies.size(), nm = scene->markers.size();
   const int a = scene->action_size();
   const std::size_t fsz = static_cast<std::size_t>(renderer.height()) * renderer.width() * 3;
   auto policy = make_policy("expert", scene, 1, seed);
   policy->reset(0, seed);
   sim::World world(scene, seed);
-  std::vector<float> pose(nb * 7), mk(nm * 3), vel(nb * 6), js(nj * 2), color(nb * 3), size(nb);
+  std::vector<float> pose(nb * 7), mk(nm * 3), color(nb * 3), size(nb);
   ExpertEpisode ep;
   auto observe = [&] {
     world.poses(pose), world.marker_positions(mk), world.body_colors(color),
@@ -66,15 +65,8 @@ ExpertEpisode expert_episode(const std::shared_ptr<const sim::SceneModel>& scene
   };
   observe();
   for (int t = 0; t < scene->episode_steps; ++t) {
-    world.velocities(vel), world.joint_states(js);
     std::vector<float> act(a);
-    policy->act({.num_envs = 1,
-                 .action_size = a,
-                 .poses = pose,
-                 .markers = mk,
-                 .velocities = vel,
-                 .joint_states = js},
-                act);
+    act_on_world(*policy, world, act);
     const auto r = world.step(act);
     ep.actions.push_back(std::move(act));
     observe();

@@ -40,14 +40,13 @@ struct LatentEncoderImpl : torch::nn::Module {
       convs->push_back(conv3(cin, co, 2));
       cin = co;
     }
-    fc1 = register_module(
-        "fc1", torch::nn::Linear(cin * (c.height / 16) * (c.width / 16), c.hidden));
+    fc1 =
+        register_module("fc1", torch::nn::Linear(cin * (c.height / 16) * (c.width / 16), c.hidden));
     fc2 = register_module("fc2", torch::nn::Linear(c.hidden, c.latent));
   }
   torch::Tensor forward(const torch::Tensor& frame, const torch::Tensor& coords) {
     const int64_t b = frame.size(0);
-    auto x = torch::cat(
-        {frame - 0.5f, coords.to(frame.options()).expand({b, -1, -1, -1})}, 1);
+    auto x = torch::cat({frame - 0.5f, coords.to(frame.options()).expand({b, -1, -1, -1})}, 1);
     for (const auto& m : *convs) x = torch::silu(m->as<torch::nn::Conv2dImpl>()->forward(x));
     return layer_norm(fc2(torch::silu(fc1(x.flatten(1)))));
   }
@@ -159,8 +158,8 @@ LatentConfig LatentConfig::from_json_string(const std::string& text, const std::
   for (const char* key : {"enc_channels", "dec_channels"}) {
     const auto& v = field(key);
     if (!v.is_array() || v.size() != 4)
-      throw std::runtime_error(source + ": config field '" + std::string(key) + "' is " +
-                               v.dump() + ", expected a list of 4 integers");
+      throw std::runtime_error(source + ": config field '" + std::string(key) + "' is " + v.dump() +
+                               ", expected a list of 4 integers");
     auto& dst = std::string(key) == "enc_channels" ? c.enc_channels : c.dec_channels;
     for (std::size_t i = 0; i < 4; ++i) dst[i] = get_int(key, v[i], 1, 512);
   }
@@ -169,11 +168,16 @@ LatentConfig LatentConfig::from_json_string(const std::string& text, const std::
 }
 
 std::string LatentConfig::to_json_string() const {
-  nlohmann::json j = {{"family", "latent"},        {"height", height},
-                      {"width", width},            {"action_size", action_size},
-                      {"context_frames", context_frames}, {"latent", latent},
-                      {"hidden", hidden},          {"enc_channels", enc_channels},
-                      {"dec_channels", dec_channels}, {"scene", scene}};
+  nlohmann::json j = {{"family", "latent"},
+                      {"height", height},
+                      {"width", width},
+                      {"action_size", action_size},
+                      {"context_frames", context_frames},
+                      {"latent", latent},
+                      {"hidden", hidden},
+                      {"enc_channels", enc_channels},
+                      {"dec_channels", dec_channels},
+                      {"scene", scene}};
   return j.dump();
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "parallax/sim/scene.hpp"
+#include "parallax/sim/world.hpp"
 
 namespace parallax::agents {
 
@@ -51,6 +52,10 @@ class Policy {
 std::unique_ptr<Policy> make_policy(const std::string& kind,
                                     std::shared_ptr<const sim::SceneModel> scene, int num_envs,
                                     std::uint64_t seed);
+
+// One action [A] of a single-env policy (num_envs 1) from one world's true state: gathers the
+// world's poses, markers, velocities and joint states into a PolicyInput and calls act().
+void act_on_world(Policy& policy, const sim::World& world, std::span<float> action);
 
 // The policy kinds available for `scene` ("random" always; "expert", "noisy" where scripted).
 std::vector<std::string> policy_kinds(const sim::SceneModel& scene);

@@ -25,12 +25,12 @@ struct LatentConfig {
   int height = 64;
   int width = 64;
   int action_size = 2;
-  int context_frames = 2;                        // frames encode_context uses (the last two)
-  int latent = 64;                               // D
-  int hidden = 256;                              // MLP width (encoder, dynamics, heads)
+  int context_frames = 2;                           // frames encode_context uses (the last two)
+  int latent = 64;                                  // D
+  int hidden = 256;                                 // MLP width (encoder, dynamics, heads)
   std::array<int, 4> enc_channels{16, 32, 64, 64};  // the encoder's 4 stride-2 levels
   std::array<int, 4> dec_channels{32, 32, 16, 8};   // the decoder at H/8, H/4, H/2, H
-  std::string scene;                             // the scene it was trained on ("" = unknown)
+  std::string scene;                                // the scene it was trained on ("" = unknown)
 
   // Parses and validates; throws std::runtime_error naming `source`, the field and the value.
   static LatentConfig from_json_string(const std::string& text, const std::string& source);
