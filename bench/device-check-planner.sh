@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Planner part of bench/device-check.sh (issue 11), run on the GPU machine:
 #   bash bench/device-check-planner.sh BUILD_DIR OUT_DIR
-# 1. bench_planner on CUDA: CEM decisions with the shipped push model at K = 64, 256, 1024
+# 1. bench_planner on CUDA: CEM decisions with the shipped push models (latent, unet) at K = 64, 256, 1024
 #    (H = 15, 4 iterations), eager and with CUDA graphs, against the Bullet oracle on this
 #    machine's cores in the same run; then the CPU figures (K = 64 only: the CPU is slow here).
 # 2. `parallax scale` on CUDA with more decisions than the CPU allows (32, K up to 1024).
@@ -14,14 +14,16 @@ export PARALLAX_ASSETS="$here/assets"
 mkdir -p "$out"
 bench="$out/planner-bench.jsonl"
 : >"$bench"
-model="$here/assets/models/push.pt"
 rc=0
 
-echo "planner: CUDA benchmark (eager, then CUDA graphs)"
-for graph in 0 1; do
-  timeout 300 "$build/bench/bench_planner" "$model" --device cuda --graph "$graph" \
-    --k 64,256,1024 --horizon 15 --iterations 4 --decisions 3 >>"$bench" 2>&1 || rc=1
+echo "planner: CUDA benchmark (eager, then CUDA graphs), the planners' latent model and the unet"
+for model in "$here/assets/models/push-latent.pt" "$here/assets/models/push.pt"; do
+  for graph in 0 1; do
+    timeout 200 "$build/bench/bench_planner" "$model" --device cuda --graph "$graph" \
+      --k 64,256,1024 --horizon 15 --iterations 4 --decisions 3 >>"$bench" 2>&1 || rc=1
+  done
 done
+model="$here/assets/models/push-latent.pt"
 grep -q '"device":"cuda"' "$bench" || { echo "planner: no CUDA figures"; rc=1; }
 grep -q '"cuda_graph":true' "$bench" || echo "planner: note: CUDA graphs not in use (eager only)"
 

@@ -36,6 +36,20 @@ for run in ("b", "d"):
 print("plan ok: oracle success", b["success_rate"], "dream success", d["success_rate"])
 PY
 
+# 2b. Planners load the scene's latent model when one is shipped (a cheap imagined step), and an
+# explicit --model wins.
+"$exe" plan "${common[@]}" --world dream --episodes 1 --model "$src/assets/models/push.pt" \
+  >"$tmp/u.json" 2>/dev/null
+"$py" - "$tmp" "$src" <<'PY'
+import json, os, sys
+t, src = sys.argv[1:3]
+d, u = (json.load(open(f"{t}/{n}.json")) for n in ("d", "u"))
+latent = os.path.join(src, "assets", "models", "push-latent.pt")
+want = "push-latent.pt" if os.path.exists(latent) else "push.pt"
+assert os.path.basename(d["model"]) == want, (d["model"], want)
+assert os.path.basename(u["model"]) == "push.pt", u["model"]
+PY
+
 # 3. evaluate: every policy in both worlds, correlation and ranking fields.
 "$exe" evaluate --scene push --policies random,expert --episodes 2 --max-steps 20 --quiet --json \
   >"$tmp/e.json" 2>/dev/null

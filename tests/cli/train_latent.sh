@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# worldmodel/python/train_latent.py (the `latent` family's trainer): trains on a dataset written
+# by `parallax collect`, logs JSON lines with the held-out open-loop figures, resumes from its
+# state file, writes a checkpoint the C++ library plans with; bad flags give one line, exit 2.
+# usage: train_latent.sh PARALLAX_EXE SOURCE_DIR
+set -u
+exe=$1; src=$2
+py=${PARALLAX_TEST_PYTHON:-python3}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+trainer=("$py" "$src/worldmodel/python/train_latent.py")
+
+"$exe" collect --scene push --agent random --episodes 2 --envs 2 --seed 5 --threads 1 \
+  --out "$tmp/ds" --quiet >/dev/null 2>"$tmp/collect.txt" ||
+  fail "parallax collect could not make a dataset: $(cat "$tmp/collect.txt")"
+tiny=(--data "$tmp/ds" --eval-data "$tmp/ds" --eval-episodes 1 --batch 2 --horizon 4
+      --decode-steps 2 --latent 8 --hidden 16 --enc-channels 4,4,4,4 --dec-channels 4,4,4,4
+      --threads 1 --seed 1 --checkpoint-every 2 --eval-every 4 --out "$tmp/m.pt")
+
+# 4 steps: a checkpoint, a state file, metric lines and one held-out evaluation.
+"${trainer[@]}" "${tiny[@]}" --steps 4 --log "$tmp/a.jsonl" 2>"$tmp/a.err" ||
+  fail "train_latent failed: $(tail -3 "$tmp/a.err")"
+[ -s "$tmp/m.pt" ] && [ -s "$tmp/m.pt.state" ] || fail "no checkpoint or state written"
+"$py" - "$tmp/a.jsonl" <<'PY' || fail "log"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+steps = [l for l in lines if "latent_spread" in l]
+evals = [l for l in lines if "eval" in l]
+assert steps and steps[-1]["step"] == 4, lines
+assert len(evals) == 1 and evals[0]["step"] == 4, evals
+e = evals[0]["eval"]
+assert len(e["t+1"]) == 2 and e["reward_mae"] >= 0, e  # [model dB, nothing-moves dB]
+PY
+ls -a "$tmp" | grep -q '\.tmp\.' && fail "temporary file left behind"
+
+# Resume: the state's step is where it continues.
+"${trainer[@]}" "${tiny[@]}" --steps 6 --resume --log "$tmp/b.jsonl" 2>"$tmp/b.err" ||
+  fail "resume failed: $(tail -3 "$tmp/b.err")"
+grep -q "resumed .* at step 4" "$tmp/b.err" || fail "did not resume at step 4: $(head -3 "$tmp/b.err")"
+grep -q '"step": 6' "$tmp/b.jsonl" || fail "resumed run did not reach step 6"
+
+# The C++ library loads it and plans with it in the dream.
+"$exe" plan --scene push --world dream --model "$tmp/m.pt" --k 4 --horizon 4 --iterations 1 \
+  --elites 2 --episodes 1 --max-steps 3 --threads 1 --quiet --json >"$tmp/p.json" 2>"$tmp/p.err" ||
+  fail "plan with the latent checkpoint: $(cat "$tmp/p.err")"
+grep -q '"success_rate"' "$tmp/p.json" || fail "plan report: $(cat "$tmp/p.json")"
+
+# Bad flags: exit 2, one line naming the flag or field (bad WORD ARGS...).
+bad() {
+  local word=$1; shift
+  "${trainer[@]}" --data "$tmp/ds" --out "$tmp/x.pt" "$@" >/dev/null 2>"$tmp/err"; rc=$?
+  [ $rc -eq 2 ] || fail "expected exit 2 for $*, got $rc: $(cat "$tmp/err")"
+  [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "expected one line for $*: $(cat "$tmp/err")"
+  grep -q -- "$word" "$tmp/err" || fail "message does not name $word: $(cat "$tmp/err")"
+}
+bad --horizon --horizon 0
+bad --decode-steps --decode-steps 5 --horizon 4
+bad dec_channels --dec-channels 4,4
+[ -e "$tmp/x.pt" ] && fail "a refused run wrote a checkpoint"
+echo "train_latent ok"
