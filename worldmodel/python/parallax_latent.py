@@ -30,13 +30,11 @@ Checkpoint: as parallax_unet.py ({"parallax_format": "parallax-model/2", "family
 
 from __future__ import annotations
 
-import json
-
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-from parallax_unet import FORMAT, save_checkpoint, symexp, symlog  # noqa: F401 - re-exported
+from parallax_unet import FORMAT, read_payload, save_checkpoint, symexp, symlog  # noqa: F401
 
 FAMILY = "latent"
 
@@ -185,13 +183,7 @@ class LatentWorldModel(nn.Module):
 
 
 def load_checkpoint(path: str, device="cpu") -> LatentWorldModel:
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(payload, dict) or payload.get("parallax_format") != FORMAT:
-        raise ValueError(f"checkpoint '{path}' is not a Parallax model checkpoint "
-                         f"(field 'parallax_format' is not '{FORMAT}')")
-    if payload.get("family") != FAMILY:
-        raise ValueError(f"checkpoint '{path}': family {payload.get('family')!r}, expected '{FAMILY}'")
-    cfg = validate_config(json.loads(payload["config"]), f"checkpoint '{path}'")
+    payload, cfg = read_payload(path, FAMILY, validate_config)
     model = LatentWorldModel(cfg)
     model.load_state_dict(payload["weights"])
     return model.to(device).eval()

@@ -225,14 +225,20 @@ def save_checkpoint(path: str, model: nn.Module, extra: dict | None = None) -> N
         raise
 
 
-def load_checkpoint(path: str, device="cpu") -> UNetWorldModel:
+def read_payload(path: str, family: str, validate) -> tuple[dict, dict]:
+    """(payload, validated config) of a Parallax checkpoint of `family`; ValueError naming the
+    file and field otherwise. Shared by every family's load_checkpoint()."""
     payload = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(payload, dict) or payload.get("parallax_format") != FORMAT:
         raise ValueError(f"checkpoint '{path}' is not a Parallax model checkpoint "
                          f"(field 'parallax_format' is not '{FORMAT}')")
-    if payload.get("family") != FAMILY:
-        raise ValueError(f"checkpoint '{path}': family {payload.get('family')!r}, expected '{FAMILY}'")
-    cfg = validate_config(json.loads(payload["config"]), f"checkpoint '{path}'")
+    if payload.get("family") != family:
+        raise ValueError(f"checkpoint '{path}': family {payload.get('family')!r}, expected '{family}'")
+    return payload, validate(json.loads(payload["config"]), f"checkpoint '{path}'")
+
+
+def load_checkpoint(path: str, device="cpu") -> UNetWorldModel:
+    payload, cfg = read_payload(path, FAMILY, validate_config)
     model = UNetWorldModel(cfg)
     model.load_state_dict(payload["weights"])
     return model.to(device).eval()

@@ -32,6 +32,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train_common import JsonLog, TrainState, load_training_data  # noqa: E402
 from train_unet import Sampler, load_dataset  # noqa: E402
 
 
@@ -116,23 +117,9 @@ def main():
     if args.decode_steps > args.horizon:
         fail(f"--decode-steps {args.decode_steps} exceeds --horizon {args.horizon}", 2)
 
-    episodes, meta0 = [], None
-    for folder in [d for d in args.data.split(",") if d]:
-        eps, meta = load_dataset(folder)
-        if meta0 and meta.get("scene_name") != meta0.get("scene_name"):
-            fail(f"{folder}: scene '{meta.get('scene_name')}' differs from '{meta0.get('scene_name')}'")
-        meta0 = meta0 or meta
-        episodes += eps
-    h, w = episodes[0]["obs"].shape[2:]
-    a = episodes[0]["act"].shape[1]
-    for e in episodes:
-        if e["obs"].shape[2:] != (h, w) or e["act"].shape[1] != a:
-            fail("datasets disagree on frame or action size")
-    eval_eps = []
-    for folder in [d for d in args.eval_data.split(",") if d]:
-        eval_eps += load_dataset(folder, args.eval_episodes)[0]
-
-    cfg = pl.default_config(int(h), int(w), int(a))
+    episodes, eval_eps, meta0, h, w, a = load_training_data(
+        args.data, args.eval_data, args.eval_episodes, load_dataset, fail)
+    cfg = pl.default_config(h, w, a)
     cfg.update(latent=args.latent, hidden=args.hidden,
                enc_channels=[int(x) for x in args.enc_channels.split(",")],
                dec_channels=[int(x) for x in args.dec_channels.split(",")],
@@ -145,45 +132,27 @@ def main():
     model = pl.LatentWorldModel(cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     rng = np.random.default_rng(args.seed)
-    step, compute_s = 0, 0.0
-    state_path = args.out + ".state"
-    if args.resume and os.path.exists(state_path):
-        st = torch.load(state_path, map_location="cpu", weights_only=False)
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["optimizer"])
-        step, compute_s = st["step"], st.get("compute_s", 0.0)
-        rng.bit_generator.state = st["numpy_rng"]
-        torch.set_rng_state(st["torch_rng"])
-        print(f"train_latent: resumed {state_path} at step {step}", file=sys.stderr)
+    state = TrainState(args.out, model, opt, rng, torch)
+    if args.resume:
+        state.resume("train_latent")
     sampler = Sampler(episodes, 2, rng)
     n_params = sum(q.numel() for q in model.parameters())
     print(f"train_latent: {len(episodes)} episodes, {sum(e['act'].shape[0] for e in episodes)} "
           f"steps; {n_params} parameters; device {device}", file=sys.stderr)
-    log = open(args.log, "a") if args.log else None
-
-    def emit(rec):
-        line = json.dumps(rec)
-        if log:
-            log.write(line + "\n")
-            log.flush()
-        print(line, file=sys.stderr)
+    log = JsonLog(args.log)
+    emit = log.emit
 
     def save():
         pl.save_checkpoint(args.out, model, {"training": json.dumps(
-            {"step": step, "compute_s": round(compute_s, 1), "args": vars(args)})})
-        st = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-              "compute_s": compute_s, "numpy_rng": rng.bit_generator.state,
-              "torch_rng": torch.get_rng_state()}
-        tmp = state_path + f".tmp.{os.getpid()}"
-        torch.save(st, tmp)
-        os.replace(tmp, state_path)
+            {"step": state.step, "compute_s": round(state.compute_s, 1), "args": vars(args)})})
+        state.save()
 
     k_len, b = args.horizon, args.batch
     weights = torch.tensor([args.rho ** i for i in range(k_len)], device=device)
     t_start = t0 = time.time()
     sums, n_sum, frames_done = {}, 0, 0
-    while step < args.steps:
-        frac = step / args.steps
+    while state.step < args.steps:
+        frac = state.step / args.steps
         lr = args.lr_final + 0.5 * (args.lr - args.lr_final) * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:
             g["lr"] = lr
@@ -223,13 +192,13 @@ def main():
                 args.reward_weight * loss_rew + args.cont_weight * loss_cont)
         opt.zero_grad(set_to_none=True)
         if not torch.isfinite(loss):
-            emit({"step": step, "skipped": "non-finite loss"})
-            step += 1
+            emit({"step": state.step, "skipped": "non-finite loss"})
+            state.step += 1
             continue
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
         opt.step()
-        step += 1
+        state.step += 1
         frames_done += b * k_len
         plain = float((((img.detach() - target) ** 2).mean((1, 2, 3)) * m).sum() / m.sum().clamp_min(1))
         spread = float(z_tgt.detach().flatten(0, 1).std(0).mean())  # 0: a collapsed latent
@@ -237,29 +206,28 @@ def main():
                        ("reward_mse_symlog", float(loss_rew.detach())), ("cont_bce", float(loss_cont.detach()))):
             sums[key] = sums.get(key, 0.0) + v
         n_sum += 1
-        if step % 50 == 0 or step == args.steps:
+        if state.step % 50 == 0 or state.step == args.steps:
             dt = time.time() - t0
-            compute_s += dt
-            emit({"step": step, "lr": round(lr, 6), **{k: round(v / n_sum, 6) for k, v in sums.items()},
+            state.compute_s += dt
+            emit({"step": state.step, "lr": round(lr, 6), **{k: round(v / n_sum, 6) for k, v in sums.items()},
                   "imagined_steps_per_s": round(frames_done / max(dt, 1e-9), 1),
-                  "compute_s": round(compute_s, 1)})
+                  "compute_s": round(state.compute_s, 1)})
             sums, n_sum, frames_done = {}, 0, 0
             t0 = time.time()
-        if eval_eps and (step % args.eval_every == 0 or step == args.steps):
+        if eval_eps and (state.step % args.eval_every == 0 or state.step == args.steps):
             model.eval()
             te = time.time()
-            emit({"step": step, "eval": open_loop_eval(model, eval_eps, 45, device, torch, pl),
+            emit({"step": state.step, "eval": open_loop_eval(model, eval_eps, 45, device, torch, pl),
                   "eval_s": round(time.time() - te, 1), "note": "[model dB, nothing-moves dB]"})
             t0 += time.time() - te
-        if step % args.checkpoint_every == 0 or step == args.steps:
+        if state.step % args.checkpoint_every == 0 or state.step == args.steps:
             save()
         if args.max_seconds and time.time() - t_start > args.max_seconds:
             save()
-            print(f"train_latent: stopped after --max-seconds at step {step} (resume with --resume)",
+            print(f"train_latent: stopped after --max-seconds at step {state.step} (resume with --resume)",
                   file=sys.stderr)
             break
-    if log:
-        log.close()
+    log.close()
 
 
 if __name__ == "__main__":

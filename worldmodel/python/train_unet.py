@@ -264,24 +264,11 @@ def main():
         fail("--steps and --frames-per-step must be positive", 2)
     schedule = rollout_schedule(args.rollout)
 
-    episodes = []
-    meta0 = None
-    for folder in [d for d in args.data.split(",") if d]:
-        eps, meta = load_dataset(folder)
-        if meta0 and meta.get("scene_name") != meta0.get("scene_name"):
-            fail(f"{folder}: scene '{meta.get('scene_name')}' differs from '{meta0.get('scene_name')}'")
-        meta0 = meta0 or meta
-        episodes += eps
-    h, w = episodes[0]["obs"].shape[2:]
-    a = episodes[0]["act"].shape[1]
-    for e in episodes:
-        if e["obs"].shape[2:] != (h, w) or e["act"].shape[1] != a:
-            fail("datasets disagree on frame or action size")
-    eval_eps = []
-    for folder in [d for d in args.eval_data.split(",") if d]:
-        eval_eps += load_dataset(folder, args.eval_episodes)[0]
+    from train_common import JsonLog, TrainState, load_training_data
 
-    cfg = pu.default_config(int(h), int(w), int(a))
+    episodes, eval_eps, meta0, h, w, a = load_training_data(
+        args.data, args.eval_data, args.eval_episodes, load_dataset, fail)
+    cfg = pu.default_config(h, w, a)
     cfg["context_frames"] = args.context
     cfg["channels"] = [int(x) for x in args.channels.split(",")]
     cfg["scene"] = meta0.get("scene_name", "")
@@ -313,49 +300,28 @@ def main():
             prm.requires_grad_(name.startswith(head_names))
     opt = torch.optim.Adam([q for q in model.parameters() if q.requires_grad], lr=args.lr)
     rng = np.random.default_rng(args.seed)
-    step = 0
-    compute_s = 0.0
-    state_path = args.out + ".state"
-    if args.resume and os.path.exists(state_path):
-        st = torch.load(state_path, map_location="cpu", weights_only=False)
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["optimizer"])
-        step = st["step"]
-        compute_s = st.get("compute_s", 0.0)
-        rng.bit_generator.state = st["numpy_rng"]
-        torch.set_rng_state(st["torch_rng"])
-        print(f"train_unet: resumed {state_path} at step {step}", file=sys.stderr)
+    state = TrainState(args.out, model, opt, rng, torch)
+    if args.resume:
+        state.resume("train_unet")
     sampler = Sampler(episodes, args.context, rng)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"train_unet: {len(episodes)} episodes, {sum(e['act'].shape[0] for e in episodes)} steps; "
           f"{n_params} parameters; device {device}", file=sys.stderr)
-
-    log = open(args.log, "a") if args.log else None
-
-    def emit(rec):
-        line = json.dumps(rec)
-        if log:
-            log.write(line + "\n")
-            log.flush()
-        print(line, file=sys.stderr)
+    log = JsonLog(args.log)
+    emit = log.emit
 
     def save():
         pu.save_checkpoint(args.out, model, {"training": json.dumps(
-            {"step": step, "compute_s": round(compute_s, 1), "args": vars(args)})})
-        st = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-              "compute_s": compute_s, "numpy_rng": rng.bit_generator.state,
-              "torch_rng": torch.get_rng_state()}
-        tmp = state_path + f".tmp.{os.getpid()}"
-        torch.save(st, tmp)
-        os.replace(tmp, state_path)
+            {"step": state.step, "compute_s": round(state.compute_s, 1), "args": vars(args)})})
+        state.save()
 
     t_start = time.time()
     t0 = time.time()
     frames_done = 0
     losses = []
     head_losses = []
-    while step < args.steps:
-        frac = step / args.steps
+    while state.step < args.steps:
+        frac = state.step / args.steps
         k = next(kk for kk, f in schedule if frac < f or f >= 1.0)
         b = max(1, args.frames_per_step // k)
         lr = args.lr_final + 0.5 * (args.lr - args.lr_final) * (1 + math.cos(math.pi * frac))
@@ -408,46 +374,45 @@ def main():
             loss = (loss_img + args.head_weight * (loss_rew + loss_cont)) / k
         opt.zero_grad(set_to_none=True)
         if not torch.isfinite(loss):
-            emit({"step": step, "skipped": "non-finite loss"})
-            step += 1
+            emit({"step": state.step, "skipped": "non-finite loss"})
+            state.step += 1
             continue
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
         opt.step()
-        step += 1
+        state.step += 1
         frames_done += b * k
         losses.append(float(loss_img.detach()) / k)
         head_losses.append((float(loss_rew.detach()) / k, float(loss_cont.detach()) / k))
-        if step % 100 == 0 or step == args.steps:
+        if state.step % 100 == 0 or state.step == args.steps:
             dt = time.time() - t0
-            compute_s += dt
+            state.compute_s += dt
             mse = float(np.mean(losses))
             pix = {} if args.true_frames_only else {  # the U-Net did not run
                 "mse": mse, "psnr_train": round(-10 * math.log10(max(mse, 1e-12)), 2)}
-            emit({"step": step, "k": k, "batch": b, "lr": round(lr, 6), **pix,
+            emit({"step": state.step, "k": k, "batch": b, "lr": round(lr, 6), **pix,
                   "reward_mse_symlog": float(np.mean([h[0] for h in head_losses])),
                   "cont_bce": float(np.mean([h[1] for h in head_losses])),
                   "frames_per_s": round(frames_done / max(dt, 1e-9), 1),
-                  "compute_s": round(compute_s, 1)})
+                  "compute_s": round(state.compute_s, 1)})
             losses.clear()
             head_losses.clear()
             frames_done = 0
             t0 = time.time()
-        if eval_eps and (step % args.eval_every == 0 or step == args.steps):
+        if eval_eps and (state.step % args.eval_every == 0 or state.step == args.steps):
             model.eval()
             te = time.time()
-            emit({"step": step, "eval": horizon_psnr(model, eval_eps, args.context, 30, device, torch),
+            emit({"step": state.step, "eval": horizon_psnr(model, eval_eps, args.context, 30, device, torch),
                   "eval_s": round(time.time() - te, 1), "note": "[model dB, nothing-moves dB]"})
             t0 += time.time() - te
-        if step % args.checkpoint_every == 0 or step == args.steps:
+        if state.step % args.checkpoint_every == 0 or state.step == args.steps:
             save()
         if args.max_seconds and time.time() - t_start > args.max_seconds:
             save()
-            print(f"train_unet: stopped after --max-seconds at step {step} (resume with --resume)",
+            print(f"train_unet: stopped after --max-seconds at step {state.step} (resume with --resume)",
                   file=sys.stderr)
             break
-    if log:
-        log.close()
+    log.close()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,80 @@
+"""What the Python trainers of the model families share (train_unet.py, train_latent.py): loading
+the training and held-out datasets, the JSON-lines log, and the resumable training state."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def load_training_data(data: str, eval_data: str, eval_episodes: int, load_dataset, fail):
+    """Returns (episodes, eval_episodes, meta of the first dataset, H, W, A). `data` and
+    `eval_data` are comma-separated dataset folders or packs; they must agree on the scene, the
+    frame size and the action size (else fail() with one line)."""
+    episodes, meta0 = [], None
+    for folder in [d for d in data.split(",") if d]:
+        eps, meta = load_dataset(folder)
+        if meta0 and meta.get("scene_name") != meta0.get("scene_name"):
+            fail(f"{folder}: scene '{meta.get('scene_name')}' differs from '{meta0.get('scene_name')}'")
+        meta0 = meta0 or meta
+        episodes += eps
+    if not episodes:
+        fail("--data: no episodes", 2)
+    h, w = episodes[0]["obs"].shape[2:]
+    a = episodes[0]["act"].shape[1]
+    for e in episodes:
+        if e["obs"].shape[2:] != (h, w) or e["act"].shape[1] != a:
+            fail("datasets disagree on frame or action size")
+    held_out = []
+    for folder in [d for d in eval_data.split(",") if d]:
+        held_out += load_dataset(folder, eval_episodes)[0]
+    return episodes, held_out, meta0, int(h), int(w), int(a)
+
+
+class JsonLog:
+    """One JSON object per line, appended to `path` (if any) and printed on stderr."""
+
+    def __init__(self, path: str):
+        self.f = open(path, "a") if path else None
+
+    def emit(self, rec: dict):
+        line = json.dumps(rec)
+        if self.f:
+            self.f.write(line + "\n")
+            self.f.flush()
+        print(line, file=sys.stderr)
+
+    def close(self):
+        if self.f:
+            self.f.close()
+
+
+class TrainState:
+    """The resumable state next to a checkpoint (OUT.state): model, optimizer, step, compute
+    seconds, NumPy and torch RNG states. save() is atomic (temporary file + rename)."""
+
+    def __init__(self, out: str, model, opt, rng, torch):
+        self.path = out + ".state"
+        self.model, self.opt, self.rng, self.torch = model, opt, rng, torch
+        self.step, self.compute_s = 0, 0.0
+
+    def resume(self, who: str) -> bool:
+        if not os.path.exists(self.path):
+            return False
+        st = self.torch.load(self.path, map_location="cpu", weights_only=False)
+        self.model.load_state_dict(st["model"])
+        self.opt.load_state_dict(st["optimizer"])
+        self.step, self.compute_s = st["step"], st.get("compute_s", 0.0)
+        self.rng.bit_generator.state = st["numpy_rng"]
+        self.torch.set_rng_state(st["torch_rng"])
+        print(f"{who}: resumed {self.path} at step {self.step}", file=sys.stderr)
+        return True
+
+    def save(self):
+        st = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+              "step": self.step, "compute_s": self.compute_s,
+              "numpy_rng": self.rng.bit_generator.state, "torch_rng": self.torch.get_rng_state()}
+        tmp = self.path + f".tmp.{os.getpid()}"
+        self.torch.save(st, tmp)
+        os.replace(tmp, self.path)
