@@ -86,7 +86,7 @@ def main():
     p.add_argument("--consistency-weight", type=float, default=1.0)
     p.add_argument("--consistency-warmup", type=float, default=0.2,
                    help="fraction of the steps over which the consistency weight ramps up from 0")
-    p.add_argument("--reward-weight", type=float, default=1.0)
+    p.add_argument("--reward-weight", type=float, default=10.0)
     p.add_argument("--cont-weight", type=float, default=0.2)
     p.add_argument("--latent", type=int, default=64)
     p.add_argument("--hidden", type=int, default=256)
