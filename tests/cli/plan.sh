@@ -38,7 +38,7 @@ PY
 
 # 2b. Planners load the scene's latent model when one is shipped (a cheap imagined step), and an
 # explicit --model wins.
-"$exe" plan "${common[@]}" --world dream --episodes 1 --model "$src/assets/models/push.pt" \
+"$exe" plan "${common[@]}" --world dream --model "$src/assets/models/push.pt" \
   >"$tmp/u.json" 2>/dev/null
 "$py" - "$tmp" "$src" <<'PY'
 import json, os, sys
