@@ -505,7 +505,10 @@ TEST_CASE("a SIGKILL during a checkpoint save leaves the previous checkpoint loa
     // Let it complete a random number of saves, then kill it as soon as a save is under way.
     std::this_thread::sleep_for(
         std::chrono::milliseconds(std::uniform_int_distribution<int>(5, 120)(rng)));
-    for (int spin = 0; spin < 200000 && !fs::exists(tmp); ++spin) {
+    // Wait for a save to be under way by the clock, not by a spin count: on a loaded machine the
+    // child may take long to start its next save (a count ran out first and the kill missed).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!fs::exists(tmp) && std::chrono::steady_clock::now() < deadline) {
     }
     ::kill(pid, SIGKILL);
     int status = 0;
