@@ -3,44 +3,30 @@
 // separate resets to the bit, a step leaves the observed frame alone, observe re-encodes.
 #include "torch_catch.hpp"
 
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include "parallax/worldmodel/dream_batch.hpp"
 #include "parallax/worldmodel/latent.hpp"
 #include "parallax/worldmodel/world_model.hpp"
-#include "temp_dir.hpp"
+#include "python_reference.hpp"
 
 namespace wm = parallax::worldmodel;
 namespace fs = std::filesystem;
 
+using wm::testing::get;
+using wm::testing::max_diff;
+using wm::testing::read_dict;
+
 namespace {
 
+// Runs the Python reference once per process; returns its output folder.
 const fs::path& reference_dir() {
   static const fs::path dir = [] {
-    auto d = wm::testing::temp_dir("latent", "reference");
-    const std::string cmd = std::string(PARALLAX_TEST_PYTHON) + " " + PARALLAX_SOURCE_DIR +
-                            "/tests/python/latent_reference.py " + d.string() + " >/dev/null";
-    REQUIRE(std::system(cmd.c_str()) == 0);
+    auto d = wm::testing::run_python_reference("latent_reference.py", "latent");
+    REQUIRE(!d.empty());
     return d;
   }();
   return dir;
-}
-
-c10::Dict<c10::IValue, c10::IValue> read_dict(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return torch::pickle_load(bytes).toGenericDict();
-}
-
-torch::Tensor get(const c10::Dict<c10::IValue, c10::IValue>& d, const std::string& k) {
-  return d.at(c10::IValue(k)).toTensor();
-}
-
-double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kFloat) - b.to(torch::kFloat)).abs().max().item<double>();
 }
 
 }  // namespace
