@@ -24,7 +24,8 @@ struct PlanArgs {
   std::string scene = "push", model, planner = "cem", world = "dream";
   int k = 64, horizon = 15, iterations = 4, elites = 8, episodes = 10;
   int replan_every = 1, resync_every = 1, max_steps = 0, threads = 0;
-  double temperature = 0.1, gamma = 0.99;
+  double temperature = 0.1, gamma = 0.99, pessimism = 1.0;
+  std::vector<std::string> ensemble;
   std::uint64_t seed = 0, planner_seed = 0;
   std::string device = "cpu", out;
   bool json_out = false, quiet = false;
@@ -58,6 +59,8 @@ void run(const PlanArgs& a) {
     throw UsageError("--replan-every must be in [1, --horizon], got " +
                      std::to_string(a.replan_every));
   if (a.resync_every < 0) throw UsageError("--resync-every must be >= 0");
+  if (!(a.pessimism >= 0.0)) throw UsageError("--pessimism must be >= 0");
+  if (!a.ensemble.empty() && a.world != "dream") throw UsageError("--ensemble needs --world dream");
   o.world = a.world;
   o.episodes = a.episodes;
   o.seed = a.seed;
@@ -73,13 +76,20 @@ void run(const PlanArgs& a) {
     src = agents::load_model_for_scene(*scene, agents::planner_checkpoint(*scene, a.model),
                                        a.device, 0);
     if (!src.trained) std::fprintf(stderr, "parallax plan: note: %s\n", src.description.c_str());
+    for (const auto& path : a.ensemble)
+      o.ensemble.push_back(agents::load_model_for_scene(*scene, path, a.device, 0).model);
+    if (!o.ensemble.empty()) o.pessimism = a.pessimism;
   }
 
   ProgressLine progress("plan", a.quiet);
   const auto report = agents::run_plan(
       scene, src.model, o, [&](const std::string& s, int d, int t) { progress.update(s, d, t); });
   progress.finish();
-  const auto j = report.to_json(o, scene->name, src.description);
+  auto j = report.to_json(o, scene->name, src.description);
+  if (!o.ensemble.empty()) {
+    j["ensemble"] = a.ensemble;  // the members after --model
+    j["pessimism"] = o.pessimism;
+  }
   if (!a.out.empty()) {
     const fs::path out(a.out);
     fs::create_directories(out);
@@ -141,6 +151,14 @@ void register_plan(CLI::App& app) {
   sub->add_option("--elites", a->elites, "CEM elites")->capture_default_str();
   sub->add_option("--temperature", a->temperature,
                   "MPPI temperature (relative to the spread of returns)")
+      ->capture_default_str();
+  sub->add_option("--ensemble", a->ensemble,
+                  "Dream: more checkpoints that imagine every plan too (comma-separated); a "
+                  "plan scores mean - pessimism x std of the members' returns")
+      ->delimiter(',')
+      ->check(CLI::ExistingFile);
+  sub->add_option("--pessimism", a->pessimism,
+                  "With --ensemble: weight of the members' disagreement (std of returns)")
       ->capture_default_str();
   sub->add_option("--gamma", a->gamma, "Discount per step")->capture_default_str();
   sub->add_option("--episodes", a->episodes, "Episodes (E)")->capture_default_str();

@@ -95,9 +95,14 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
   const std::size_t fsz = render.frame_size();
   std::unique_ptr<DreamPlanModel> dream;
   std::unique_ptr<BulletPlanModel> oracle;
-  if (dreaming)
+  if (dreaming) {
     dream = std::make_unique<DreamPlanModel>(model, o.planner.candidates, torch::Device(o.device));
-  else
+    for (const auto& member : o.ensemble) {
+      check_fits(*scene, member->info());
+      dream->add_member(member);
+    }
+    dream->set_pessimism(o.pessimism);
+  } else
     oracle = std::make_unique<BulletPlanModel>(scene, o.planner.candidates, o.threads);
   PlanModel& plan_model = dreaming ? static_cast<PlanModel&>(*dream) : *oracle;
   const int c = dreaming ? std::max(1, model->info().context_frames) : 1;

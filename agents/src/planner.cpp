@@ -193,18 +193,29 @@ void Planner::shift(int steps) {
 // ---- the dream ---------------------------------------------------------------------------------
 
 struct DreamPlanModel::Impl {
-  std::shared_ptr<worldmodel::WorldModel> model;
-  worldmodel::DreamBatch dream;
+  // One model and its K slots (slot 0 holds the root; slots [1, k) are forks of it; the others
+  // are closed).
+  struct Member {
+    std::shared_ptr<worldmodel::WorldModel> model;
+    worldmodel::DreamBatch dream;
+    Member(std::shared_ptr<worldmodel::WorldModel> m, int cap, torch::Device device)
+        : model(m), dream(m, cap, device) {
+      dream.set_sampling(worldmodel::Sampling::kMode);
+    }
+  };
+  std::vector<std::unique_ptr<Member>> members;
   int capacity, a;
+  torch::Device device;
+  double pessimism = 0.0;
   torch::Tensor root_frames, root_actions;  // [C', 3, H, W] u8, [C', A] f32
   torch::Tensor actions;                    // [capacity, A] f32 staging
-  Impl(std::shared_ptr<worldmodel::WorldModel> m, int cap, torch::Device device)
-      : model(m), dream(m, cap, device), capacity(cap), a(m->info().action_size) {
-    dream.set_sampling(worldmodel::Sampling::kMode);
+  Impl(std::shared_ptr<worldmodel::WorldModel> m, int cap, torch::Device dev)
+      : capacity(cap), a(m->info().action_size), device(dev) {
+    members.push_back(std::make_unique<Member>(m, cap, dev));
     actions = torch::zeros({cap, a}, torch::kFloat32);
   }
-  // Slot 0 holds the root; slots [1, k) are forks of it; the others are closed.
-  void open_root(int k) {
+  worldmodel::DreamBatch& dream() { return members.front()->dream; }
+  void open_root(worldmodel::DreamBatch& dream, int k) {
     if (!root_frames.defined())
       throw std::logic_error("DreamPlanModel: set_root() must be called before planning");
     for (int s = k; s < capacity; ++s)
@@ -214,6 +225,27 @@ struct DreamPlanModel::Impl {
       std::vector<int> dst(k - 1);
       std::iota(dst.begin(), dst.end(), 1);
       dream.fork(0, dst);
+    }
+  }
+  // The K plans' imagined returns in one member (one batched tick per step).
+  void member_returns(worldmodel::DreamBatch& dream, std::span<const float> plans, int k, int l,
+                      float gamma, std::vector<double>& returns) {
+    open_root(dream, k);
+    std::vector<double> alive(k, 1.0), discount(k, 1.0);
+    returns.assign(k, 0.0);
+    float* act = actions.data_ptr<float>();
+    for (int s = 0; s < l; ++s) {
+      for (int i = 0; i < k; ++i)
+        std::copy_n(plans.data() + (static_cast<std::size_t>(i) * l + s) * a, a, act + i * a);
+      dream.tick(actions);  // ONE batched step for the K futures
+      const auto r = dream.reward(), c = dream.cont();
+      const float* rp = r.data_ptr<float>();
+      const float* cp = c.data_ptr<float>();
+      for (int i = 0; i < k; ++i) {
+        returns[i] += discount[i] * alive[i] * rp[i];
+        alive[i] *= cp[i];
+        discount[i] *= gamma;
+      }
     }
   }
 };
@@ -229,11 +261,38 @@ int DreamPlanModel::max_candidates() const {
   return impl_->capacity;
 }
 const worldmodel::ModelInfo& DreamPlanModel::info() const {
-  return impl_->dream.info();
+  return impl_->members.front()->dream.info();
 }
 
 bool DreamPlanModel::use_cuda_graph(bool enable) {
-  return impl_->dream.use_cuda_graph(enable);
+  bool all = true;
+  for (auto& m : impl_->members) all = m->dream.use_cuda_graph(enable) && all;
+  return all;
+}
+
+void DreamPlanModel::add_member(std::shared_ptr<worldmodel::WorldModel> model) {
+  const auto& first = info();
+  const auto& inf = model->info();
+  if (inf.height != first.height || inf.width != first.width ||
+      inf.action_size != first.action_size)
+    throw std::invalid_argument("ensemble: a member has frames " + std::to_string(inf.height) +
+                                "x" + std::to_string(inf.width) + " and " +
+                                std::to_string(inf.action_size) + " actions, the first model " +
+                                std::to_string(first.height) + "x" + std::to_string(first.width) +
+                                " and " + std::to_string(first.action_size));
+  impl_->members.push_back(
+      std::make_unique<Impl::Member>(std::move(model), impl_->capacity, impl_->device));
+}
+
+void DreamPlanModel::set_pessimism(double pessimism) {
+  if (!(pessimism >= 0.0))
+    throw std::invalid_argument("ensemble: pessimism must be >= 0, got " +
+                                std::to_string(pessimism));
+  impl_->pessimism = pessimism;
+}
+
+int DreamPlanModel::members() const {
+  return static_cast<int>(impl_->members.size());
 }
 
 void DreamPlanModel::set_root(const torch::Tensor& frames, const torch::Tensor& actions) {
@@ -244,40 +303,36 @@ void DreamPlanModel::set_root(const torch::Tensor& frames, const torch::Tensor& 
 void DreamPlanModel::score(std::span<const float> plans, int k, int l, float gamma,
                            std::span<double> returns) {
   Impl& m = *impl_;
-  m.open_root(k);
-  std::vector<double> alive(k, 1.0), discount(k, 1.0);
-  std::fill_n(returns.begin(), k, 0.0);
-  float* act = m.actions.data_ptr<float>();
-  for (int s = 0; s < l; ++s) {
-    for (int i = 0; i < k; ++i)
-      std::copy_n(plans.data() + (static_cast<std::size_t>(i) * l + s) * m.a, m.a, act + i * m.a);
-    m.dream.tick(m.actions);  // ONE batched step for the K futures
-    const auto r = m.dream.reward(), c = m.dream.cont();
-    const float* rp = r.data_ptr<float>();
-    const float* cp = c.data_ptr<float>();
-    for (int i = 0; i < k; ++i) {
-      returns[i] += discount[i] * alive[i] * rp[i];
-      alive[i] *= cp[i];
-      discount[i] *= gamma;
-    }
+  const auto n = m.members.size();
+  std::vector<double> sum(k, 0.0), sum_sq(k, 0.0), r;
+  for (auto& member : m.members) {
+    m.member_returns(member->dream, plans, k, l, gamma, r);
+    for (int i = 0; i < k; ++i) sum[i] += r[i], sum_sq[i] += r[i] * r[i];
+  }
+  for (int i = 0; i < k; ++i) {
+    const double mean = sum[i] / static_cast<double>(n);
+    // The population standard deviation over the members (0 for one member).
+    const double var = std::max(0.0, sum_sq[i] / static_cast<double>(n) - mean * mean);
+    returns[i] = n == 1 ? sum[i] : mean - m.pessimism * std::sqrt(var);
   }
 }
 
 std::vector<std::uint8_t> DreamPlanModel::imagine(std::span<const float> plan, int l,
                                                   std::vector<float>* rewards) {
   Impl& m = *impl_;
-  m.open_root(1);
-  const auto& inf = m.dream.info();
+  auto& dream = m.dream();
+  m.open_root(dream, 1);
+  const auto& inf = dream.info();
   const std::size_t fsz = static_cast<std::size_t>(inf.height) * inf.width * 3;
   std::vector<std::uint8_t> out(fsz * l);
   if (rewards) rewards->assign(l, 0.0f);
   m.actions.zero_();
   for (int s = 0; s < l; ++s) {
     std::copy_n(plan.data() + static_cast<std::size_t>(s) * m.a, m.a, m.actions.data_ptr<float>());
-    m.dream.tick(m.actions);
-    const auto f = m.dream.frames()[0].permute({1, 2, 0}).contiguous();  // [H, W, 3] u8
+    dream.tick(m.actions);
+    const auto f = dream.frames()[0].permute({1, 2, 0}).contiguous();  // [H, W, 3] u8
     std::copy_n(f.data_ptr<std::uint8_t>(), fsz, out.data() + s * fsz);
-    if (rewards) (*rewards)[s] = m.dream.reward()[0].item<float>();
+    if (rewards) (*rewards)[s] = dream.reward()[0].item<float>();
   }
   return out;
 }

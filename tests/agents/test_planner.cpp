@@ -216,3 +216,49 @@ TEST_CASE("oracle CEM in Bullet solves reacher from fixed seeds", "[planner]") {
   INFO("success rate " << r.success_rate << " mean return " << r.mean_return);
   CHECK(r.success_rate >= 0.6);
 }
+
+TEST_CASE("planner dream ensemble scores mean - pessimism x std of its members' returns",
+          "[planner][ensemble]") {
+  const auto scene = scene_named("push");
+  const int k = 6, l = 5, a = scene->action_size(), h = scene->camera.height,
+            w = scene->camera.width;
+  torch::manual_seed(13);
+  const auto frames = (torch::rand({2, 3, h, w}) * 255).to(torch::kUInt8);
+  const auto acts = torch::zeros({2, a});
+  const auto plans = sine_plans(k, l, a);
+  const auto m1 = tiny_rssm(*scene), m2 = small_unet(*scene);
+  auto alone = [&](std::shared_ptr<wm::WorldModel> m) {
+    ag::DreamPlanModel d(m, k, torch::kCPU);
+    d.set_root(frames, acts);
+    std::vector<double> r(k);
+    d.score(plans, k, l, 0.95f, r);
+    return r;
+  };
+  const auto r1 = alone(m1), r2 = alone(m2);
+  REQUIRE(r1 != r2);  // two different models: the check below is not vacuous
+
+  ag::DreamPlanModel ens(m1, k, torch::kCPU);
+  ens.add_member(m2);
+  ens.set_pessimism(0.5);
+  CHECK(ens.members() == 2);
+  ens.set_root(frames, acts);
+  std::vector<double> r(k);
+  ens.score(plans, k, l, 0.95f, r);
+  for (int i = 0; i < k; ++i) {
+    // Two members: mean (r1 + r2) / 2, population std |r1 - r2| / 2 (by hand).
+    const double want = 0.5 * (r1[i] + r2[i]) - 0.5 * 0.5 * std::abs(r1[i] - r2[i]);
+    CHECK(r[i] == Approx(want).margin(1e-9));
+  }
+  // A member identical to the first: no disagreement, the single model's scores.
+  ag::DreamPlanModel same(m1, k, torch::kCPU);
+  same.add_member(m1);
+  same.set_pessimism(3.0);
+  same.set_root(frames, acts);
+  same.score(plans, k, l, 0.95f, r);
+  for (int i = 0; i < k; ++i) CHECK(r[i] == Approx(r1[i]).margin(1e-6));
+  // Refusals: a negative pessimism, a member of other sizes.
+  CHECK_THROWS_AS(ens.set_pessimism(-1.0), std::invalid_argument);
+  wm::UNetConfig c;
+  c.height = 32, c.width = 32, c.action_size = a, c.channels = {8, 16};
+  CHECK_THROWS_AS(ens.add_member(wm::make_unet_world_model(wm::UNet(c))), std::invalid_argument);
+}

@@ -48,6 +48,16 @@ latent = os.path.join(src, "assets", "models", "push-latent.pt")
 want = "push-latent.pt" if os.path.exists(latent) else "push.pt"
 assert os.path.basename(d["model"]) == want, (d["model"], want)
 assert os.path.basename(u["model"]) == "push.pt", u["model"]
+assert "ensemble" not in d
+PY
+# 2c. An ensemble in the dream: the report names its members and the pessimism.
+"$exe" plan "${common[@]}" --world dream --ensemble "$src/assets/models/push.pt" --pessimism 2 \
+  >"$tmp/e2.json" 2>/dev/null
+"$py" - "$tmp/e2.json" <<'PY'
+import json, os, sys
+r = json.load(open(sys.argv[1]))
+assert [os.path.basename(p) for p in r["ensemble"]] == ["push.pt"] and r["pessimism"] == 2, r
+assert 0 <= r["success_rate"] <= 1 and r["episodes"] == 2, r
 PY
 
 # 3. evaluate: every policy in both worlds, correlation and ranking fields.
@@ -73,6 +83,9 @@ bad plan --world heaven
 bad plan --k 0
 bad plan --elites 9 --k 8 --iterations 0
 bad plan --replan-every 20 --horizon 15
+bad plan --pessimism -1
+bad plan --world bullet --ensemble "$src/assets/models/push-latent.pt"
+bad plan --ensemble "$tmp/no-such-model.pt"
 # An unknown flag: CLI11's own message (it adds a "Run with --help" line), exit 2.
 set +e; "$exe" plan --frobnicate >/dev/null 2>&1; rc=$?; set -e
 [[ $rc == 2 ]] || { echo "unknown flag: expected exit 2, got $rc"; exit 1; }

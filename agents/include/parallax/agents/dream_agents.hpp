@@ -42,6 +42,10 @@ struct PlanRunOptions {
   int threads = 1;         // Bullet oracle worker threads
   std::string device = "cpu";
   bool strips = false;  // record the first decision of each episode as imagined vs happened
+  // Dream: more models that imagine every plan too; a plan's score is then the members' mean
+  // return - pessimism x their standard deviation (DreamPlanModel::add_member).
+  std::vector<std::shared_ptr<worldmodel::WorldModel>> ensemble;
+  double pessimism = 0.0;
 };
 
 struct PlanEpisode {

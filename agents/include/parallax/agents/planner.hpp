@@ -98,6 +98,14 @@ class DreamPlanModel : public PlanModel {
   const worldmodel::ModelInfo& info() const;
   // CUDA graphs for the batched ticks (DreamBatch::use_cuda_graph): whether they are in use.
   bool use_cuda_graph(bool enable);
+  // An ensemble: more models of the same frame and action sizes imagine the same K plans from
+  // the same root; score() is then, per plan, mean - pessimism * standard deviation of the
+  // members' returns (pessimism against plans the models disagree on: where a planner would
+  // exploit one model's errors). imagine() draws with the first model. Throws
+  // std::invalid_argument for a model of other sizes or a negative pessimism.
+  void add_member(std::shared_ptr<worldmodel::WorldModel> model);
+  void set_pessimism(double pessimism);
+  int members() const;
 
  private:
   struct Impl;
