@@ -13,6 +13,7 @@
 #include "parallax/agents/dream_agents.hpp"
 #include "parallax/agents/model_source.hpp"
 #include "parallax/sim/image_io.hpp"
+#include "parallax/worldmodel/episode_store.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
 
 namespace parallax::cli {
@@ -27,7 +28,7 @@ struct PlanArgs {
   double temperature = 0.1, gamma = 0.99, pessimism = 1.0;
   std::vector<std::string> ensemble;
   std::uint64_t seed = 0, planner_seed = 0;
-  std::string device = "cpu", out;
+  std::string device = "cpu", out, record;
   bool json_out = false, quiet = false;
 };
 
@@ -81,6 +82,46 @@ void run(const PlanArgs& a) {
     if (!o.ensemble.empty()) o.pessimism = a.pessimism;
   }
 
+  // --record: the episodes as they happened go to a dataset (collect's layout). An existing one
+  // is continued: it must hold this run's first episodes (seeds seed, seed + 1, ...), which are
+  // skipped, so an interrupted recording resumes where it stopped.
+  std::unique_ptr<worldmodel::EpisodeWriter> writer;
+  int recorded = 0;
+  if (!a.record.empty()) {
+    worldmodel::DatasetSpec spec;
+    spec.dataset_id = "parallax/" + scene->name + "-plan-" + a.planner + "-" + a.world + "-v0";
+    spec.scene_name = scene->name;
+    spec.scene_json = scene->source_json;
+    spec.height = scene->camera.height;
+    spec.width = scene->camera.width;
+    spec.action_size = scene->action_size();
+    spec.num_bodies = static_cast<int>(scene->bodies.size());
+    spec.algorithm_name = "plan-" + a.planner + "-" + a.world;
+    const fs::path dir(a.record);
+    if (fs::exists(dir / "data" / "metadata.json")) {
+      worldmodel::EpisodeReader existing(dir);
+      for (int i = 0; i < existing.num_episodes(); ++i)
+        if (existing.seed(i) != a.seed + static_cast<std::uint64_t>(i))
+          throw UsageError(a.record + ": episode " + std::to_string(i) + " has seed " +
+                           std::to_string(existing.seed(i)) + ", not --seed + " +
+                           std::to_string(i) + " = " + std::to_string(a.seed + i) +
+                           " (a recording continues only the same --seed)");
+    }
+    writer = std::make_unique<worldmodel::EpisodeWriter>(dir, spec, true);
+    recorded = writer->num_episodes();
+    if (recorded >= a.episodes) {
+      std::fprintf(stderr, "parallax plan: %s already holds %d episodes; nothing to do\n",
+                   a.record.c_str(), recorded);
+      return;
+    }
+    o.seed = a.seed + static_cast<std::uint64_t>(recorded);
+    o.episodes = a.episodes - recorded;
+    o.record = [&](worldmodel::Episode&& e) {
+      e.id = writer->num_episodes();
+      writer->append(e);
+    };
+  }
+
   ProgressLine progress("plan", a.quiet);
   const auto report = agents::run_plan(
       scene, src.model, o, [&](const std::string& s, int d, int t) { progress.update(s, d, t); });
@@ -125,6 +166,10 @@ void run(const PlanArgs& a) {
         report.p99_ms, report.latency_ms.size());
     if (a.world == "dream") std::printf("  model: %s\n", src.description.c_str());
     if (!a.out.empty()) std::printf("  wrote %s (plan.json, episode_*.png)\n", a.out.c_str());
+    if (writer)
+      std::printf("  recorded %d episodes in %s (%d in all%s)\n", writer->num_episodes() - recorded,
+                  a.record.c_str(), writer->num_episodes(),
+                  recorded > 0 ? ", continued" : "");
   }
 }
 
@@ -178,6 +223,9 @@ void register_plan(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();
   sub->add_option("--out", a->out, "Folder for plan.json and a strip PNG per episode");
+  sub->add_option("--record", a->record,
+                  "Dataset folder for the episodes as they happened in Bullet (collect's layout; "
+                  "an existing one is continued)");
   sub->add_flag("--json", a->json_out, "Print the report as JSON on stdout");
   sub->add_flag("--quiet", a->quiet, "No progress line");
   sub->callback([a] { run(*a); });

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "parallax/agents/episode_recorder.hpp"
 #include "parallax/agents/policy.hpp"
 #include "parallax/agents/stats.hpp"
 #include "parallax/sim/renderer.hpp"
@@ -28,7 +29,9 @@ class FrameRenderer {
   int height() const { return renderer_.height(); }
   int width() const { return renderer_.width(); }
   std::size_t frame_size() const { return static_cast<std::size_t>(height()) * width() * 3; }
-  void render(const sim::World& w, std::uint8_t* rgb) { renderer_.render(inputs_.gather(w), rgb); }
+  void render(const sim::World& w, std::uint8_t* rgb, std::uint8_t* ids = nullptr) {
+    renderer_.render(inputs_.gather(w), rgb, ids);
+  }
 
  private:
   std::shared_ptr<const sim::SceneModel> scene_;
@@ -117,7 +120,19 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     sim::World world(scene, ep.seed);
     planner.reset(ep.seed);
     std::vector<std::uint8_t> frame(fsz);
-    render.render(world, frame.data());
+    const bool recording = static_cast<bool>(o.record);
+    std::vector<std::uint8_t> ids(recording ? static_cast<std::size_t>(h) * w : 0);
+    std::vector<float> poses(recording ? scene->bodies.size() * 7 : 0);
+    worldmodel::Episode rec;
+    auto record_frame = [&] {
+      world.poses(poses);
+      append_frame(rec, frame.data(), ids.data(), poses, h, w);
+    };
+    render.render(world, frame.data(), recording ? ids.data() : nullptr);
+    if (recording) {
+      rec.seed = ep.seed;
+      record_frame();
+    }
     // What the agent perceives (dream): the last C frames and the actions before each.
     std::vector<std::vector<std::uint8_t>> seen{frame};
     std::vector<std::vector<float>> seen_actions{std::vector<float>(a, 0.0f)};
@@ -182,7 +197,15 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
       const std::span<const float> act(plan.data() + static_cast<std::size_t>(t - plan_at) * a, a);
       const auto res = world.step(act);
       ep.ret += res.reward;
-      render.render(world, frame.data());
+      render.render(world, frame.data(), recording ? ids.data() : nullptr);
+      if (recording) {
+        rec.actions.insert(rec.actions.end(), act.begin(), act.end());
+        rec.rewards.push_back(res.reward);
+        rec.terminations.push_back(res.terminated ? 1 : 0);
+        rec.truncations.push_back(res.truncated || (!res.terminated && t + 1 == steps) ? 1 : 0);
+        rec.steps = t + 1;
+        record_frame();
+      }
       if (o.strips && t + 1 <= l)
         std::copy_n(frame.data(), fsz, ep.strip.data() + (l + 1 + t + 1) * fsz);
       ep.steps = t + 1;
@@ -203,6 +226,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
       }
     }
     ep.success = is_success(*scene, world);
+    if (recording) o.record(std::move(rec));
     successes += ep.success;
     returns += ep.ret;
     report.episodes.push_back(std::move(ep));

@@ -19,20 +19,25 @@ void EpisodeRecorder::begin(const Rollout& rollout, int env) {
   push_frame(rollout, env);
 }
 
-// Appends env's current frame (transposed [H, W, 3] -> [3, H, W]), ids and poses.
-void EpisodeRecorder::push_frame(const Rollout& rollout, int env) {
-  worldmodel::Episode& e = open_[static_cast<std::size_t>(env)];
-  const std::size_t frame = static_cast<std::size_t>(rollout.height()) * rollout.width();
-  const std::size_t k = rollout.scene().bodies.size();
-  const std::uint8_t* src = rollout.frames().data() + static_cast<std::size_t>(env) * frame * 3;
+void append_frame(worldmodel::Episode& e, const std::uint8_t* rgb, const std::uint8_t* ids,
+                  std::span<const float> poses, int height, int width) {
+  const std::size_t frame = static_cast<std::size_t>(height) * width;
   const std::size_t o = e.observations.size();
   e.observations.resize(o + 3 * frame);
   for (std::size_t p = 0; p < frame; ++p)
-    for (std::size_t c = 0; c < 3; ++c) e.observations[o + c * frame + p] = src[p * 3 + c];
-  const std::uint8_t* id = rollout.ids().data() + static_cast<std::size_t>(env) * frame;
-  e.ids.insert(e.ids.end(), id, id + frame);
-  const float* pose = rollout.worlds().poses().data() + static_cast<std::size_t>(env) * k * 7;
-  e.poses.insert(e.poses.end(), pose, pose + k * 7);
+    for (std::size_t c = 0; c < 3; ++c) e.observations[o + c * frame + p] = rgb[p * 3 + c];
+  e.ids.insert(e.ids.end(), ids, ids + frame);
+  e.poses.insert(e.poses.end(), poses.begin(), poses.end());
+}
+
+// Appends env's current frame, ids and poses.
+void EpisodeRecorder::push_frame(const Rollout& rollout, int env) {
+  const std::size_t frame = static_cast<std::size_t>(rollout.height()) * rollout.width();
+  const std::size_t k = rollout.scene().bodies.size();
+  const auto i = static_cast<std::size_t>(env);
+  append_frame(open_[i], rollout.frames().data() + i * frame * 3, rollout.ids().data() + i * frame,
+               rollout.worlds().poses().subspan(i * k * 7, k * 7), rollout.height(),
+               rollout.width());
 }
 
 std::vector<worldmodel::Episode>& EpisodeRecorder::record(const Rollout& rollout) {

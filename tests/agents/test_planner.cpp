@@ -6,10 +6,15 @@
 #undef CHECK
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "parallax/agents/dream_agents.hpp"
 #include "parallax/agents/planner.hpp"
+#include "parallax/sim/render_inputs.hpp"
+#include "parallax/sim/renderer.hpp"
+#include "parallax/sim/world.hpp"
+#include "parallax/worldmodel/episode_store.hpp"
 #include "parallax/worldmodel/config.hpp"
 #include "parallax/worldmodel/dream_batch.hpp"
 #include "parallax/worldmodel/rssm.hpp"
@@ -215,6 +220,67 @@ TEST_CASE("oracle CEM in Bullet solves reacher from fixed seeds", "[planner]") {
   const auto r = ag::run_plan(scene, nullptr, o);
   INFO("success rate " << r.success_rate << " mean return " << r.mean_return);
   CHECK(r.success_rate >= 0.6);
+}
+
+// `plan --record`: what run_plan hands out is the episode as it happened. Replaying its actions in
+// a fresh World from its seed gives the same frames, ids, poses, rewards and end flags to the
+// bit; an episode cut by max_steps is marked truncated at its last step.
+TEST_CASE("planner records each episode as it happened in Bullet", "[planner][record]") {
+  const auto scene = scene_named("push");
+  ag::PlanRunOptions o;
+  o.world = "dream";
+  o.planner.kind = ag::PlannerKind::kCem;
+  o.planner.candidates = 8;
+  o.planner.horizon = 5;
+  o.planner.iterations = 2;
+  o.planner.elites = 3;
+  o.replan_every = 2;
+  o.episodes = 2;
+  o.seed = 40;
+  o.max_steps = 12;
+  std::vector<wm::Episode> recorded;
+  o.record = [&](wm::Episode&& e) { recorded.push_back(std::move(e)); };
+  const auto report = ag::run_plan(scene, tiny_rssm(*scene), o);
+  REQUIRE(recorded.size() == 2);
+  parallax::sim::Renderer renderer(scene);
+  parallax::sim::WorldRenderInputs inputs(*scene);
+  const int h = scene->camera.height, w = scene->camera.width, a = scene->action_size();
+  const std::size_t k = scene->bodies.size(), px = static_cast<std::size_t>(h) * w;
+  for (std::size_t e = 0; e < recorded.size(); ++e) {
+    const wm::Episode& ep = recorded[e];
+    const int t_len = ep.steps;
+    REQUIRE(ep.seed == o.seed + e);
+    REQUIRE(t_len == report.episodes[e].steps);
+    REQUIRE(ep.observations.size() == (t_len + 1) * 3 * px);
+    REQUIRE(ep.ids.size() == (t_len + 1) * px);
+    REQUIRE(ep.poses.size() == (t_len + 1) * k * 7);
+    REQUIRE(ep.actions.size() == static_cast<std::size_t>(t_len) * a);
+    parallax::sim::World world(scene, ep.seed);
+    std::vector<std::uint8_t> rgb(3 * px), ids(px);
+    std::vector<float> poses(k * 7);
+    double ret = 0;
+    auto same_frame = [&](int t) {
+      renderer.render(inputs.gather(world), rgb.data(), ids.data());
+      world.poses(poses);
+      bool same = true;
+      for (std::size_t p = 0; p < px; ++p)
+        for (std::size_t c = 0; c < 3; ++c)
+          same = same && ep.observations[(t * 3 + c) * px + p] == rgb[p * 3 + c];
+      same = same && std::equal(ids.begin(), ids.end(), ep.ids.begin() + t * px);
+      return same && std::equal(poses.begin(), poses.end(), ep.poses.begin() + t * k * 7);
+    };
+    CHECK(same_frame(0));
+    for (int t = 0; t < t_len; ++t) {
+      const auto r = world.step(std::span<const float>(ep.actions).subspan(t * a, a));
+      ret += r.reward;
+      CHECK(r.reward == ep.rewards[t]);
+      CHECK(static_cast<int>(r.terminated) == ep.terminations[t]);
+      const bool cut = t + 1 == t_len && !r.terminated;  // max_steps ended it
+      CHECK(static_cast<int>(r.truncated || cut) == ep.truncations[t]);
+      CHECK(same_frame(t + 1));
+    }
+    CHECK(ret == report.episodes[e].ret);
+  }
 }
 
 TEST_CASE("planner dream ensemble scores mean - pessimism x std of its members' returns",

@@ -60,6 +60,31 @@ assert [os.path.basename(p) for p in r["ensemble"]] == ["push.pt"] and r["pessim
 assert 0 <= r["success_rate"] <= 1 and r["episodes"] == 2, r
 PY
 
+# 2d. --record: the episodes as they happened go to a dataset in collect's layout (h5py reads it);
+# the same command with more --episodes continues it (the stored seeds are skipped), another
+# --seed is refused.
+rec=(--scene push --k 16 --horizon 8 --iterations 2 --elites 4 --max-steps 20 --replan-every 4
+     --threads 2 --quiet --json --world dream --record "$tmp/rec")
+"$exe" plan "${rec[@]}" --episodes 2 >"$tmp/r1.json" 2>/dev/null
+"$exe" plan "${rec[@]}" --episodes 3 >"$tmp/r2.json" 2>/dev/null
+"$py" "$src/tests/python/check_dataset.py" "$tmp/rec" 3
+"$py" - "$tmp" <<'PY'
+import json, sys, h5py
+t = sys.argv[1]
+r1 = json.load(open(f"{t}/r1.json"))
+m = json.load(open(f"{t}/rec/data/metadata.json"))
+assert m["algorithm_name"] == "plan-cem-dream", m
+with h5py.File(f"{t}/rec/data/main_data.hdf5", "r") as f:
+    seeds = [int(f[f"episode_{i}"].attrs["seed"]) for i in range(m["total_episodes"])]
+    steps = [f[f"episode_{i}"]["actions"].shape[0] for i in range(m["total_episodes"])]
+    ret0 = float(f["episode_0"]["rewards"][:].astype("float64").sum())
+    assert bool(f["episode_0"]["truncations"][-1]) or bool(f["episode_0"]["terminations"][-1])
+assert steps[:2] == [e["steps"] for e in r1["per_episode"]], (steps, r1["per_episode"])
+assert abs(ret0 - r1["per_episode"][0]["return"]) < 1e-4, (ret0, r1["per_episode"][0])
+assert seeds == [0, 1, 2], seeds  # the continuation ran only episode 2
+r2 = json.load(open(f"{t}/r2.json"))
+assert [e["seed"] for e in r2["per_episode"]] == [2], r2["per_episode"]
+PY
 # 3. evaluate: every policy in both worlds, correlation and ranking fields.
 "$exe" evaluate --scene push --policies random,expert --episodes 2 --max-steps 20 --quiet --json \
   >"$tmp/e.json" 2>/dev/null
@@ -86,6 +111,7 @@ bad plan --replan-every 20 --horizon 15
 bad plan --pessimism -1
 bad plan --world bullet --ensemble "$src/assets/models/push-latent.pt"
 bad plan --ensemble "$tmp/no-such-model.pt"
+bad plan --episodes 1 --seed 5 --record "$tmp/rec"
 # An unknown flag: CLI11's own message (it adds a "Run with --help" line), exit 2.
 set +e; "$exe" plan --frobnicate >/dev/null 2>&1; rc=$?; set -e
 [[ $rc == 2 ]] || { echo "unknown flag: expected exit 2, got $rc"; exit 1; }

@@ -46,6 +46,28 @@ grep -q '"step": 6' "$tmp/b.jsonl" || fail "resumed run did not reach step 6"
   fail "plan with the latent checkpoint: $(cat "$tmp/p.err")"
 grep -q '"success_rate"' "$tmp/p.json" || fail "plan report: $(cat "$tmp/p.json")"
 
+# --init: fine-tuning starts from the checkpoint's weights and config (its config wins over
+# --latent); at learning rate 0 the weights come out unchanged. --data-weights: one per folder.
+"${trainer[@]}" "${tiny[@]}" --latent 12 --steps 2 --init "$tmp/m.pt" --lr 0 --lr-final 0 \
+  --data "$tmp/ds,$tmp/ds" --data-weights 1,3 --out "$tmp/f.pt" 2>"$tmp/f.err" ||
+  fail "--init failed: $(tail -3 "$tmp/f.err")"
+"$py" - "$tmp/m.pt" "$tmp/f.pt" "$src/worldmodel/python" <<'PY' || fail "--init weights"
+import sys
+sys.path.insert(0, sys.argv[3])
+import numpy as np, torch
+import parallax_latent as pl
+from train_unet import Sampler
+a, b = pl.load_checkpoint(sys.argv[1]), pl.load_checkpoint(sys.argv[2])
+assert a.cfg == b.cfg, (a.cfg, b.cfg)
+sa, sb = a.state_dict(), b.state_dict()
+assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+# Sampling weights: an episode is drawn in proportion to steps x weight.
+eps = [{"obs": np.zeros((11, 3, 2, 2), np.uint8), "act": np.zeros((10, 2), np.float32),
+        "rew": np.zeros(10, np.float32), "term": np.zeros(10, bool)} for _ in range(2)]
+s = Sampler(eps, 2, np.random.default_rng(0), [1.0, 3.0])
+assert np.allclose(s.p, [0.25, 0.75]), s.p
+PY
+
 # Bad flags: exit 2, one line naming the flag or field (bad WORD ARGS...).
 bad() {
   local word=$1; shift
@@ -57,5 +79,8 @@ bad() {
 bad --horizon --horizon 0
 bad --decode-steps --decode-steps 5 --horizon 4
 bad dec_channels --dec-channels 4,4
+bad --data-weights --data-weights 1,2
+bad --data-weights --data-weights -1
+bad --init --init "$tmp/no-such.pt"
 [ -e "$tmp/x.pt" ] && fail "a refused run wrote a checkpoint"
 echo "train_latent ok"

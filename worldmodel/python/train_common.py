@@ -11,10 +11,13 @@ import sys
 def load_training_data(data: str, eval_data: str, eval_episodes: int, load_dataset, fail):
     """Returns (episodes, eval_episodes, meta of the first dataset, H, W, A). `data` and
     `eval_data` are comma-separated dataset folders or packs; they must agree on the scene, the
-    frame size and the action size (else fail() with one line)."""
+    frame size and the action size (else fail() with one line). Each training episode's
+    "dataset" is the index of its folder in `data`."""
     episodes, meta0 = [], None
-    for folder in [d for d in data.split(",") if d]:
+    for index, folder in enumerate([d for d in data.split(",") if d]):
         eps, meta = load_dataset(folder)
+        for e in eps:
+            e["dataset"] = index  # which --data folder (for per-dataset sampling weights)
         if meta0 and meta.get("scene_name") != meta0.get("scene_name"):
             fail(f"{folder}: scene '{meta.get('scene_name')}' differs from '{meta0.get('scene_name')}'")
         meta0 = meta0 or meta

@@ -88,6 +88,12 @@ def main():
                    help="fraction of the steps over which the consistency weight ramps up from 0")
     p.add_argument("--reward-weight", type=float, default=10.0)
     p.add_argument("--cont-weight", type=float, default=0.2)
+    p.add_argument("--data-weights", default="",
+                   help="sampling weight per --data folder, comma-separated (default: all 1; windows "
+                        "are drawn in proportion to steps x weight)")
+    p.add_argument("--init", default="",
+                   help="start from this latent checkpoint's weights (fine-tuning; its config wins "
+                        "over --latent, --hidden and the channel flags)")
     p.add_argument("--latent", type=int, default=64)
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--enc-channels", default="16,32,64,64")
@@ -119,6 +125,7 @@ def main():
 
     episodes, eval_eps, meta0, h, w, a = load_training_data(
         args.data, args.eval_data, args.eval_episodes, load_dataset, fail)
+    data_index = [e["dataset"] for e in episodes]
     cfg = pl.default_config(h, w, a)
     cfg.update(latent=args.latent, hidden=args.hidden,
                enc_channels=[int(x) for x in args.enc_channels.split(",")],
@@ -129,13 +136,35 @@ def main():
     except ValueError as e:
         fail(str(e), 2)
     torch.manual_seed(args.seed)
+    init = None
+    if args.init:
+        try:
+            init = pl.load_checkpoint(args.init)
+        except (OSError, ValueError, RuntimeError) as e:
+            fail(f"--init {args.init}: {e}", 2)
+        for key in ("height", "width", "action_size"):
+            if init.cfg[key] != cfg[key]:
+                fail(f"--init {args.init}: field '{key}' is {init.cfg[key]}, the data has {cfg[key]}", 2)
+        cfg = dict(init.cfg)
     model = pl.LatentWorldModel(cfg).to(device)
+    if init is not None:
+        model.load_state_dict(init.state_dict())
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     rng = np.random.default_rng(args.seed)
     state = TrainState(args.out, model, opt, rng, torch)
     if args.resume:
         state.resume("train_latent")
-    sampler = Sampler(episodes, 2, rng)
+    folders = [d for d in args.data.split(",") if d]
+    weights_of = [1.0] * len(folders)
+    if args.data_weights:
+        try:
+            weights_of = [float(x) for x in args.data_weights.split(",")]
+        except ValueError:
+            fail(f"--data-weights: '{args.data_weights}' is not a list of numbers", 2)
+        if len(weights_of) != len(folders) or not all(math.isfinite(x) and x > 0 for x in weights_of):
+            fail(f"--data-weights: need {len(folders)} positive numbers (one per --data folder), "
+                 f"got '{args.data_weights}'", 2)
+    sampler = Sampler(episodes, 2, rng, [weights_of[i] for i in data_index])
     n_params = sum(q.numel() for q in model.parameters())
     print(f"train_latent: {len(episodes)} episodes, {sum(e['act'].shape[0] for e in episodes)} "
           f"steps; {n_params} parameters; device {device}", file=sys.stderr)

@@ -114,11 +114,15 @@ class Sampler:
     """Windows of C context frames + K targets inside one episode. Context before the episode
     start repeats frame 0 (as DreamBatch pads a short context)."""
 
-    def __init__(self, episodes, context, rng):
+    def __init__(self, episodes, context, rng, weights=None):
+        """weights: per episode (default 1); an episode is drawn in proportion to its steps x
+        its weight."""
         self.eps = episodes
         self.c = context
         self.rng = rng
         lens = np.array([e["act"].shape[0] for e in episodes], dtype=np.float64)
+        if weights is not None:
+            lens = lens * np.asarray(weights, dtype=np.float64)
         self.p = lens / lens.sum()
 
     def batch(self, b, k):

@@ -24,6 +24,7 @@
 
 #include "parallax/agents/planner.hpp"
 #include "parallax/sim/scene.hpp"
+#include "parallax/worldmodel/episode_store.hpp"
 #include "parallax/worldmodel/world_model.hpp"
 
 namespace parallax::agents {
@@ -46,6 +47,11 @@ struct PlanRunOptions {
   // return - pessimism x their standard deviation (DreamPlanModel::add_member).
   std::vector<std::shared_ptr<worldmodel::WorldModel>> ensemble;
   double pessimism = 0.0;
+  // When set, each episode as it happened in Bullet (frames, ids, poses, actions, rewards; the
+  // store's layout) is handed here when it ends; `parallax plan --record` appends them to a
+  // dataset, so models can train on the planner's own action distribution. An episode cut by
+  // max_steps is marked truncated at its last step.
+  std::function<void(worldmodel::Episode&&)> record;
 };
 
 struct PlanEpisode {

@@ -4,12 +4,19 @@
 // Reference: docs/store.md.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <vector>
 
 #include "parallax/agents/rollout.hpp"
 #include "parallax/worldmodel/episode_store.hpp"
 
 namespace parallax::agents {
+
+// Appends one observation to `e`: rgb [H, W, 3] u8 (stored transposed to [3, H, W]), ids [H, W]
+// u8 and poses [K, 7]. Shared by the rollout's recorder and the planner's (`plan --record`).
+void append_frame(worldmodel::Episode& e, const std::uint8_t* rgb, const std::uint8_t* ids,
+                  std::span<const float> poses, int height, int width);
 
 class EpisodeRecorder {
  public:
