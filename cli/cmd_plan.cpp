@@ -168,8 +168,7 @@ void run(const PlanArgs& a) {
     if (!a.out.empty()) std::printf("  wrote %s (plan.json, episode_*.png)\n", a.out.c_str());
     if (writer)
       std::printf("  recorded %d episodes in %s (%d in all%s)\n", writer->num_episodes() - recorded,
-                  a.record.c_str(), writer->num_episodes(),
-                  recorded > 0 ? ", continued" : "");
+                  a.record.c_str(), writer->num_episodes(), recorded > 0 ? ", continued" : "");
   }
 }
 

@@ -14,9 +14,9 @@
 #include "parallax/sim/render_inputs.hpp"
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/world.hpp"
-#include "parallax/worldmodel/episode_store.hpp"
 #include "parallax/worldmodel/config.hpp"
 #include "parallax/worldmodel/dream_batch.hpp"
+#include "parallax/worldmodel/episode_store.hpp"
 #include "parallax/worldmodel/rssm.hpp"
 #include "parallax/worldmodel/unet.hpp"
 
