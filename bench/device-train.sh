@@ -8,6 +8,9 @@
 # Writes $OUT/push.pt (loadable by the C++ library on any machine; $OUT/push-unet.pt is the
 # U-Net stage before the head stage), $OUT/push-latent.pt (the planners' `latent` model), the logs.
 # Budget: U-Net 330 s + heads + latent 120 s, within the 8 minutes.
+# The latent here is round 0: the rounds of the planner's own data (stage 6 of
+# scripts/train-default-model) record episodes in Bullet, which the GPU machine does not have;
+# fine-tune there from packs of recorded datasets with train_latent.py --init --data-weights.
 # Bigger batches than the CPU recipe (--frames-per-step 256) and the same step schedule.
 # Status: written for the GPU machine, exercised here only on the CPU (TRAIN_DEVICE=cpu with a
 # tiny budget); no session with a GPU has run it yet.
