@@ -29,7 +29,7 @@ struct PlanArgs {
   std::vector<std::string> ensemble;
   std::uint64_t seed = 0, planner_seed = 0;
   std::string device = "cpu", out, record;
-  bool json_out = false, quiet = false;
+  bool json_out = false, quiet = false, value = false;
 };
 
 void run(const PlanArgs& a) {
@@ -62,6 +62,7 @@ void run(const PlanArgs& a) {
   if (a.resync_every < 0) throw UsageError("--resync-every must be >= 0");
   if (!(a.pessimism >= 0.0)) throw UsageError("--pessimism must be >= 0");
   if (!a.ensemble.empty() && a.world != "dream") throw UsageError("--ensemble needs --world dream");
+  if (a.value && a.world != "dream") throw UsageError("--value needs --world dream");
   o.world = a.world;
   o.episodes = a.episodes;
   o.seed = a.seed;
@@ -80,6 +81,22 @@ void run(const PlanArgs& a) {
     for (const auto& path : a.ensemble)
       o.ensemble.push_back(agents::load_model_for_scene(*scene, path, a.device, 0).model);
     if (!o.ensemble.empty()) o.pessimism = a.pessimism;
+    o.terminal_value = a.value;
+    if (a.value) {
+      const auto check = [&](const worldmodel::WorldModel& m, const std::string& path) {
+        if (!(m.info().value_gamma > 0.0))
+          throw UsageError("--value: " + path +
+                           " has no value head (add one: worldmodel/python/train_value.py)");
+      };
+      check(*src.model, src.description);
+      for (std::size_t i = 0; i < o.ensemble.size(); ++i) check(*o.ensemble[i], a.ensemble[i]);
+      const double vg = src.model->info().value_gamma;
+      if (std::abs(vg - a.gamma) > 1e-6)
+        std::fprintf(stderr,
+                     "parallax plan: note: the value head was trained for gamma %g, the plan "
+                     "discounts with --gamma %g\n",
+                     vg, a.gamma);
+    }
   }
 
   // --record: the episodes as they happened go to a dataset (collect's layout). An existing one
@@ -127,6 +144,7 @@ void run(const PlanArgs& a) {
       scene, src.model, o, [&](const std::string& s, int d, int t) { progress.update(s, d, t); });
   progress.finish();
   auto j = report.to_json(o, scene->name, src.description);
+  if (o.terminal_value) j["value_gamma"] = src.model->info().value_gamma;
   if (!o.ensemble.empty()) {
     j["ensemble"] = a.ensemble;  // the members after --model
     j["pessimism"] = o.pessimism;
@@ -205,6 +223,9 @@ void register_plan(CLI::App& app) {
                   "With --ensemble: weight of the members' disagreement (std of returns)")
       ->capture_default_str();
   sub->add_option("--gamma", a->gamma, "Discount per step")->capture_default_str();
+  sub->add_flag("--value", a->value,
+                "Dream: a plan also scores gamma^H x the model's value of where it ends (the "
+                "checkpoint's value head)");
   sub->add_option("--episodes", a->episodes, "Episodes (E)")->capture_default_str();
   sub->add_option("--seed", a->seed, "Bullet seed of episode 0 (episode e: seed + e)")
       ->capture_default_str();

@@ -105,6 +105,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
       dream->add_member(member);
     }
     dream->set_pessimism(o.pessimism);
+    dream->set_terminal_value(o.terminal_value);
   } else
     oracle = std::make_unique<BulletPlanModel>(scene, o.planner.candidates, o.threads);
   PlanModel& plan_model = dreaming ? static_cast<PlanModel&>(*dream) : *oracle;
@@ -264,6 +265,7 @@ json PlanReport::to_json(const PlanRunOptions& o, const std::string& scene,
             {"seed", o.planner.seed}}},
           {"replan_every", o.replan_every},
           {"resync_every", o.world == "dream" ? json(o.resync_every) : json(nullptr)},
+          {"terminal_value", o.world == "dream" && o.terminal_value},
           {"episodes", static_cast<int>(episodes.size())},
           {"seed", o.seed},
           {"success_rate", success_rate},

@@ -207,6 +207,7 @@ struct DreamPlanModel::Impl {
   int capacity, a;
   torch::Device device;
   double pessimism = 0.0;
+  bool terminal_value = false;
   torch::Tensor root_frames, root_actions;  // [C', 3, H, W] u8, [C', A] f32
   torch::Tensor actions;                    // [capacity, A] f32 staging
   Impl(std::shared_ptr<worldmodel::WorldModel> m, int cap, torch::Device dev)
@@ -246,6 +247,11 @@ struct DreamPlanModel::Impl {
         alive[i] *= cp[i];
         discount[i] *= gamma;
       }
+    }
+    if (terminal_value) {
+      const auto v = dream.value();
+      const float* vp = v.data_ptr<float>();
+      for (int i = 0; i < k; ++i) returns[i] += discount[i] * alive[i] * vp[i];
     }
   }
 };
@@ -289,6 +295,15 @@ void DreamPlanModel::set_pessimism(double pessimism) {
     throw std::invalid_argument("ensemble: pessimism must be >= 0, got " +
                                 std::to_string(pessimism));
   impl_->pessimism = pessimism;
+}
+
+void DreamPlanModel::set_terminal_value(bool enable) {
+  if (enable)
+    for (const auto& m : impl_->members)
+      if (!(m->model->info().value_gamma > 0.0))
+        throw std::invalid_argument("terminal value: the model (" + m->model->info().family +
+                                    ") has no value head (worldmodel/python/train_value.py)");
+  impl_->terminal_value = enable;
 }
 
 int DreamPlanModel::members() const {

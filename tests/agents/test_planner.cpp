@@ -17,6 +17,7 @@
 #include "parallax/worldmodel/config.hpp"
 #include "parallax/worldmodel/dream_batch.hpp"
 #include "parallax/worldmodel/episode_store.hpp"
+#include "parallax/worldmodel/latent.hpp"
 #include "parallax/worldmodel/rssm.hpp"
 #include "parallax/worldmodel/unet.hpp"
 
@@ -327,4 +328,59 @@ TEST_CASE("planner dream ensemble scores mean - pessimism x std of its members' 
   wm::UNetConfig c;
   c.height = 32, c.width = 32, c.action_size = a, c.channels = {8, 16};
   CHECK_THROWS_AS(ens.add_member(wm::make_unet_world_model(wm::UNet(c))), std::invalid_argument);
+}
+
+TEST_CASE("planner dream terminal value adds gamma^L x alive_L x V of where each plan ends",
+          "[planner][value]") {
+  const auto scene = scene_named("push");
+  const int k = 5, l = 4, a = scene->action_size(), h = scene->camera.height,
+            w = scene->camera.width;
+  torch::manual_seed(17);
+  wm::LatentConfig c;
+  c.height = h, c.width = w, c.action_size = a, c.latent = 8, c.hidden = 16;
+  c.enc_channels = {4, 4, 4, 4};
+  c.dec_channels = {4, 4, 4, 4};
+  c.value_gamma = 0.9;
+  wm::LatentNet net(c);
+  {
+    torch::NoGradGuard no_grad;  // random heads: rewards, continue and values all vary by plan
+    for (auto& p : net->parameters()) p.copy_(torch::randn_like(p) * 0.3);
+  }
+  net->eval();
+  const auto model = wm::make_latent_world_model(net);
+  REQUIRE(model->info().value_gamma == Approx(0.9));
+  const auto frames = (torch::rand({2, 3, h, w}) * 255).to(torch::kUInt8);
+  const auto acts = torch::zeros({2, a});
+  const auto plans = sine_plans(k, l, a);
+  const float gamma = 0.95f;
+  ag::DreamPlanModel d(model, k, torch::kCPU);
+  d.set_root(frames, acts);
+  std::vector<double> plain(k), with(k);
+  d.score(plans, k, l, gamma, plain);
+  d.set_terminal_value(true);
+  d.score(plans, k, l, gamma, with);
+  // By hand, plan by plan on the model itself (no DreamBatch, no forks).
+  torch::NoGradGuard no_grad;
+  const wm::StepContext ctx{};
+  std::vector<double> terms(k);
+  for (int i = 0; i < k; ++i) {
+    auto st = model->encode_context(frames.unsqueeze(0), acts.unsqueeze(0), ctx);
+    double alive = 1.0, discount = 1.0;
+    for (int s = 0; s < l; ++s) {
+      const auto act = torch::from_blob(const_cast<float*>(plans.data()) + (i * l + s) * a, {1, a},
+                                        torch::kFloat32)
+                           .clone();
+      st = model->step(st, act, ctx);
+      alive *= model->cont(st)[0].item<float>();
+      discount *= gamma;
+    }
+    terms[i] = discount * alive * model->value(st)[0].item<float>();
+    CHECK(with[i] - plain[i] == Approx(terms[i]).margin(1e-5));
+  }
+  CHECK(*std::max_element(terms.begin(), terms.end()) >
+        *std::min_element(terms.begin(), terms.end()) + 1e-4);  // not vacuous: V differs by plan
+  // A model without a value head is refused.
+  ag::DreamPlanModel no_value(tiny_rssm(*scene), k, torch::kCPU);
+  CHECK_THROWS_AS(no_value.set_terminal_value(true), std::invalid_argument);
+  no_value.set_terminal_value(false);  // turning it off needs nothing
 }

@@ -5,7 +5,9 @@ the forward passes of worldmodel/python/parallax_latent.py from random weights a
                                   weights, also in the zero-initialised output conv),
                                   OUT_DIR/io.pt (inputs and PyTorch's outputs: encode the
                                   context, two latent steps, heads, decode, observe) and
-                                  OUT_DIR/variants/*.pt (checkpoints the loader must refuse)
+                                  OUT_DIR/variants/*.pt (checkpoints the loader must refuse),
+                                  OUT_DIR/model_value.pt (the same with a value head, config
+                                  value_gamma 0.95) and its value of z2 in io.pt
 """
 import json
 import os
@@ -41,9 +43,19 @@ with torch.no_grad():
     # observe: the true frame's encoding replaces z_t, z_{t-1} stays; decode over the new frame
     zo = model.encoder(truth_u8.float() / 255)
     img_o = model.decoder(zo, truth_u8.float() / 255)
+# The same model with a value head (random weights too): its symexp(value(z2)).
+vcfg = dict(cfg, value_gamma=0.95)
+vmodel = pl.LatentWorldModel(vcfg)
+vmodel.load_state_dict(model.state_dict(), strict=False)
+with torch.no_grad():
+    for p in vmodel.value.parameters():
+        p.copy_(torch.randn_like(p) * 0.3)
+    value2 = pl.symexp(vmodel.value(z2))
+vmodel.eval()
+pl.save_checkpoint(os.path.join(out, "model_value.pt"), vmodel)
 torch.save({"frames": frames_u8, "action": action, "z": z, "z_prev": z_prev, "z1": z1, "z2": z2,
             "reward2": pl.symexp(h2[:, 0]), "cont2": torch.sigmoid(h2[:, 1]), "decode2": img2,
-            "truth": truth_u8, "z_observed": zo, "decode_observed": img_o},
+            "truth": truth_u8, "z_observed": zo, "decode_observed": img_o, "value2": value2},
            os.path.join(out, "io.pt"))
 
 sd = {k: v.clone() for k, v in model.state_dict().items()}
@@ -61,4 +73,10 @@ bad_cfg = dict(cfg, dec_channels=[6, 5, 4])
 save("bad_config", dict(base, config=json.dumps(bad_cfg)))
 odd = dict(cfg, height=40)
 save("bad_height", dict(base, config=json.dumps(odd)))
+vsd = {k: v.clone() for k, v in vmodel.state_dict().items()}
+vbase = dict(base, config=json.dumps(vcfg), weights=vsd)
+save("bad_value_gamma", dict(vbase, config=json.dumps(dict(vcfg, value_gamma=1.5))))
+no_value = dict(vsd)
+no_value.pop("value.fc2.weight")
+save("missing_value_weight", dict(vbase, weights=no_value))
 print("ok")

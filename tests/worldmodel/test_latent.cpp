@@ -82,6 +82,36 @@ TEST_CASE("latent: the loader refuses bad checkpoints with one line naming the f
   refuses("missing_weight", "weight 'dynamics.fc3.weight' is missing");
   refuses("bad_config", "config field 'dec_channels'");
   refuses("bad_height", "not multiples of 16");
+  refuses("bad_value_gamma", "config field 'value_gamma' holds 1.5");
+  refuses("missing_value_weight", "weight 'value.fc2.weight' is missing");
+}
+
+TEST_CASE("latent: the value head equals the PyTorch reference and a model without one says so",
+          "[worldmodel][latent]") {
+  torch::set_num_threads(1);
+  auto with = wm::load_world_model((reference_dir() / "model_value.pt").string()).model;
+  auto without = wm::load_world_model((reference_dir() / "model.pt").string()).model;
+  CHECK(with->info().value_gamma == Approx(0.95));
+  CHECK(without->info().value_gamma == 0.0);
+  auto io = read_dict(reference_dir() / "io.pt");
+  const wm::StepContext ctx{};
+  auto s = with->encode_context(get(io, "frames"), torch::zeros({4, 2, 2}), ctx);
+  s = with->step(with->step(s, get(io, "action"), ctx), -get(io, "action"), ctx);
+  const auto v2 = get(io, "value2");
+  CHECK(((with->value(s) - v2).abs() / v2.abs().clamp_min(1.0)).max().item<double>() < 1e-5);
+  // The value head changes nothing else: the same state and reward as the model without it.
+  auto t = without->encode_context(get(io, "frames"), torch::zeros({4, 2, 2}), ctx);
+  t = without->step(without->step(t, get(io, "action"), ctx), -get(io, "action"), ctx);
+  CHECK(torch::equal(s[0], t[0]));
+  CHECK(torch::equal(with->reward(s), without->reward(t)));
+  CHECK_THROWS_AS(without->value(t), std::logic_error);
+  // DreamBatch: the value of open slots, 0 for closed ones.
+  wm::DreamBatch dream(with, 3, torch::kCPU);
+  dream.reset(1, get(io, "frames")[0], torch::zeros({2, 2}));
+  const auto v = dream.value();
+  CHECK(v[0].item<float>() == 0.0f);
+  CHECK(v[2].item<float>() == 0.0f);
+  CHECK(v[1].item<float>() != 0.0f);
 }
 
 TEST_CASE("latent: DreamBatch fork then step equals slots reset separately to the bit",

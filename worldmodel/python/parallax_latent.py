@@ -12,6 +12,9 @@ frame (the static scene comes from that frame; the latent carries what moved).
               MLP = Linear -> LayerNorm -> SiLU -> Linear -> LayerNorm -> SiLU -> Linear
     heads   : [symlog r, cont logit] = Linear(SiLU(Linear(z_{t+1}))): the reward received on
               arriving in the state, and whether the episode goes on after it
+    value   : (optional, config "value_gamma") symlog V = Linear(SiLU(Linear(z))): the return
+              discounted by value_gamma expected after arriving in z (train_value.py; the
+              planners' terminal value)
     decoder : frame features of o: 3 x (conv3x3/2 -> SiLU) at H/2, H/4, H/8
               z -> Linear -> SiLU -> [c0, H/8, W/8]; at each level: concat the frame's features
               -> conv3x3 -> SiLU -> nearest x2; at H: concat o - 0.5 -> conv3x3 -> SiLU ->
@@ -74,6 +77,9 @@ def validate_config(cfg: dict, source: str = "config") -> dict:
     need("hidden", ints(2, 8192), "an int in [2, 8192]")
     need("enc_channels", chans, "a list of 4 ints in [1, 512]")
     need("dec_channels", chans, "a list of 4 ints in [1, 512]")
+    if "value_gamma" in cfg:
+        need("value_gamma", lambda v: isinstance(v, (int, float)) and 0.0 < v < 1.0,
+             "a number in (0, 1)")
     return cfg
 
 
@@ -134,6 +140,16 @@ class Heads(nn.Module):
         return self.fc2(F.silu(self.fc1(z)))
 
 
+class Value(nn.Module):
+    def __init__(self, cfg: dict):
+        super().__init__()
+        self.fc1 = nn.Linear(cfg["latent"], cfg["hidden"])
+        self.fc2 = nn.Linear(cfg["hidden"], 1)
+
+    def forward(self, z):  # [B]: symlog value
+        return self.fc2(F.silu(self.fc1(z)))[:, 0]
+
+
 class Decoder(nn.Module):
     def __init__(self, cfg: dict):
         super().__init__()
@@ -173,6 +189,8 @@ class LatentWorldModel(nn.Module):
         self.dynamics = Dynamics(self.cfg)
         self.heads = Heads(self.cfg)
         self.decoder = Decoder(self.cfg)
+        if "value_gamma" in self.cfg:
+            self.value = Value(self.cfg)
 
     def encode_context(self, frames, actions):
         """frames [B, C', 3, H, W] in [0, 1] (oldest first), actions [B, C', A] (unused: the

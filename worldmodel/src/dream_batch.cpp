@@ -239,4 +239,9 @@ torch::Tensor DreamBatch::cont() {
   return (model_->cont(state_).to(torch::kFloat) * open_).to(torch::kCPU);
 }
 
+torch::Tensor DreamBatch::value() {
+  torch::NoGradGuard no_grad;
+  return (model_->value(state_).to(torch::kFloat) * open_).to(torch::kCPU);
+}
+
 }  // namespace parallax::worldmodel

@@ -84,6 +84,15 @@ struct LatentHeadsImpl : torch::nn::Module {
   torch::nn::Linear fc1, fc2;
 };
 
+// The value head: symlog V(z) (a separate module so that checkpoints without it load unchanged).
+struct LatentValueImpl : torch::nn::Module {
+  explicit LatentValueImpl(const LatentConfig& c)
+      : fc1(register_module("fc1", torch::nn::Linear(c.latent, c.hidden))),
+        fc2(register_module("fc2", torch::nn::Linear(c.hidden, 1))) {}
+  torch::Tensor forward(const torch::Tensor& z) { return fc2(torch::silu(fc1(z))).select(1, 0); }
+  torch::nn::Linear fc1, fc2;
+};
+
 // Frame features of the observed frame at H/2, H/4, H/8; the latent mapped to H/8; up to H with
 // the features concatenated at each level; a zero-initialised residual over the observed frame.
 struct LatentDecoderImpl : torch::nn::Module {
@@ -164,6 +173,13 @@ LatentConfig LatentConfig::from_json_string(const std::string& text, const std::
     for (std::size_t i = 0; i < 4; ++i) dst[i] = get_int(key, v[i], 1, 512);
   }
   if (j.contains("scene") && j["scene"].is_string()) c.scene = j["scene"].get<std::string>();
+  if (j.contains("value_gamma")) {
+    const auto& v = j["value_gamma"];
+    if (!v.is_number() || !(v.get<double>() > 0.0 && v.get<double>() < 1.0))
+      throw std::runtime_error(source + ": config field 'value_gamma' holds " + v.dump() +
+                               ", expected a number in (0, 1)");
+    c.value_gamma = v.get<double>();
+  }
   return c;
 }
 
@@ -178,6 +194,7 @@ std::string LatentConfig::to_json_string() const {
                       {"enc_channels", enc_channels},
                       {"dec_channels", dec_channels},
                       {"scene", scene}};
+  if (value_gamma > 0.0) j["value_gamma"] = value_gamma;
   return j.dump();
 }
 
@@ -188,6 +205,8 @@ LatentNetImpl::LatentNetImpl(const LatentConfig& config) : config_(config) {
   dynamics_ = register_module("dynamics", std::make_shared<LatentDynamicsImpl>(config_));
   heads_ = register_module("heads", std::make_shared<LatentHeadsImpl>(config_));
   decoder_ = register_module("decoder", std::make_shared<LatentDecoderImpl>(config_));
+  if (config_.value_gamma > 0.0)
+    value_ = register_module("value", std::make_shared<LatentValueImpl>(config_));
   coords_ = coord_planes(config_.height, config_.width);
 }
 
@@ -201,6 +220,10 @@ torch::Tensor LatentNetImpl::dynamics(const torch::Tensor& z, const torch::Tenso
 }
 torch::Tensor LatentNetImpl::heads(const torch::Tensor& z) {
   return heads_->forward(z);
+}
+torch::Tensor LatentNetImpl::value(const torch::Tensor& z) {
+  if (!value_) throw std::logic_error("latent model: the checkpoint has no value head");
+  return value_->forward(z);
 }
 torch::Tensor LatentNetImpl::decode(const torch::Tensor& z, const torch::Tensor& obs) {
   return decoder_->forward(z, obs);
@@ -221,6 +244,7 @@ class LatentWorldModel final : public WorldModel {
     info_.context_frames = c.context_frames;
     info_.latent_step = true;
     info_.config_json = c.to_json_string();
+    info_.value_gamma = c.value_gamma;
     for (const auto& p : net_->parameters()) info_.parameters += p.numel();
   }
   const ModelInfo& info() const override { return info_; }
@@ -270,6 +294,10 @@ class LatentWorldModel final : public WorldModel {
   }
   torch::Tensor cont(const SlotState& state) override {
     return torch::sigmoid(state[3].select(1, 1));
+  }
+  torch::Tensor value(const SlotState& state) override {
+    const auto x = net_->value(state[0]).to(torch::kFloat);
+    return torch::sign(x) * torch::expm1(torch::abs(x));  // symexp
   }
 
  private:

@@ -47,6 +47,9 @@ struct PlanRunOptions {
   // return - pessimism x their standard deviation (DreamPlanModel::add_member).
   std::vector<std::shared_ptr<worldmodel::WorldModel>> ensemble;
   double pessimism = 0.0;
+  // Dream: a plan's score also counts the model's value of the state it ends in (every model
+  // must have a value head; DreamPlanModel::set_terminal_value).
+  bool terminal_value = false;
   // When set, each episode as it happened in Bullet (frames, ids, poses, actions, rewards; the
   // store's layout) is handed here when it ends; `parallax plan --record` appends them to a
   // dataset, so models can train on the planner's own action distribution. An episode cut by

@@ -9,7 +9,8 @@
 //                    sim::WorldState (World::restore_state), on worker threads.
 // Imagined return of a plan = sum_h gamma^h * alive_h * r_h, alive_0 = 1, alive_{h+1} = alive_h *
 // c_h, where r_h and c_h are the reward and continue probability after step h (Bullet: c_h = 0
-// once the episode terminated or was truncated).
+// once the episode terminated or was truncated). With a terminal value (the dream, a model with
+// a value head): + gamma^L * alive_L * V(z_L), the model's estimate of the return after the plan.
 //
 // MPC: plan(), execute the first `replan_every` actions of the chosen plan, shift() the plan by
 // as many steps (the warm start of the next plan()), plan again.
@@ -106,6 +107,10 @@ class DreamPlanModel : public PlanModel {
   void add_member(std::shared_ptr<worldmodel::WorldModel> model);
   void set_pessimism(double pessimism);
   int members() const;
+  // Terminal value: each plan's return also counts gamma^L * alive_L * V of the state it ends in
+  // (the model's value head; see the top). Throws std::invalid_argument when a member has no
+  // value head.
+  void set_terminal_value(bool enable);
 
  private:
   struct Impl;

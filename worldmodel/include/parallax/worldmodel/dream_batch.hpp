@@ -61,6 +61,9 @@ class DreamBatch {
   torch::Tensor frames();  // [capacity, 3, H, W] u8 on the CPU, decoded now (zeros if closed)
   torch::Tensor reward();  // [capacity] f32 on the CPU (0 for closed slots)
   torch::Tensor cont();    // [capacity] f32 on the CPU in [0,1] (0 for closed slots)
+  // The value head (WorldModel::value; throws std::logic_error without one) [capacity] f32 on the
+  // CPU (0 for closed slots).
+  torch::Tensor value();
 
   const SlotState& state() const { return state_; }  // [capacity, ...] device tensors
   std::int64_t ticks() const { return ticks_; }

@@ -8,7 +8,8 @@
 // State of a slot: z_t [B, D] f32, z_{t-1} [B, D] f32 (the velocity is their difference), the last
 // observed frame [B, 3, H, W] u8 and the heads on z_t [B, 2] f32 (symlog reward, continue logit).
 // step() touches only the latents and the heads (latent_step = true); decode() is the separate
-// cost of drawing.
+// cost of drawing. An optional value head reads z_t on demand (value(), the planners' terminal
+// value).
 #pragma once
 
 #include <torch/torch.h>
@@ -31,6 +32,9 @@ struct LatentConfig {
   std::array<int, 4> enc_channels{16, 32, 64, 64};  // the encoder's 4 stride-2 levels
   std::array<int, 4> dec_channels{32, 32, 16, 8};   // the decoder at H/8, H/4, H/2, H
   std::string scene;                                // the scene it was trained on ("" = unknown)
+  // > 0: a value head ("value": Linear -> SiLU -> Linear to symlog V) trained for this discount
+  // (worldmodel/python/train_value.py); 0: none.
+  double value_gamma = 0.0;
 
   // Parses and validates; throws std::runtime_error naming `source`, the field and the value.
   static LatentConfig from_json_string(const std::string& text, const std::string& source);
@@ -41,6 +45,7 @@ struct LatentEncoderImpl;
 struct LatentDynamicsImpl;
 struct LatentHeadsImpl;
 struct LatentDecoderImpl;
+struct LatentValueImpl;
 
 class LatentNetImpl : public torch::nn::Module {
  public:
@@ -54,6 +59,8 @@ class LatentNetImpl : public torch::nn::Module {
                          const torch::Tensor& action);
   // [B, 2]: symlog reward received on arriving in z, continue logit.
   torch::Tensor heads(const torch::Tensor& z);
+  // [B]: symlog of the value of z (the value head; throws std::logic_error without one).
+  torch::Tensor value(const torch::Tensor& z);
   // The frame of z [B, D] drawn over the observed frame obs [B, 3, H, W] f32 in [0, 1]; unclamped.
   torch::Tensor decode(const torch::Tensor& z, const torch::Tensor& obs);
 
@@ -65,7 +72,8 @@ class LatentNetImpl : public torch::nn::Module {
   std::shared_ptr<LatentDynamicsImpl> dynamics_;
   std::shared_ptr<LatentHeadsImpl> heads_;
   std::shared_ptr<LatentDecoderImpl> decoder_;
-  torch::Tensor coords_;  // [1, 2, H, W] x, y planes (not a parameter)
+  std::shared_ptr<LatentValueImpl> value_;  // "value", only when config.value_gamma > 0
+  torch::Tensor coords_;                    // [1, 2, H, W] x, y planes (not a parameter)
 };
 TORCH_MODULE(LatentNet);
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,8 @@ struct ModelInfo {
   bool latent_step = false;  // step() is cheap (no pixels); decode() is a separate cost
   std::string config_json;   // the family's full config (JSON text)
   std::int64_t parameters = 0;
+  // > 0: the model has a value head (WorldModel::value), trained for this discount per step.
+  double value_gamma = 0.0;
 };
 
 // Per-call options of the stochastic parts.
@@ -71,6 +74,14 @@ class WorldModel {
   virtual torch::Tensor decode(const SlotState& state) = 0;
   virtual torch::Tensor reward(const SlotState& state) = 0;
   virtual torch::Tensor cont(const SlotState& state) = 0;
+  // The value head, where info().value_gamma > 0: the discounted return (that discount) expected
+  // after arriving in this state [B] f32, under the policies of the data it was trained on; the
+  // planners' terminal value (docs/agents.md, "Terminal value"). Families or checkpoints without
+  // one throw std::logic_error.
+  virtual torch::Tensor value(const SlotState& state) {
+    (void)state;
+    throw std::logic_error("world model (" + info().family + "): the checkpoint has no value head");
+  }
 };
 
 // A loaded checkpoint of any family, on `device`, in eval mode.
