@@ -38,7 +38,10 @@ struct FidelityArgs {
   double perturb_mm = 1.0, perturb_deg = 0.5, motion_threshold = 0.1;
   std::string out = "runs/fidelity";
   std::string baseline, write_baseline, require_beats;
+  std::string data;  // a recorded dataset instead of generated episodes
+  int data_start = 0;
   bool json_out = false, quiet = false;
+  bool episodes_given = false, seed_given = false;
 };
 
 json read_json_file(const std::string& path, const char* what) {
@@ -64,9 +67,24 @@ void run(FidelityArgs a) {
     throw UsageError("--candidates must be in [2, 4096], got " + std::to_string(a.candidates));
   if (!(a.perturb_mm >= 0 && a.perturb_mm <= 100 && a.perturb_deg >= 0 && a.perturb_deg <= 45))
     throw UsageError("--perturb-mm must be in [0, 100] and --perturb-deg in [0, 45]");
+  if (!a.data.empty()) {
+    if (!a.policies.empty() || a.seed_given)
+      throw UsageError(
+          "--data: the episodes are the dataset's; --policies and --seed do not apply");
+    if (!a.baseline.empty() || !a.write_baseline.empty())
+      throw UsageError(
+          "--data: baselines gate generated evaluation sets; --baseline and --write-baseline do "
+          "not apply");
+  }
   worldmodel::init_torch_threads(a.threads);
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(a.scene));
   agents::FidelityOptions o;
+  if (a.data_start < 0 || a.data_start > 100000)
+    throw UsageError("--data-start must be in [0, 100000], got " + std::to_string(a.data_start));
+  if (a.data_start > 0 && a.data.empty()) throw UsageError("--data-start needs --data");
+  o.data = a.data;
+  o.data_start = a.data_start;
+  o.data_episodes = a.data.empty() || !(a.episodes_given || a.quick) ? 0 : a.episodes;
   if (!a.policies.empty()) {
     std::stringstream ss(a.policies);
     for (std::string p; std::getline(ss, p, ',');) o.eval.policies.push_back(p);
@@ -179,7 +197,16 @@ void register_fidelity(CLI::App& app) {
       ->check(CLI::ExistingFile);
   sub->add_option("--policies", a->policies,
                   "Comma-separated policies of the evaluation set (default: all of the scene)");
-  sub->add_option("--episodes", a->episodes, "Episodes per policy")->capture_default_str();
+  sub->add_option("--episodes", a->episodes, "Episodes per policy (with --data: the first N)")
+      ->capture_default_str();
+  sub->add_option("--data", a->data,
+                  "Evaluate on a recorded dataset's episodes (collect, plan --record; their first "
+                  "steps, replayed in Bullet) instead of generated ones")
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--data-start", a->data_start,
+                  "With --data: each episode's window starts at this step (shorter episodes are "
+                  "skipped)")
+      ->capture_default_str();
   sub->add_option("--horizon", a->horizon, "Open-loop steps H")->capture_default_str();
   sub->add_option("--seed", a->seed, "Base seed of the evaluation set (disjoint from training)")
       ->check(seed_check())
@@ -212,7 +239,11 @@ void register_fidelity(CLI::App& app) {
                   "horizon");
   sub->add_flag("--json", a->json_out, "Print a JSON summary on stdout");
   sub->add_flag("--quiet", a->quiet, "No progress line");
-  sub->callback([a] { run(*a); });
+  sub->callback([a, sub] {
+    a->episodes_given = sub->count("--episodes") > 0;
+    a->seed_given = sub->count("--seed") > 0;
+    run(*a);
+  });
 }
 
 }  // namespace parallax::cli

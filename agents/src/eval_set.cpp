@@ -5,9 +5,11 @@
 #include <stdexcept>
 
 #include "parallax/agents/policy.hpp"
+#include "parallax/sim/render_inputs.hpp"
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/thread_pool.hpp"
 #include "parallax/sim/world_batch.hpp"
+#include "parallax/worldmodel/episode_store.hpp"
 
 namespace parallax::agents {
 
@@ -124,6 +126,117 @@ EvalSet make_eval_set(std::shared_ptr<const sim::SceneModel> scene, const EvalSe
       render_into(truth, renderer, e0, t + 1, set, set.frames, set.ids, poses, markers, rgb, ids);
       render_into(shifted, renderer, e0, t + 1, set, set.perturbed, set.perturbed_ids, poses,
                   markers, rgb, ids);
+    }
+  }
+  return set;
+}
+
+EvalSet make_eval_set_from_dataset(std::shared_ptr<const sim::SceneModel> scene,
+                                   const std::filesystem::path& dir, int max_episodes,
+                                   int start_step, const EvalSetOptions& o) {
+  if (o.steps < 1 || max_episodes < 0 || start_step < 0)
+    throw std::invalid_argument("eval set: steps must be >= 1, max episodes and start step >= 0");
+  const worldmodel::EpisodeReader reader(dir);
+  const auto& spec = reader.spec();
+  const std::string where = dir.string();
+  if (spec.scene_name != scene->name)
+    throw std::runtime_error(where + ": scene_name is '" + spec.scene_name + "', not '" +
+                             scene->name + "'");
+  if (spec.height != scene->camera.height || spec.width != scene->camera.width ||
+      spec.action_size != scene->action_size())
+    throw std::runtime_error(
+        where + ": frames " + std::to_string(spec.height) + "x" + std::to_string(spec.width) +
+        " and " + std::to_string(spec.action_size) + " actions, scene '" + scene->name + "' has " +
+        std::to_string(scene->camera.height) + "x" + std::to_string(scene->camera.width) + " and " +
+        std::to_string(scene->action_size()));
+  std::vector<int> chosen;  // episodes long enough for a window at start_step
+  for (int i = 0; i < reader.num_episodes(); ++i)
+    if (reader.steps(i) > start_step &&
+        (max_episodes == 0 || static_cast<int>(chosen.size()) < max_episodes))
+      chosen.push_back(i);
+  const int n = static_cast<int>(chosen.size());
+  if (n < 1)
+    throw std::runtime_error(where + ": no episode is longer than the start step " +
+                             std::to_string(start_step) + " (" +
+                             std::to_string(reader.num_episodes()) + " episodes)");
+  const sim::Renderer renderer(
+      scene, sim::RenderOptions{.width = 0, .height = 0, .spp = 1, .shadows = true, .threads = 1});
+  EvalSet set;
+  set.num_episodes = n;
+  set.steps = o.steps;
+  set.height = renderer.height();
+  set.width = renderer.width();
+  set.action_size = scene->action_size();
+  set.num_bodies = static_cast<int>(scene->bodies.size());
+  const int h = set.height, w = set.width, a = set.action_size, k = set.num_bodies;
+  const std::size_t px = static_cast<std::size_t>(h) * w;
+  const std::size_t frames = static_cast<std::size_t>(n) * (set.steps + 1);
+  set.frames.assign(frames * px * 3, 0);
+  set.ids.assign(frames * px, 0);
+  set.perturbed.assign(frames * px * 3, 0);
+  set.perturbed_ids.assign(frames * px, 0);
+  set.actions.assign(static_cast<std::size_t>(n) * set.steps * a, 0);
+  set.rewards.assign(static_cast<std::size_t>(n) * set.steps, 0);
+  set.terminated.assign(static_cast<std::size_t>(n) * set.steps, 0);
+  set.colors.assign(static_cast<std::size_t>(n) * k * 3, 0);
+  sim::WorldRenderInputs inputs(*scene);
+  for (int e = 0; e < n; ++e) {
+    const worldmodel::Episode ep = reader.read(chosen[e]);
+    const int len = std::min(ep.steps - start_step, set.steps);
+    const float* acts = ep.actions.data() + static_cast<std::size_t>(start_step) * a;
+    EvalEpisode info{spec.algorithm_name, ep.seed, len};
+    info.prefix_actions.assign(ep.actions.data(), acts);
+    info.start_step = start_step;
+    set.episodes.push_back(std::move(info));
+    // Both worlds replay the prefix (the recorded states, bit for bit); the perturbed one is
+    // then shifted at the window's first frame.
+    sim::World truth(scene, ep.seed), shifted(scene, ep.seed);
+    for (int t = 0; t < start_step; ++t) {
+      truth.step(std::span(ep.actions.data() + static_cast<std::size_t>(t) * a, a));
+      shifted.step(std::span(ep.actions.data() + static_cast<std::size_t>(t) * a, a));
+    }
+    shifted.perturb(o.perturb_position_m, o.perturb_yaw_deg, ep.seed);
+    truth.body_colors(std::span(set.colors).subspan(static_cast<std::size_t>(e) * k * 3, k * 3));
+    auto slot = [&](int t) { return static_cast<std::size_t>(e) * (set.steps + 1) + t; };
+    auto render = [&](const sim::World& world, int t, std::vector<std::uint8_t>& rgb,
+                      std::vector<std::uint8_t>& ids) {
+      renderer.render(inputs.gather(world), rgb.data() + slot(t) * px * 3,
+                      ids.data() + slot(t) * px);
+    };
+    for (int t = 0; t <= set.steps; ++t) {
+      if (t > 0 && t <= len) {
+        const float* act = acts + static_cast<std::size_t>(t - 1) * a;
+        std::copy_n(act, a,
+                    set.actions.data() + (static_cast<std::size_t>(e) * set.steps + t - 1) * a);
+        const auto res = truth.step(std::span(act, a));
+        shifted.step(std::span(act, a));
+        set.rewards[static_cast<std::size_t>(e) * set.steps + t - 1] = res.reward;
+        set.terminated[static_cast<std::size_t>(e) * set.steps + t - 1] = res.terminated;
+      }
+      if (t > len) {  // after the window or the episode: the last frame held (never scored)
+        std::copy_n(set.frames.data() + slot(t - 1) * px * 3, px * 3,
+                    set.frames.data() + slot(t) * px * 3);
+        std::copy_n(set.ids.data() + slot(t - 1) * px, px, set.ids.data() + slot(t) * px);
+        std::copy_n(set.perturbed.data() + slot(t - 1) * px * 3, px * 3,
+                    set.perturbed.data() + slot(t) * px * 3);
+        std::copy_n(set.perturbed_ids.data() + slot(t - 1) * px, px,
+                    set.perturbed_ids.data() + slot(t) * px);
+        continue;
+      }
+      render(truth, t, set.frames, set.ids);
+      render(shifted, t, set.perturbed, set.perturbed_ids);
+      // The recorded frame is channel-first [3, H, W]; ours is [H, W, 3].
+      const std::uint8_t* rec =
+          ep.observations.data() + static_cast<std::size_t>(start_step + t) * px * 3;
+      const std::uint8_t* ours = set.frames.data() + slot(t) * px * 3;
+      for (std::size_t i = 0; i < px; ++i)
+        for (int ch = 0; ch < 3; ++ch)
+          if (ours[i * 3 + ch] != rec[ch * px + i])
+            throw std::runtime_error(
+                where + ": episode " + std::to_string(e) + " (seed " + std::to_string(ep.seed) +
+                "): Bullet's replay of its actions differs from the recorded frame " +
+                std::to_string(start_step + t) + " (recorded with another version of scene '" +
+                scene->name + "'?)");
     }
   }
   return set;

@@ -240,7 +240,9 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
   const int spacing = std::max(1, hz / (o.decisions + 1));
   eo.steps = t0 + std::max(hz, o.decisions > 0 ? o.decisions * spacing + o.plan_steps : 0);
   report_progress("evaluation set", 0, 1);
-  const EvalSet set = make_eval_set(scene, eo);
+  const EvalSet set =
+      o.data.empty() ? make_eval_set(scene, eo)
+                     : make_eval_set_from_dataset(scene, o.data, o.data_episodes, o.data_start, eo);
   report_progress("evaluation set", 1, 1);
   const int ne = set.num_episodes, h = set.height, w = set.width, a = set.action_size;
   const int px = h * w;
@@ -447,6 +449,9 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
         if (td + 1 > set.episodes[e].length) break;  // the episode is over
         // Bullet: the episode replayed to td, saved exactly.
         sim::World world(scene, set.episodes[e].seed);
+        const auto& prefix = set.episodes[e].prefix_actions;  // a recorded episode's window
+        for (std::size_t t = 0; t < prefix.size() / a; ++t)
+          world.step(std::span(prefix.data() + t * a, a));
         for (int t = 0; t < td; ++t) world.step(std::span(set.action(e, t), a));
         const sim::WorldState saved = world.save_state();
         // Candidates: the expert's plan from here, perturbations of it, and random ones.
@@ -546,9 +551,15 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
 
   // ---- the report ------------------------------------------------------------------------------
   json seeds = json::object();
-  for (std::size_t p = 0; p < policy_order.size(); ++p) {
-    const std::uint64_t base = o.eval.seed + p * kFidelityPolicyStride;
-    seeds[policy_order[p]] = {base, base + o.eval.episodes_per_policy - 1};
+  if (o.data.empty()) {
+    for (std::size_t p = 0; p < policy_order.size(); ++p) {
+      const std::uint64_t base = o.eval.seed + p * kFidelityPolicyStride;
+      seeds[policy_order[p]] = {base, base + o.eval.episodes_per_policy - 1};
+    }
+  } else {  // a recorded dataset: its episodes' lowest and highest seeds
+    std::uint64_t lo = set.episodes.front().seed, hi = lo;
+    for (const auto& ep : set.episodes) lo = std::min(lo, ep.seed), hi = std::max(hi, ep.seed);
+    seeds[policy_order.front()] = {lo, hi};
   }
   json episodes = json::array();
   for (int e = 0; e < ne; ++e)
@@ -575,8 +586,10 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
         {"config", json::parse(info.config_json, nullptr, false)}}},
       {"eval",
        {{"policies", policy_order},
-        {"episodes_per_policy", o.eval.episodes_per_policy},
+        {"episodes_per_policy", o.data.empty() ? o.eval.episodes_per_policy : ne},
         {"episodes", ne},
+        {"data", o.data.empty() ? json(nullptr) : json(o.data)},
+        {"data_start", o.data.empty() ? json(nullptr) : json(o.data_start)},
         {"seed", o.eval.seed},
         {"seeds", seeds},
         {"horizon", hz},

@@ -34,8 +34,12 @@ std::string fidelity_markdown(const json& r) {
      << r.at("scene").get<std::string>() << "`\n\n";
   md << "Family `" << r.at("model").at("family").get<std::string>() << "`, context "
      << r.at("model").at("context_frames") << " frame(s), sha256 `"
-     << r.at("model").value("sha256", std::string()) << "`. Evaluation: " << e.at("episodes")
-     << " held-out episodes (" << e.at("episodes_per_policy") << " per policy: ";
+     << r.at("model").value("sha256", std::string()) << "`. Evaluation: " << e.at("episodes");
+  if (e.contains("data") && e.at("data").is_string())
+    md << " recorded episodes of `" << e.at("data").get<std::string>() << "` from step "
+       << e.value("data_start", 0) << " (";
+  else
+    md << " held-out episodes (" << e.at("episodes_per_policy") << " per policy: ";
   bool first = true;
   for (const auto& [p, s] : e.at("seeds").items()) {
     md << (first ? "" : ", ") << p << " seeds " << s[0] << "-" << s[1];

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,6 +36,11 @@ struct EvalEpisode {
   std::string policy;
   std::uint64_t seed = 0;
   int length = 0;  // valid control steps (<= steps): the episode ended at this step or later
+  // A window of a recorded episode: the actions from the reset to frame 0 of the set
+  // [start_step, A] (empty: frame 0 is the reset). World(scene, seed) stepped with them is
+  // exactly at frame 0 (decision points replay them).
+  std::vector<float> prefix_actions{};
+  int start_step = 0;
 };
 
 struct EvalSet {
@@ -71,5 +77,19 @@ struct EvalSet {
 // Runs every policy in Bullet and renders. Throws std::invalid_argument for an unknown policy
 // or non-positive sizes.
 EvalSet make_eval_set(std::shared_ptr<const sim::SceneModel> scene, const EvalSetOptions& options);
+
+// The evaluation set of a recorded dataset (`parallax collect`, `parallax plan --record`): steps
+// start_step .. start_step + options.steps of its first `max_episodes` episodes (0: all; episodes
+// that end before start_step + 1 are skipped), replayed in Bullet from
+// each episode's seed with its recorded actions (frames, ids, rewards as make_eval_set renders
+// them) and from a perturbed copy of the window's first state (options.perturb_*). Each episode's
+// `policy` is the dataset's algorithm name. Every replayed frame must equal the recorded one, so
+// that decision points replayed from the seed are the recorded states. Throws std::runtime_error
+// with one line naming the folder (and the episode, step or field) for a dataset of another scene,
+// frame or action size, or one whose replay differs (another scene version); StoreError for a bad
+// store.
+EvalSet make_eval_set_from_dataset(std::shared_ptr<const sim::SceneModel> scene,
+                                   const std::filesystem::path& dataset_dir, int max_episodes,
+                                   int start_step, const EvalSetOptions& options);
 
 }  // namespace parallax::agents

@@ -39,6 +39,12 @@ struct FidelityOptions {
   int decisions = 1;
   int candidates = 8;
   int plan_steps = 15;
+  // When set: the evaluation set is this recorded dataset's episodes (their first steps, replayed
+  // in Bullet and checked against the recorded frames: make_eval_set_from_dataset) instead of
+  // eval.policies; data_episodes of them (0: all). eval.seed and eval.policies are not used.
+  std::string data;
+  int data_episodes = 0;
+  int data_start = 0;     // the window of each recorded episode starts at this step
   std::string strip_dir;  // when set: strip_open_loop.png and strip_teacher_forced.png there
   std::string model_description;  // for the report
   std::string model_sha256;
