@@ -148,6 +148,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
       std::copy_n(frame.data(), fsz, ep.strip.data() + (l + 1) * fsz);  // happened, t = 0
     }
     std::vector<float> plan;
+    std::vector<float> executed;  // the oracle: every action so far [t, A]
     int plan_at = -1;
     for (int t = 0; t < steps; ++t) {
       // ---- a decision ----
@@ -157,7 +158,14 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
         if (dreaming) {
           set_dream_root();
         } else {
-          saved = world.save_state();
+          // Saving drops Bullet's contact caches in the world saved (world.hpp): the episode's
+          // own world never saves, so that it stays the plain replay of its actions (what
+          // --record and fidelity --data rely on); a twin replays them from the seed and is
+          // saved instead (the same state, bit for bit).
+          sim::World twin(scene, ep.seed);
+          for (std::size_t q = 0; q < executed.size(); q += a)
+            twin.step(std::span<const float>(executed).subspan(q, a));
+          saved = twin.save_state();
           oracle->set_root(saved);
         }
         const auto t0 = std::chrono::steady_clock::now();
@@ -197,6 +205,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
       // ---- execute one action in Bullet ----
       const std::span<const float> act(plan.data() + static_cast<std::size_t>(t - plan_at) * a, a);
       const auto res = world.step(act);
+      if (!dreaming) executed.insert(executed.end(), act.begin(), act.end());
       ep.ret += res.reward;
       render.render(world, frame.data(), recording ? ids.data() : nullptr);
       if (recording) {

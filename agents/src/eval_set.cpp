@@ -233,7 +233,8 @@ EvalSet make_eval_set_from_dataset(std::shared_ptr<const sim::SceneModel> scene,
         for (int ch = 0; ch < 3; ++ch)
           if (ours[i * 3 + ch] != rec[ch * px + i])
             throw std::runtime_error(
-                where + ": episode " + std::to_string(e) + " (seed " + std::to_string(ep.seed) +
+                where + ": episode " + std::to_string(chosen[e]) + " (seed " +
+                std::to_string(ep.seed) +
                 "): Bullet's replay of its actions differs from the recorded frame " +
                 std::to_string(start_step + t) + " (recorded with another version of scene '" +
                 scene->name + "'?)");
