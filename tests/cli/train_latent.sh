@@ -68,6 +68,43 @@ s = Sampler(eps, 2, np.random.default_rng(0), [1.0, 3.0])
 assert np.allclose(s.p, [0.25, 0.75]), s.p
 PY
 
+# --pose-bodies: a pose head (new to the --init checkpoint) learns the named bodies' x, y; the log
+# and the held-out evaluation report it, the config names the bodies, the C++ library loads it.
+"${trainer[@]}" "${tiny[@]}" --steps 2 --init "$tmp/m.pt" --pose-bodies pusher,cube \
+  --eval-every 2 --out "$tmp/p.pt" --log "$tmp/p.jsonl" 2>"$tmp/p.err" ||
+  fail "--pose-bodies failed: $(tail -3 "$tmp/p.err")"
+"$py" - "$tmp/m.pt" "$tmp/p.pt" "$tmp/p.jsonl" "$src/worldmodel/python" <<'PY' || fail "--pose-bodies"
+import json, sys
+sys.path.insert(0, sys.argv[4])
+import numpy as np
+import parallax_latent as pl
+from train_unet import Sampler
+from train_latent import window_poses
+a, b = pl.load_checkpoint(sys.argv[1]), pl.load_checkpoint(sys.argv[2])
+assert b.cfg["pose_bodies"] == ["pusher", "cube"], b.cfg
+assert b.poses.fc2.out_features == 4
+lines = [json.loads(l) for l in open(sys.argv[3])]
+assert any(l.get("pose_mse_dm2", 0) > 0 for l in lines), lines
+ev = [l["eval"] for l in lines if "eval" in l][-1]
+assert len(ev["pose_cm_t+1"]) == 2 and all(x >= 0 for x in ev["pose_cm_t+1"]), ev
+# The targets: window (episode 0, last context frame s = 3), K = 3 -> poses of frames 4, 5, 6,
+# bodies [2, 0], x and y in dm; past the episode's end the last pose repeats.
+poses = np.arange(8 * 3 * 7, dtype=np.float32).reshape(8, 3, 7) / 100.0
+eps = [{"obs": np.zeros((8, 3, 2, 2), np.uint8), "act": np.zeros((7, 2), np.float32),
+        "rew": np.zeros(7, np.float32), "term": np.zeros(7, bool), "poses": poses}]
+s = Sampler(eps, 2, np.random.default_rng(0))
+s.last = [(0, 3), (0, 6)]
+got = window_poses(s, [2, 0], 3)
+want0 = [[poses[t, 2, 0] * 10, poses[t, 2, 1] * 10, poses[t, 0, 0] * 10, poses[t, 0, 1] * 10]
+         for t in (4, 5, 6)]
+want1 = [[poses[t, 2, 0] * 10, poses[t, 2, 1] * 10, poses[t, 0, 0] * 10, poses[t, 0, 1] * 10]
+         for t in (7, 7, 7)]
+assert np.allclose(got[0], want0) and np.allclose(got[1], want1), got
+PY
+"$exe" plan --scene push --world dream --model "$tmp/p.pt" --k 4 --horizon 4 --iterations 1 \
+  --elites 2 --episodes 1 --max-steps 3 --threads 1 --quiet --json >"$tmp/pp.json" 2>"$tmp/pp.err" ||
+  fail "plan with a pose-head checkpoint: $(cat "$tmp/pp.err")"
+
 # Bad flags: exit 2, one line naming the flag or field (bad WORD ARGS...).
 bad() {
   local word=$1; shift
@@ -82,5 +119,6 @@ bad dec_channels --dec-channels 4,4
 bad --data-weights --data-weights 1,2
 bad --data-weights --data-weights -1
 bad --init --init "$tmp/no-such.pt"
+bad nosuch --pose-bodies cube,nosuch
 [ -e "$tmp/x.pt" ] && fail "a refused run wrote a checkpoint"
 echo "train_latent ok"

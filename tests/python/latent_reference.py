@@ -7,7 +7,8 @@ the forward passes of worldmodel/python/parallax_latent.py from random weights a
                                   context, two latent steps, heads, decode, observe) and
                                   OUT_DIR/variants/*.pt (checkpoints the loader must refuse),
                                   OUT_DIR/model_value.pt (the same with a value head, config
-                                  value_gamma 0.95) and its value of z2 in io.pt
+                                  value_gamma 0.95, and a pose head for bodies pusher, cube)
+                                  and its value and poses of z2 in io.pt
 """
 import json
 import os
@@ -44,18 +45,20 @@ with torch.no_grad():
     zo = model.encoder(truth_u8.float() / 255)
     img_o = model.decoder(zo, truth_u8.float() / 255)
 # The same model with a value head (random weights too): its symexp(value(z2)).
-vcfg = dict(cfg, value_gamma=0.95)
+vcfg = dict(cfg, value_gamma=0.95, pose_bodies=["pusher", "cube"])
 vmodel = pl.LatentWorldModel(vcfg)
 vmodel.load_state_dict(model.state_dict(), strict=False)
 with torch.no_grad():
-    for p in vmodel.value.parameters():
+    for p in list(vmodel.value.parameters()) + list(vmodel.poses.parameters()):
         p.copy_(torch.randn_like(p) * 0.3)
     value2 = pl.symexp(vmodel.value(z2))
+    poses2 = vmodel.poses(z2)
 vmodel.eval()
 pl.save_checkpoint(os.path.join(out, "model_value.pt"), vmodel)
 torch.save({"frames": frames_u8, "action": action, "z": z, "z_prev": z_prev, "z1": z1, "z2": z2,
             "reward2": pl.symexp(h2[:, 0]), "cont2": torch.sigmoid(h2[:, 1]), "decode2": img2,
-            "truth": truth_u8, "z_observed": zo, "decode_observed": img_o, "value2": value2},
+            "truth": truth_u8, "z_observed": zo, "decode_observed": img_o, "value2": value2,
+            "poses2": poses2},
            os.path.join(out, "io.pt"))
 
 sd = {k: v.clone() for k, v in model.state_dict().items()}
@@ -79,4 +82,5 @@ save("bad_value_gamma", dict(vbase, config=json.dumps(dict(vcfg, value_gamma=1.5
 no_value = dict(vsd)
 no_value.pop("value.fc2.weight")
 save("missing_value_weight", dict(vbase, weights=no_value))
+save("bad_pose_bodies", dict(vbase, config=json.dumps(dict(vcfg, pose_bodies=["cube", ""]))))
 print("ok")

@@ -4,6 +4,7 @@
 #include "torch_catch.hpp"
 
 #include <string>
+#include <vector>
 
 #include "parallax/worldmodel/dream_batch.hpp"
 #include "parallax/worldmodel/latent.hpp"
@@ -84,6 +85,7 @@ TEST_CASE("latent: the loader refuses bad checkpoints with one line naming the f
   refuses("bad_height", "not multiples of 16");
   refuses("bad_value_gamma", "config field 'value_gamma' holds 1.5");
   refuses("missing_value_weight", "weight 'value.fc2.weight' is missing");
+  refuses("bad_pose_bodies", "config field 'pose_bodies' holds [\"cube\",\"\"]");
 }
 
 TEST_CASE("latent: the value head equals the PyTorch reference and a model without one says so",
@@ -105,6 +107,12 @@ TEST_CASE("latent: the value head equals the PyTorch reference and a model witho
   CHECK(torch::equal(s[0], t[0]));
   CHECK(torch::equal(with->reward(s), without->reward(t)));
   CHECK_THROWS_AS(without->value(t), std::logic_error);
+  // The pose head (x, y per pose body) equals PyTorch's; a model without one says so.
+  auto& net = dynamic_cast<wm::LatentNetImpl&>(with->module());
+  CHECK(net.config().pose_bodies == std::vector<std::string>{"pusher", "cube"});
+  CHECK(max_diff(net.poses(s[0]), get(io, "poses2")) < 1e-5);
+  CHECK_THROWS_AS(dynamic_cast<wm::LatentNetImpl&>(without->module()).poses(t[0]),
+                  std::logic_error);
   // DreamBatch: the value of open slots, 0 for closed ones.
   wm::DreamBatch dream(with, 3, torch::kCPU);
   dream.reset(1, get(io, "frames")[0], torch::zeros({2, 2}));

@@ -15,6 +15,9 @@ frame (the static scene comes from that frame; the latent carries what moved).
     value   : (optional, config "value_gamma") symlog V = Linear(SiLU(Linear(z))): the return
               discounted by value_gamma expected after arriving in z (train_value.py; the
               planners' terminal value)
+    poses   : (optional, config "pose_bodies") Linear(SiLU(Linear(z))) -> [B, 2 x bodies]: the
+              named bodies' x, y on the table in decimetres (train_latent.py --pose-bodies: an
+              auxiliary target that makes z carry where the objects are, also in imagination)
     decoder : frame features of o: 3 x (conv3x3/2 -> SiLU) at H/2, H/4, H/8
               z -> Linear -> SiLU -> [c0, H/8, W/8]; at each level: concat the frame's features
               -> conv3x3 -> SiLU -> nearest x2; at H: concat o - 0.5 -> conv3x3 -> SiLU ->
@@ -80,6 +83,10 @@ def validate_config(cfg: dict, source: str = "config") -> dict:
     if "value_gamma" in cfg:
         need("value_gamma", lambda v: isinstance(v, (int, float)) and 0.0 < v < 1.0,
              "a number in (0, 1)")
+    if "pose_bodies" in cfg:
+        need("pose_bodies", lambda v: (isinstance(v, list) and 1 <= len(v) <= 16 and
+                                       all(isinstance(n, str) and n for n in v)),
+             "a list of 1 to 16 body names")
     return cfg
 
 
@@ -150,6 +157,16 @@ class Value(nn.Module):
         return self.fc2(F.silu(self.fc1(z)))[:, 0]
 
 
+class Poses(nn.Module):
+    def __init__(self, cfg: dict):
+        super().__init__()
+        self.fc1 = nn.Linear(cfg["latent"], cfg["hidden"])
+        self.fc2 = nn.Linear(cfg["hidden"], 2 * len(cfg["pose_bodies"]))
+
+    def forward(self, z):  # [B, 2 x bodies]: x, y per body (dm)
+        return self.fc2(F.silu(self.fc1(z)))
+
+
 class Decoder(nn.Module):
     def __init__(self, cfg: dict):
         super().__init__()
@@ -191,6 +208,8 @@ class LatentWorldModel(nn.Module):
         self.decoder = Decoder(self.cfg)
         if "value_gamma" in self.cfg:
             self.value = Value(self.cfg)
+        if "pose_bodies" in self.cfg:
+            self.poses = Poses(self.cfg)
 
     def encode_context(self, frames, actions):
         """frames [B, C', 3, H, W] in [0, 1] (oldest first), actions [B, C', A] (unused: the

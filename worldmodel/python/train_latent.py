@@ -11,6 +11,11 @@ actions; losses (masked after an episode's end, step k weighted rho^k):
                constant, which satisfies consistency trivially: measured, see the model card)
   reward       (head(z_pred_k) - symlog r_k)^2 and the same on encoder(f_{t+k}) (the encoder
                learns what the reward reads from the true frames), continue: BCE
+  poses        (--pose-bodies, --pose-weight) ||poses(z) - xy||^2 on z_pred_k and encoder(f_{t+k}):
+               the named bodies' true x, y (dm, from the dataset's infos/poses) as an auxiliary
+               target, so that the latent carries where the objects are through imagination (a
+               head new to the run first trains alone for --pose-probe-steps: its random start
+               would otherwise push the trained latent around)
   pixels       at J horizons per batch: decoder(z_pred_k, f_t) and decoder(encoder(f_{t+k}), f_t)
                against f_{t+k}; pixels that changed since f_t weigh (1 + --move-weight)
 The checkpoint is what the C++ library loads (worldmodel/src/latent.cpp); resumable
@@ -41,12 +46,43 @@ def fail(msg: str, code: int = 1):
     sys.exit(code)
 
 
-def open_loop_eval(model, episodes, horizon, device, torch, pl):
+def pose_bodies_index(names: str, meta: dict):
+    """Body indices in the dataset's infos/poses for comma-separated body names (the scene's
+    "bodies" order, from the dataset's scene_json)."""
+    try:
+        bodies = [b.get("name", "") for b in json.loads(meta.get("scene_json") or "{}").get("bodies", [])]
+    except (json.JSONDecodeError, AttributeError):
+        bodies = []
+    out = []
+    for n in [x for x in names.split(",") if x]:
+        if n not in bodies:
+            fail(f"--pose-bodies: '{n}' is not a body of scene '{meta.get('scene_name')}' "
+                 f"(bodies: {', '.join(bodies) or 'none listed'})", 2)
+        out.append(bodies.index(n))
+    return out
+
+
+def window_poses(sampler, bodies, k_len):
+    """[B, K, 2 x bodies] x, y (dm) of the targets of the windows of the sampler's last batch
+    (past an episode's end: its last pose; those steps are masked anyway)."""
+    out = np.zeros((len(sampler.last), k_len, 2 * len(bodies)), np.float32)
+    for j, (ei, s) in enumerate(sampler.last):
+        p = sampler.eps[ei]["poses"]
+        t = np.minimum(np.arange(s + 1, s + 1 + k_len), p.shape[0] - 1)
+        out[j] = (p[t][:, bodies, :2] * 10.0).reshape(k_len, -1)
+    return out
+
+
+def open_loop_eval(model, episodes, horizon, device, torch, pl, bodies=None):
     """Open loop from each episode's first two frames, all episodes batched: per horizon the
-    PSNR of the mean MSE over episodes for the model and for 'nothing moves', and the reward MAE."""
+    PSNR of the mean MSE over episodes for the model and for 'nothing moves', and the reward MAE;
+    with a pose head, its mean position error (cm) per body at those horizons."""
     eps = [e for e in episodes if e["act"].shape[0] >= horizon + 1]
     if not eps:
         return {}
+    poses = None
+    if bodies and hasattr(model, "poses") and all("poses" in e for e in eps):
+        poses = torch.from_numpy(np.stack([e["poses"][1: horizon + 2][:, bodies, :2] for e in eps]))
     obs = torch.from_numpy(np.stack([e["obs"][: horizon + 2] for e in eps])).to(device).float() / 255
     act = torch.from_numpy(np.stack([e["act"][1: horizon + 1] for e in eps])).to(device)
     rew = torch.from_numpy(np.stack([e["rew"][1: horizon + 1] for e in eps])).to(device)
@@ -65,6 +101,10 @@ def open_loop_eval(model, episodes, horizon, device, torch, pl):
                 n = float(((last - true) ** 2).mean())
                 out[f"t+{h}"] = [round(-10 * math.log10(max(m, 1e-12)), 2),
                                  round(-10 * math.log10(max(n, 1e-12)), 2)]
+                if poses is not None:
+                    p = model.poses(z).view(len(eps), -1, 2).cpu() / 10.0
+                    err = (p - poses[:, h]).norm(dim=2).mean(0) * 100.0
+                    out[f"pose_cm_t+{h}"] = [round(float(x), 2) for x in err]
         out["reward_mae"] = round(mae / horizon, 4)
     return out
 
@@ -88,6 +128,15 @@ def main():
                    help="fraction of the steps over which the consistency weight ramps up from 0")
     p.add_argument("--reward-weight", type=float, default=10.0)
     p.add_argument("--cont-weight", type=float, default=0.2)
+    p.add_argument("--pose-bodies", default="",
+                   help="comma-separated body names: an auxiliary head predicts their x, y from "
+                        "the latent (needs the datasets' infos/poses)")
+    p.add_argument("--pose-weight", type=float, default=10.0, help="weight of the pose loss")
+    p.add_argument("--pose-lr-scale", type=float, default=10.0,
+                   help="the pose head's learning rate as a multiple of --lr")
+    p.add_argument("--pose-probe-steps", type=int, default=100,
+                   help="a pose head new to this run trains alone (its loss does not reach the "
+                        "latent) for this many steps first")
     p.add_argument("--data-weights", default="",
                    help="sampling weight per --data folder, comma-separated (default: all 1; windows "
                         "are drawn in proportion to steps x weight)")
@@ -146,10 +195,38 @@ def main():
             if init.cfg[key] != cfg[key]:
                 fail(f"--init {args.init}: field '{key}' is {init.cfg[key]}, the data has {cfg[key]}", 2)
         cfg = dict(init.cfg)
+    pose_names = [x for x in args.pose_bodies.split(",") if x]
+    pose_probe_until = 0
+    pose_index = pose_bodies_index(args.pose_bodies, meta0) if pose_names else []
+    if pose_names:
+        if "pose_bodies" in cfg and cfg["pose_bodies"] != pose_names:
+            fail(f"--pose-bodies {args.pose_bodies}: --init has pose_bodies {cfg['pose_bodies']}", 2)
+        if args.pose_weight < 0 or not math.isfinite(args.pose_weight):
+            fail(f"--pose-weight must be a finite number >= 0, got {args.pose_weight}", 2)
+        if not (args.pose_lr_scale > 0 and math.isfinite(args.pose_lr_scale)):
+            fail(f"--pose-lr-scale must be a finite number > 0, got {args.pose_lr_scale}", 2)
+        missing = [i for i, e in enumerate(episodes + eval_eps) if "poses" not in e]
+        if missing:
+            fail(f"--pose-bodies: {len(missing)} episodes have no infos/poses (a .npz pack?)", 2)
+        if "pose_bodies" not in cfg:
+            pose_probe_until = max(0, args.pose_probe_steps)
+        cfg["pose_bodies"] = pose_names
+    elif "pose_bodies" in cfg:
+        pose_index = pose_bodies_index(",".join(cfg["pose_bodies"]), meta0)
     model = pl.LatentWorldModel(cfg).to(device)
     if init is not None:
-        model.load_state_dict(init.state_dict())
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+        # A pose head new to this run starts fresh; every other weight must be there.
+        missing, unexpected = model.load_state_dict(init.state_dict(), strict=False)
+        if unexpected or any(not k.startswith("poses.") for k in missing):
+            fail(f"--init {args.init}: weights do not fit (missing {missing}, unexpected {unexpected})", 2)
+    # A pose head learns at --pose-lr-scale times the learning rate (a fresh head on a trained
+    # latent would otherwise take most of a fine-tuning run to read it).
+    pose_params = list(model.poses.parameters()) if hasattr(model, "poses") else []
+    pose_ids = {id(q) for q in pose_params}
+    groups = [{"params": [q for q in model.parameters() if id(q) not in pose_ids], "scale": 1.0}]
+    if pose_params:
+        groups.append({"params": pose_params, "scale": args.pose_lr_scale})
+    opt = torch.optim.Adam(groups, lr=args.lr)
     rng = np.random.default_rng(args.seed)
     state = TrainState(args.out, model, opt, rng, torch)
     if args.resume:
@@ -184,8 +261,10 @@ def main():
         frac = state.step / args.steps
         lr = args.lr_final + 0.5 * (args.lr - args.lr_final) * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g["scale"]
         fr, ac, rw, ct, va = sampler.batch(b, k_len)
+        ps = torch.from_numpy(window_poses(sampler, pose_index, k_len)).to(device) if pose_index else None
+        probing = state.step < pose_probe_until  # a new pose head first learns to read z
         fr = torch.from_numpy(fr).to(device).float().div_(255.0)
         ac, rw, ct, va = (torch.from_numpy(x).to(device) for x in (ac, rw, ct, va))
         model.train()
@@ -195,7 +274,7 @@ def main():
         wv = va * weights  # [B, K]
         denom = wv.sum().clamp_min(1e-6)
         preds = []
-        loss_cons = loss_rew = loss_cont = 0.0
+        loss_cons = loss_rew = loss_cont = loss_pose = 0.0
         for i in range(k_len):
             z_prev, z = z, model.dynamics(z, z_prev, ac[:, i])
             preds.append(z)
@@ -206,7 +285,13 @@ def main():
             loss_rew = loss_rew + (((hd[:, 0] - pl.symlog(rw[:, i])) ** 2) * wv[:, i]).sum()
             loss_cont = loss_cont + (torch.nn.functional.binary_cross_entropy_with_logits(
                 hd[:, 1], ct[:, i], reduction="none") * wv[:, i]).sum()
+            if ps is not None:
+                for zz in (z, z_tgt[:, i]):
+                    if probing:
+                        zz = zz.detach()
+                    loss_pose = loss_pose + (((model.poses(zz) - ps[:, i]) ** 2).mean(1) * wv[:, i]).sum()
         loss_cons, loss_rew, loss_cont = loss_cons / denom, loss_rew / denom, loss_cont / denom
+        loss_pose = loss_pose / denom
         js = sorted(rng.choice(k_len, size=args.decode_steps, replace=False).tolist())
         zs = torch.cat([torch.stack([preds[j] for j in js], 1), z_tgt[:, js]], 1).flatten(0, 1)
         obs = last[:, None].expand(-1, 2 * len(js), -1, -1, -1).flatten(0, 1)
@@ -218,7 +303,8 @@ def main():
         loss_pix = (per * m).sum() / m.sum().clamp_min(1.0)
         w_cons = args.consistency_weight * min(1.0, frac / max(args.consistency_warmup, 1e-9))
         loss = (args.pixel_weight * loss_pix + w_cons * loss_cons +
-                args.reward_weight * loss_rew + args.cont_weight * loss_cont)
+                args.reward_weight * loss_rew + args.cont_weight * loss_cont +
+                (args.pose_weight * loss_pose if ps is not None else 0.0))
         opt.zero_grad(set_to_none=True)
         if not torch.isfinite(loss):
             emit({"step": state.step, "skipped": "non-finite loss"})
@@ -232,7 +318,8 @@ def main():
         plain = float((((img.detach() - target) ** 2).mean((1, 2, 3)) * m).sum() / m.sum().clamp_min(1))
         spread = float(z_tgt.detach().flatten(0, 1).std(0).mean())  # 0: a collapsed latent
         for key, v in (("mse", plain), ("latent_spread", spread), ("consistency", float(loss_cons.detach())),
-                       ("reward_mse_symlog", float(loss_rew.detach())), ("cont_bce", float(loss_cont.detach()))):
+                       ("reward_mse_symlog", float(loss_rew.detach())), ("cont_bce", float(loss_cont.detach())),
+                       ("pose_mse_dm2", float(loss_pose.detach()) if ps is not None else 0.0)):
             sums[key] = sums.get(key, 0.0) + v
         n_sum += 1
         if state.step % 50 == 0 or state.step == args.steps:
@@ -246,7 +333,7 @@ def main():
         if eval_eps and (state.step % args.eval_every == 0 or state.step == args.steps):
             model.eval()
             te = time.time()
-            emit({"step": state.step, "eval": open_loop_eval(model, eval_eps, 45, device, torch, pl),
+            emit({"step": state.step, "eval": open_loop_eval(model, eval_eps, 45, device, torch, pl, pose_index),
                   "eval_s": round(time.time() - te, 1), "note": "[model dB, nothing-moves dB]"})
             t0 += time.time() - te
         if state.step % args.checkpoint_every == 0 or state.step == args.steps:

@@ -98,6 +98,8 @@ def load_dataset(folder: str, max_episodes: int | None = None):
                     "rew": np.asarray(g["rewards"], dtype=np.float32),
                     "term": np.asarray(g["terminations"]).astype(bool),
                 }
+                if "infos" in g and "poses" in g["infos"]:  # [T+1, K, 7] (train_latent --pose-*)
+                    ep["poses"] = np.asarray(g["infos"]["poses"], dtype=np.float32)
                 t = ep["act"].shape[0]
                 if ep["obs"].shape[0] != t + 1 or ep["obs"].ndim != 4 or ep["obs"].shape[1] != 3:
                     fail(f"{path}: episode_{i}/observations has shape {ep['obs'].shape}, "
@@ -135,11 +137,13 @@ class Sampler:
         conts = np.ones((b, k), np.float32)
         valid = np.zeros((b, k), np.float32)
         idx = self.rng.choice(len(self.eps), size=b, p=self.p)
+        self.last = []  # (episode, s) per window: window_poses() reads the same windows
         for j, ei in enumerate(idx):
             e = self.eps[ei]
             t_len = e["act"].shape[0]
             # Last context frame index s in [0, T-1]; targets s+1 .. s+K (clipped at T).
             s = int(self.rng.integers(0, t_len))
+            self.last.append((int(ei), s))
             for i in range(c):
                 frames[j, i] = e["obs"][max(0, s - (c - 1) + i)]
             for i in range(k):

@@ -93,6 +93,16 @@ struct LatentValueImpl : torch::nn::Module {
   torch::nn::Linear fc1, fc2;
 };
 
+// The pose head: x, y (dm) per pose body (optional, as the value head).
+struct LatentPosesImpl : torch::nn::Module {
+  explicit LatentPosesImpl(const LatentConfig& c)
+      : fc1(register_module("fc1", torch::nn::Linear(c.latent, c.hidden))),
+        fc2(register_module(
+            "fc2", torch::nn::Linear(c.hidden, 2 * static_cast<int64_t>(c.pose_bodies.size())))) {}
+  torch::Tensor forward(const torch::Tensor& z) { return fc2(torch::silu(fc1(z))); }
+  torch::nn::Linear fc1, fc2;
+};
+
 // Frame features of the observed frame at H/2, H/4, H/8; the latent mapped to H/8; up to H with
 // the features concatenated at each level; a zero-initialised residual over the observed frame.
 struct LatentDecoderImpl : torch::nn::Module {
@@ -180,6 +190,16 @@ LatentConfig LatentConfig::from_json_string(const std::string& text, const std::
                                ", expected a number in (0, 1)");
     c.value_gamma = v.get<double>();
   }
+  if (j.contains("pose_bodies")) {
+    const auto& v = j["pose_bodies"];
+    bool ok = v.is_array() && !v.empty() && v.size() <= 16;
+    for (std::size_t i = 0; ok && i < v.size(); ++i)
+      ok = v[i].is_string() && !v[i].get<std::string>().empty();
+    if (!ok)
+      throw std::runtime_error(source + ": config field 'pose_bodies' holds " +
+                               v.dump(-1, ' ', true) + ", expected a list of 1 to 16 body names");
+    for (const auto& n : v) c.pose_bodies.push_back(n.get<std::string>());
+  }
   return c;
 }
 
@@ -195,6 +215,7 @@ std::string LatentConfig::to_json_string() const {
                       {"dec_channels", dec_channels},
                       {"scene", scene}};
   if (value_gamma > 0.0) j["value_gamma"] = value_gamma;
+  if (!pose_bodies.empty()) j["pose_bodies"] = pose_bodies;
   return j.dump();
 }
 
@@ -207,6 +228,8 @@ LatentNetImpl::LatentNetImpl(const LatentConfig& config) : config_(config) {
   decoder_ = register_module("decoder", std::make_shared<LatentDecoderImpl>(config_));
   if (config_.value_gamma > 0.0)
     value_ = register_module("value", std::make_shared<LatentValueImpl>(config_));
+  if (!config_.pose_bodies.empty())
+    poses_ = register_module("poses", std::make_shared<LatentPosesImpl>(config_));
   coords_ = coord_planes(config_.height, config_.width);
 }
 
@@ -224,6 +247,10 @@ torch::Tensor LatentNetImpl::heads(const torch::Tensor& z) {
 torch::Tensor LatentNetImpl::value(const torch::Tensor& z) {
   if (!value_) throw std::logic_error("latent model: the checkpoint has no value head");
   return value_->forward(z);
+}
+torch::Tensor LatentNetImpl::poses(const torch::Tensor& z) {
+  if (!poses_) throw std::logic_error("latent model: the checkpoint has no pose head");
+  return poses_->forward(z);
 }
 torch::Tensor LatentNetImpl::decode(const torch::Tensor& z, const torch::Tensor& obs) {
   return decoder_->forward(z, obs);

@@ -17,6 +17,7 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "parallax/worldmodel/world_model.hpp"
 
@@ -35,6 +36,9 @@ struct LatentConfig {
   // > 0: a value head ("value": Linear -> SiLU -> Linear to symlog V) trained for this discount
   // (worldmodel/python/train_value.py); 0: none.
   double value_gamma = 0.0;
+  // Non-empty: a pose head ("poses": Linear -> SiLU -> Linear to x, y in dm per named body, in
+  // this order), the auxiliary target of train_latent.py --pose-bodies.
+  std::vector<std::string> pose_bodies;
 
   // Parses and validates; throws std::runtime_error naming `source`, the field and the value.
   static LatentConfig from_json_string(const std::string& text, const std::string& source);
@@ -46,6 +50,7 @@ struct LatentDynamicsImpl;
 struct LatentHeadsImpl;
 struct LatentDecoderImpl;
 struct LatentValueImpl;
+struct LatentPosesImpl;
 
 class LatentNetImpl : public torch::nn::Module {
  public:
@@ -61,6 +66,8 @@ class LatentNetImpl : public torch::nn::Module {
   torch::Tensor heads(const torch::Tensor& z);
   // [B]: symlog of the value of z (the value head; throws std::logic_error without one).
   torch::Tensor value(const torch::Tensor& z);
+  // [B, 2 x pose_bodies]: x, y (dm) of each pose body (throws std::logic_error without a head).
+  torch::Tensor poses(const torch::Tensor& z);
   // The frame of z [B, D] drawn over the observed frame obs [B, 3, H, W] f32 in [0, 1]; unclamped.
   torch::Tensor decode(const torch::Tensor& z, const torch::Tensor& obs);
 
@@ -73,6 +80,7 @@ class LatentNetImpl : public torch::nn::Module {
   std::shared_ptr<LatentHeadsImpl> heads_;
   std::shared_ptr<LatentDecoderImpl> decoder_;
   std::shared_ptr<LatentValueImpl> value_;  // "value", only when config.value_gamma > 0
+  std::shared_ptr<LatentPosesImpl> poses_;  // "poses", only when config.pose_bodies is set
   torch::Tensor coords_;                    // [1, 2, H, W] x, y planes (not a parameter)
 };
 TORCH_MODULE(LatentNet);
