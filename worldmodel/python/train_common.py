@@ -35,6 +35,30 @@ def load_training_data(data: str, eval_data: str, eval_episodes: int, load_datas
     return episodes, held_out, meta0, int(h), int(w), int(a)
 
 
+def add_run_flags(p, checkpoint_every: int):
+    """The flags every trainer has: seed, threads, device, checkpoint cadence, log, resume and
+    the time limit."""
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--checkpoint-every", type=int, default=checkpoint_every)
+    p.add_argument("--log", default="")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--max-seconds", type=float, default=0, help="stop (resumably) after this long")
+
+
+def torch_device(args, fail):
+    """(torch, device) for --threads and --device; fail() with exit 2 when CUDA is asked for and
+    absent."""
+    import torch
+
+    torch.set_num_threads(max(1, args.threads))
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        fail("--device cuda: no CUDA device is available", 2)
+    return torch, device
+
+
 class JsonLog:
     """One JSON object per line, appended to `path` (if any) and printed on stderr."""
 

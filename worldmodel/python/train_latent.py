@@ -37,7 +37,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_common import JsonLog, TrainState, load_training_data  # noqa: E402
+from train_common import (JsonLog, TrainState, add_run_flags, load_training_data,  # noqa: E402
+                          torch_device)
 from train_unet import Sampler, load_dataset  # noqa: E402
 
 
@@ -150,22 +151,12 @@ def main():
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--lr-final", type=float, default=1e-4, help="cosine decay target")
     p.add_argument("--clip", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--checkpoint-every", type=int, default=250)
-    p.add_argument("--log", default="")
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--max-seconds", type=float, default=0, help="stop (resumably) after this long")
+    add_run_flags(p, 250)
     args = p.parse_args()
 
-    import torch
     import parallax_latent as pl
 
-    torch.set_num_threads(max(1, args.threads))
-    device = torch.device(args.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        fail("--device cuda: no CUDA device is available", 2)
+    torch, device = torch_device(args, fail)
     for name in ("steps", "batch", "horizon", "decode_steps"):
         if getattr(args, name) < 1:
             fail(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}", 2)

@@ -205,6 +205,8 @@ def horizon_psnr(model, episodes, context, horizon, device, torch):
 
 
 def main():
+    from train_common import add_run_flags
+
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", required=True, help="dataset folders, comma-separated")
     p.add_argument("--out", required=True, help="checkpoint to write (the C++ library loads it)")
@@ -219,14 +221,8 @@ def main():
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--context", type=int, default=2)
     p.add_argument("--channels", default="16,32,64,128")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", default="cpu")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA)")
-    p.add_argument("--checkpoint-every", type=int, default=500)
-    p.add_argument("--log", default="")
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--max-seconds", type=float, default=0, help="stop (resumably) after this long")
+    add_run_flags(p, 500)
     p.add_argument("--init", default="", help="start from this checkpoint's weights (same config); "
                    "the fine-tuning stage of a recipe")
     p.add_argument("--reward-input", choices=("bottleneck", "frame"), default="bottleneck",
@@ -261,13 +257,10 @@ def main():
             print(f"train_unet: wrote {dst} ({len(eps)} episodes)", file=sys.stderr)
         return
 
-    import torch
     import parallax_unet as pu
+    from train_common import torch_device
 
-    torch.set_num_threads(max(1, args.threads))
-    device = torch.device(args.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        fail("--device cuda: no CUDA device is available", 2)
+    torch, device = torch_device(args, fail)
     if args.steps < 1 or args.frames_per_step < 1:
         fail("--steps and --frames-per-step must be positive", 2)
     schedule = rollout_schedule(args.rollout)
