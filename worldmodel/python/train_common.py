@@ -4,6 +4,7 @@ the training and held-out datasets, the JSON-lines log, and the resumable traini
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 
@@ -57,6 +58,22 @@ def torch_device(args, fail):
     if device.type == "cuda" and not torch.cuda.is_available():
         fail("--device cuda: no CUDA device is available", 2)
     return torch, device
+
+
+def data_weights(text: str, data: str, fail):
+    """The sampling weight of each --data folder from --data-weights (default: all 1); fail()
+    with exit 2 unless it is one finite positive number per folder."""
+    folders = [d for d in data.split(",") if d]
+    if not text:
+        return [1.0] * len(folders)
+    try:
+        weights = [float(x) for x in text.split(",")]
+    except ValueError:
+        fail(f"--data-weights: '{text}' is not a list of numbers", 2)
+    if len(weights) != len(folders) or not all(math.isfinite(x) and x > 0 for x in weights):
+        fail(f"--data-weights: need {len(folders)} positive numbers (one per --data folder), "
+             f"got '{text}'", 2)
+    return weights
 
 
 class JsonLog:

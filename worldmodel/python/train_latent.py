@@ -37,8 +37,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_common import (JsonLog, TrainState, add_run_flags, load_training_data,  # noqa: E402
-                          torch_device)
+from train_common import (JsonLog, TrainState, add_run_flags, data_weights,  # noqa: E402
+                          load_training_data, torch_device)
 from train_unet import Sampler, load_dataset  # noqa: E402
 
 
@@ -222,16 +222,7 @@ def main():
     state = TrainState(args.out, model, opt, rng, torch)
     if args.resume:
         state.resume("train_latent")
-    folders = [d for d in args.data.split(",") if d]
-    weights_of = [1.0] * len(folders)
-    if args.data_weights:
-        try:
-            weights_of = [float(x) for x in args.data_weights.split(",")]
-        except ValueError:
-            fail(f"--data-weights: '{args.data_weights}' is not a list of numbers", 2)
-        if len(weights_of) != len(folders) or not all(math.isfinite(x) and x > 0 for x in weights_of):
-            fail(f"--data-weights: need {len(folders)} positive numbers (one per --data folder), "
-                 f"got '{args.data_weights}'", 2)
+    weights_of = data_weights(args.data_weights, args.data, fail)
     sampler = Sampler(episodes, 2, rng, [weights_of[i] for i in data_index])
     n_params = sum(q.numel() for q in model.parameters())
     print(f"train_latent: {len(episodes)} episodes, {sum(e['act'].shape[0] for e in episodes)} "

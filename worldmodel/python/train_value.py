@@ -31,8 +31,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_common import (JsonLog, TrainState, add_run_flags, load_training_data,  # noqa: E402
-                          torch_device)
+from train_common import (JsonLog, TrainState, add_run_flags, data_weights,  # noqa: E402
+                          load_training_data, torch_device)
 from train_unet import load_dataset  # noqa: E402
 
 
@@ -143,16 +143,7 @@ def main():
     for key, have in (("height", h), ("width", w), ("action_size", a)):
         if init.cfg[key] != have:
             fail(f"--init {args.init}: field '{key}' is {init.cfg[key]}, the data has {have}", 2)
-    folders = [d for d in args.data.split(",") if d]
-    weights_of = [1.0] * len(folders)
-    if args.data_weights:
-        try:
-            weights_of = [float(x) for x in args.data_weights.split(",")]
-        except ValueError:
-            fail(f"--data-weights: '{args.data_weights}' is not a list of numbers", 2)
-        if len(weights_of) != len(folders) or not all(math.isfinite(x) and x > 0 for x in weights_of):
-            fail(f"--data-weights: need {len(folders)} positive numbers (one per --data folder), "
-                 f"got '{args.data_weights}'", 2)
+    weights_of = data_weights(args.data_weights, args.data, fail)
     for e in episodes + eval_eps:
         e["ret"] = returns_to_go(e["rew"], e["term"], args.gamma).astype(np.float32)
 
