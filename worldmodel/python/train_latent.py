@@ -243,7 +243,7 @@ def main():
         frac = state.step / args.steps
         lr = args.lr_final + 0.5 * (args.lr - args.lr_final) * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:
-            g["lr"] = lr * g["scale"]
+            g["lr"] = lr * g.get("scale", 1.0)  # a state saved before the pose head has no "scale"
         fr, ac, rw, ct, va = sampler.batch(b, k_len)
         ps = torch.from_numpy(window_poses(sampler, pose_index, k_len)).to(device) if pose_index else None
         probing = state.step < pose_probe_until  # a new pose head first learns to read z
