@@ -172,8 +172,9 @@ void register_collect(CLI::App& app) {
       "Minari-compatible dataset (DIR/data/metadata.json + main_data.hdf5)");
   sub->add_option("--scene", a->scene, "Shipped scene name or path to a scene .json")
       ->capture_default_str();
-  sub->add_option("--policy,--agent", a->agent, "Policy: random, expert or noisy (expert + noise)")
-      ->check(CLI::IsMember({"random", "expert", "noisy"}))
+  sub->add_option("--policy,--agent", a->agent,
+                  "Policy: random, expert, noisy (expert + noise) or decoy (expert, random goals)")
+      ->check(CLI::IsMember({"random", "expert", "noisy", "decoy"}))
       ->capture_default_str();
   sub->add_option("--episodes", a->episodes, "Episodes the dataset must hold at the end")
       ->required()

@@ -36,7 +36,7 @@ void run(const EvaluateArgs& a) {
   agents::PolicyEvalOptions o;
   if (!a.policies.empty()) {
     std::stringstream ss(a.policies);
-    const auto kinds = agents::policy_kinds(*scene);
+    const auto kinds = agents::all_policy_kinds(*scene);
     for (std::string p; std::getline(ss, p, ',');) {
       if (std::find(kinds.begin(), kinds.end(), p) == kinds.end())
         throw UsageError("--policies: '" + p + "' is not a policy of scene '" + scene->name + "'");

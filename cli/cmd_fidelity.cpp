@@ -88,7 +88,7 @@ void run(FidelityArgs a) {
   if (!a.policies.empty()) {
     std::stringstream ss(a.policies);
     for (std::string p; std::getline(ss, p, ',');) o.eval.policies.push_back(p);
-    const auto kinds = agents::policy_kinds(*scene);
+    const auto kinds = agents::all_policy_kinds(*scene);
     for (const auto& p : o.eval.policies)
       if (std::find(kinds.begin(), kinds.end(), p) == kinds.end())
         throw UsageError("--policies: '" + p + "' is not a policy of scene '" + scene->name + "'");

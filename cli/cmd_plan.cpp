@@ -28,7 +28,7 @@ struct PlanArgs {
   double temperature = 0.1, gamma = 0.99, pessimism = 1.0;
   std::vector<std::string> ensemble;
   std::uint64_t seed = 0, planner_seed = 0;
-  std::string device = "cpu", out, record;
+  std::string device = "cpu", out, record, reward = "head";
   bool json_out = false, quiet = false, value = false;
 };
 
@@ -63,6 +63,10 @@ void run(const PlanArgs& a) {
   if (!(a.pessimism >= 0.0)) throw UsageError("--pessimism must be >= 0");
   if (!a.ensemble.empty() && a.world != "dream") throw UsageError("--ensemble needs --world dream");
   if (a.value && a.world != "dream") throw UsageError("--value needs --world dream");
+  if (a.reward != "head" && a.reward != "poses")
+    throw UsageError("--reward must be head or poses, got '" + a.reward + "'");
+  if (a.reward == "poses" && a.world != "dream")
+    throw UsageError("--reward poses needs --world dream");
   o.world = a.world;
   o.episodes = a.episodes;
   o.seed = a.seed;
@@ -82,6 +86,10 @@ void run(const PlanArgs& a) {
       o.ensemble.push_back(agents::load_model_for_scene(*scene, path, a.device, 0).model);
     if (!o.ensemble.empty()) o.pessimism = a.pessimism;
     o.terminal_value = a.value;
+    o.pose_reward = a.reward == "poses";
+    if (o.pose_reward && src.model->info().pose_bodies.empty())
+      throw UsageError("--reward poses: " + src.description +
+                       " has no pose head (train one: train_latent.py --pose-bodies)");
     if (a.value) {
       const auto check = [&](const worldmodel::WorldModel& m, const std::string& path) {
         if (!(m.info().value_gamma > 0.0))
@@ -145,6 +153,7 @@ void run(const PlanArgs& a) {
   progress.finish();
   auto j = report.to_json(o, scene->name, src.description);
   if (o.terminal_value) j["value_gamma"] = src.model->info().value_gamma;
+  if (a.world == "dream") j["reward"] = a.reward;
   if (!o.ensemble.empty()) {
     j["ensemble"] = a.ensemble;  // the members after --model
     j["pessimism"] = o.pessimism;
@@ -226,6 +235,10 @@ void register_plan(CLI::App& app) {
   sub->add_flag("--value", a->value,
                 "Dream: a plan also scores gamma^H x the model's value of where it ends (the "
                 "checkpoint's value head)");
+  sub->add_option("--reward", a->reward,
+                  "Dream: head (the model's reward head) | poses (the scene's reward terms on the "
+                  "model's predicted body positions; the goal is given)")
+      ->capture_default_str();
   sub->add_option("--episodes", a->episodes, "Episodes (E)")->capture_default_str();
   sub->add_option("--seed", a->seed, "Bullet seed of episode 0 (episode e: seed + e)")
       ->capture_default_str();

@@ -106,6 +106,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     }
     dream->set_pessimism(o.pessimism);
     dream->set_terminal_value(o.terminal_value);
+    if (o.pose_reward) dream->set_pose_reward(*scene);
   } else
     oracle = std::make_unique<BulletPlanModel>(scene, o.planner.candidates, o.threads);
   PlanModel& plan_model = dreaming ? static_cast<PlanModel&>(*dream) : *oracle;
@@ -137,9 +138,14 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     // What the agent perceives (dream): the last C frames and the actions before each.
     std::vector<std::vector<std::uint8_t>> seen{frame};
     std::vector<std::vector<float>> seen_actions{std::vector<float>(a, 0.0f)};
+    std::vector<float> markers(scene->markers.size() * 3);
     auto set_dream_root = [&] {
       auto [f, act] = context_tensors(seen, seen_actions, h, w);
       dream->set_root(f, act);
+      if (o.pose_reward) {
+        world.marker_positions(markers);  // the goal, as a goal-conditioned agent is told it
+        dream->set_markers(markers);
+      }
     };
     if (o.strips) {
       ep.strip_frames = l + 1;

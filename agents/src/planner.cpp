@@ -9,6 +9,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "parallax/agents/pose_reward.hpp"
 #include "parallax/sim/thread_pool.hpp"
 #include "parallax/worldmodel/dream_batch.hpp"
 
@@ -208,6 +209,9 @@ struct DreamPlanModel::Impl {
   torch::Device device;
   double pessimism = 0.0;
   bool terminal_value = false;
+  std::unique_ptr<PoseReward> pose_reward;  // set: rewards from the predicted poses
+  std::vector<std::uint8_t> fired;          // [K, success terms] (pose_reward)
+  std::vector<char> ended;                  // [K] a terminating success fired (pose_reward)
   torch::Tensor root_frames, root_actions;  // [C', 3, H, W] u8, [C', A] f32
   torch::Tensor actions;                    // [capacity, A] f32 staging
   Impl(std::shared_ptr<worldmodel::WorldModel> m, int cap, torch::Device dev)
@@ -228,6 +232,26 @@ struct DreamPlanModel::Impl {
       dream.fork(0, dst);
     }
   }
+  // The reward on arriving in the current state of slots [0, k): the model's reward head, or
+  // the scene's reward on the predicted poses (PoseReward; updates fired / ended).
+  void step_rewards(worldmodel::DreamBatch& dream, int k, std::vector<float>& out) {
+    if (!pose_reward) {
+      const auto r = dream.reward();
+      std::copy_n(r.data_ptr<float>(), k, out.begin());
+      return;
+    }
+    const auto p = dream.poses();  // [capacity, P, 2]
+    const std::size_t per = static_cast<std::size_t>(p.size(1)) * 2,
+                      nf = pose_reward->success_terms();
+    const float* pp = p.data_ptr<float>();
+    for (int i = 0; i < k; ++i) {
+      bool terminated = false;
+      out[i] = static_cast<float>(
+          pose_reward->evaluate(std::span<const float>(pp + i * per, per),
+                                std::span<std::uint8_t>(fired.data() + i * nf, nf), terminated));
+      if (terminated) ended[i] = 1;
+    }
+  }
   // The K plans' imagined returns in one member (one batched tick per step).
   void member_returns(worldmodel::DreamBatch& dream, std::span<const float> plans, int k, int l,
                       float gamma, std::vector<double>& returns) {
@@ -235,16 +259,21 @@ struct DreamPlanModel::Impl {
     std::vector<double> alive(k, 1.0), discount(k, 1.0);
     returns.assign(k, 0.0);
     float* act = actions.data_ptr<float>();
+    std::vector<float> rewards(k);
+    if (pose_reward) {
+      fired.assign(static_cast<std::size_t>(k) * pose_reward->success_terms(), 0);
+      ended.assign(k, 0);
+    }
     for (int s = 0; s < l; ++s) {
       for (int i = 0; i < k; ++i)
         std::copy_n(plans.data() + (static_cast<std::size_t>(i) * l + s) * a, a, act + i * a);
       dream.tick(actions);  // ONE batched step for the K futures
-      const auto r = dream.reward(), c = dream.cont();
-      const float* rp = r.data_ptr<float>();
+      const auto c = dream.cont();
       const float* cp = c.data_ptr<float>();
+      step_rewards(dream, k, rewards);
       for (int i = 0; i < k; ++i) {
-        returns[i] += discount[i] * alive[i] * rp[i];
-        alive[i] *= cp[i];
+        returns[i] += discount[i] * alive[i] * rewards[i];
+        alive[i] *= pose_reward && ended[i] ? 0.0 : cp[i];
         discount[i] *= gamma;
       }
     }
@@ -306,6 +335,22 @@ void DreamPlanModel::set_terminal_value(bool enable) {
   impl_->terminal_value = enable;
 }
 
+void DreamPlanModel::set_pose_reward(const sim::SceneModel& scene) {
+  const auto& first = impl_->members.front()->model->info();
+  for (const auto& m : impl_->members)
+    if (m->model->info().pose_bodies != first.pose_bodies || first.pose_bodies.empty())
+      throw std::invalid_argument(
+          "reward from poses: every model needs a pose head for the same bodies "
+          "(train_latent.py --pose-bodies); " +
+          (first.pose_bodies.empty() ? std::string("the first has none")
+                                     : std::string("the members differ")));
+  impl_->pose_reward = std::make_unique<PoseReward>(scene, first.pose_bodies);
+}
+
+void DreamPlanModel::set_markers(std::span<const float> markers_xyz) {
+  if (impl_->pose_reward) impl_->pose_reward->set_markers(markers_xyz);
+}
+
 int DreamPlanModel::members() const {
   return static_cast<int>(impl_->members.size());
 }
@@ -342,12 +387,18 @@ std::vector<std::uint8_t> DreamPlanModel::imagine(std::span<const float> plan, i
   std::vector<std::uint8_t> out(fsz * l);
   if (rewards) rewards->assign(l, 0.0f);
   m.actions.zero_();
+  if (m.pose_reward) {
+    m.fired.assign(m.pose_reward->success_terms(), 0);
+    m.ended.assign(1, 0);
+  }
+  std::vector<float> r(1);
   for (int s = 0; s < l; ++s) {
     std::copy_n(plan.data() + static_cast<std::size_t>(s) * m.a, m.a, m.actions.data_ptr<float>());
     dream.tick(m.actions);
     const auto f = dream.frames()[0].permute({1, 2, 0}).contiguous();  // [H, W, 3] u8
     std::copy_n(f.data_ptr<std::uint8_t>(), fsz, out.data() + s * fsz);
-    if (rewards) (*rewards)[s] = dream.reward()[0].item<float>();
+    m.step_rewards(dream, 1, r);
+    if (rewards) (*rewards)[s] = r[0];
   }
   return out;
 }

@@ -1,9 +1,11 @@
-// Policies for data collection: random, scripted experts per scene, and noisy experts.
+// Policies for data collection: random, scripted experts per scene, noisy experts, and the
+// expert chasing decoy goals.
 #include "parallax/agents/policy.hpp"
 
 #include "scripted_experts.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <cmath>
 #include <functional>
@@ -67,11 +69,35 @@ class RandomPolicy final : public Policy {
   std::vector<std::mt19937_64> rng_;
 };
 
-// Expert, optionally with Ornstein-Uhlenbeck noise (correlation ~0.3 s at 30 Hz) added.
+// The x, y box where a scene puts things: the union of its bodies' and markers' randomised
+// positions (and their nominal positions), [xlo, xhi, ylo, yhi].
+std::array<double, 4> workspace(const sim::SceneModel& s) {
+  std::array<double, 4> b{1e9, -1e9, 1e9, -1e9};
+  auto add = [&](const sim::Vec3& p) {
+    b[0] = std::min(b[0], p[0]), b[1] = std::max(b[1], p[0]);
+    b[2] = std::min(b[2], p[1]), b[3] = std::max(b[3], p[1]);
+  };
+  for (const auto& body : s.bodies) {
+    if (body.shape == sim::Shape::kPlane) continue;
+    add(body.position);
+    if (body.randomize.position)
+      add(body.randomize.position->low), add(body.randomize.position->high);
+  }
+  for (const auto& m : s.markers) {
+    add(m.position);
+    if (m.randomize_position) add(m.randomize_position->low), add(m.randomize_position->high);
+  }
+  return b;
+}
+
+// Expert, optionally with Ornstein-Uhlenbeck noise (correlation ~0.3 s at 30 Hz) added. With
+// decoys, the expert sees every marker (the goal) at a random place of the scene's workspace,
+// a new one every `kDecoyPeriod` ticks: it pushes the cube toward places that are not the goal.
 class ExpertPolicy final : public Policy {
  public:
+  static constexpr int kDecoyPeriod = 45;  // ticks (1.5 s at 30 Hz)
   ExpertPolicy(std::shared_ptr<const sim::SceneModel> scene, Controller c, int num_envs,
-               std::uint64_t seed, double noise_sigma)
+               std::uint64_t seed, double noise_sigma, bool decoys = false)
       : scene_(std::move(scene)),
         ctl_(std::move(c)),
         n_(num_envs),
@@ -82,7 +108,11 @@ class ExpertPolicy final : public Policy {
         seed_(seed),
         sigma_(noise_sigma),
         rng_(num_envs),
-        noise_(static_cast<std::size_t>(num_envs * a_), 0.0) {
+        noise_(static_cast<std::size_t>(num_envs * a_), 0.0),
+        decoys_(decoys),
+        box_(workspace(*scene_)),
+        decoy_(decoys ? static_cast<std::size_t>(num_envs * m_ * 3) : 0, 0.0f),
+        decoy_ticks_(num_envs, 0) {
     for (int i = 0; i < n_; ++i) reset(i, static_cast<std::uint64_t>(i));
   }
   void reset(int env, std::uint64_t seed) override {
@@ -90,6 +120,7 @@ class ExpertPolicy final : public Policy {
     rng_[env].seed(mix(seed_ ^ mix(seed ^ 0x5EEDull)));
     std::normal_distribution<double> g(0.0, sigma_);
     for (int k = 0; k < a_; ++k) noise_[env * a_ + k] = sigma_ > 0 ? g(rng_[env]) : 0.0;
+    decoy_ticks_[env] = 0;
   }
   void act(const PolicyInput& in, std::span<float> actions) override {
     check_input(in, actions, n_, a_);
@@ -111,7 +142,20 @@ class ExpertPolicy final : public Policy {
     const double innov = std::sqrt(1.0 - theta * theta);
     for (int i = 0; i < n_; ++i) {
       float* a = actions.data() + i * a_;
-      const EnvState st{in.poses.data() + i * k_ * 7, in.markers.data() + i * m_ * 3,
+      const float* markers = in.markers.data() + i * m_ * 3;
+      if (decoys_) {
+        float* d = decoy_.data() + static_cast<std::size_t>(i) * m_ * 3;
+        if (decoy_ticks_[i]++ % kDecoyPeriod == 0) {
+          std::uniform_real_distribution<double> ux(box_[0], box_[1]), uy(box_[2], box_[3]);
+          for (int m = 0; m < m_; ++m) {
+            d[m * 3] = static_cast<float>(ux(rng_[i]));
+            d[m * 3 + 1] = static_cast<float>(uy(rng_[i]));
+            d[m * 3 + 2] = markers[m * 3 + 2];
+          }
+        }
+        markers = d;
+      }
+      const EnvState st{in.poses.data() + i * k_ * 7, markers,
                         in.velocities.empty() ? nullptr : in.velocities.data() + i * k_ * 6,
                         in.joint_states.empty() ? nullptr : in.joint_states.data() + i * j_ * 2};
       ctl_.fn(st, a);
@@ -133,6 +177,10 @@ class ExpertPolicy final : public Policy {
   double sigma_;
   std::vector<std::mt19937_64> rng_;
   std::vector<double> noise_;  // [N, A] current OU noise
+  bool decoys_;
+  std::array<double, 4> box_;     // workspace x, y box (decoys are drawn in it)
+  std::vector<float> decoy_;      // [N, M, 3] the markers the expert is shown (decoys)
+  std::vector<int> decoy_ticks_;  // [N] ticks since the episode started
 };
 
 }  // namespace
@@ -142,21 +190,32 @@ std::vector<std::string> policy_kinds(const sim::SceneModel& scene) {
   return {"random"};
 }
 
+std::vector<std::string> all_policy_kinds(const sim::SceneModel& scene) {
+  auto kinds = policy_kinds(scene);
+  if (kinds.size() > 1 && !scene.markers.empty()) kinds.push_back("decoy");
+  return kinds;
+}
+
 std::unique_ptr<Policy> make_policy(const std::string& kind,
                                     std::shared_ptr<const sim::SceneModel> scene, int num_envs,
                                     std::uint64_t seed) {
   assert(scene && "make_policy: scene is null");
   assert(num_envs >= 1 && "make_policy: num_envs must be >= 1");
   if (kind == "random") return std::make_unique<RandomPolicy>(num_envs, scene->action_size(), seed);
-  if (kind != "expert" && kind != "noisy")
+  if (kind != "expert" && kind != "noisy" && kind != "decoy")
     throw std::invalid_argument("policy \"" + kind +
-                                "\": unknown (expected random, expert or noisy)");
+                                "\": unknown (expected random, expert, noisy or decoy)");
   auto c = find_expert(*scene);
   if (!c)
     throw std::invalid_argument("policy \"" + kind + "\": scene \"" + scene->name +
                                 "\" has no scripted expert (available: random)");
-  const double sigma = kind == "noisy" ? 0.35 : 0.0;  // noise std, in action units
-  return std::make_unique<ExpertPolicy>(std::move(scene), std::move(*c), num_envs, seed, sigma);
+  if (kind == "decoy" && scene->markers.empty())
+    throw std::invalid_argument("policy \"decoy\": scene \"" + scene->name +
+                                "\" has no markers to move (available: random, expert, noisy)");
+  // noise std, in action units: noisy 0.35; decoy 0.2 (its pushes should mostly land)
+  const double sigma = kind == "noisy" ? 0.35 : kind == "decoy" ? 0.2 : 0.0;
+  return std::make_unique<ExpertPolicy>(std::move(scene), std::move(*c), num_envs, seed, sigma,
+                                        kind == "decoy");
 }
 
 void act_on_world(Policy& policy, const sim::World& world, std::span<float> action) {

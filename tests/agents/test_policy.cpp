@@ -119,6 +119,12 @@ TEST_CASE("policy: unknown kind and missing expert are named", "[policy]") {
   REQUIRE(make_policy("random", other, 1, 0) != nullptr);
   CHECK(parallax::agents::policy_kinds(*scene).size() == 3);
   CHECK(parallax::agents::policy_kinds(*other).size() == 1);
+  CHECK(parallax::agents::all_policy_kinds(*scene).back() == "decoy");
+  CHECK(parallax::agents::all_policy_kinds(*other).size() == 1);
+  // decoy moves markers: a scene with an expert and no markers (tower) refuses it by name.
+  auto tower = std::make_shared<const SceneModel>(parallax::sim::resolve_scene("tower"));
+  REQUIRE_THROWS_WITH(make_policy("decoy", tower, 1, 0), Catch::Contains("has no markers"));
+  CHECK(parallax::agents::all_policy_kinds(*tower).size() == 3);
 }
 
 TEST_CASE("policy: actions depend only on the policy seed and episode seed (not on N)",
@@ -126,7 +132,7 @@ TEST_CASE("policy: actions depend only on the policy seed and episode seed (not 
   auto scene = push_scene();
   const int a = scene->action_size();
   const int k = static_cast<int>(scene->bodies.size()), m = static_cast<int>(scene->markers.size());
-  for (const std::string kind : {"random", "noisy"}) {
+  for (const std::string kind : {"random", "noisy", "decoy"}) {
     INFO(kind);
     // Env 0 of a 1-env policy and env 2 of a 3-env policy, both reset with episode seed 77.
     auto p1 = make_policy(kind, scene, 1, 5);
@@ -167,6 +173,41 @@ TEST_CASE("policy: the push expert solves push (noisy often and random rarely)",
   CHECK(rate(noisy) >= 0.4);
   CHECK(rate(random) <= 0.2);
   CHECK(rate(expert) > rate(random) + 0.5);
+}
+
+// decoy: the expert chasing random goals pushes the cube about as far as the expert does, but
+// not onto the goal (the expert: every episode; the test above).
+TEST_CASE("policy: the push decoy moves the cube but not onto the goal", "[policy][sim]") {
+  auto scene = push_scene();
+  const int n = 16, a = scene->action_size(), cube = scene->body_index("cube");
+  const std::size_t k = scene->bodies.size();
+  parallax::sim::WorldBatch batch(scene, n, 41, 2);
+  auto policy = make_policy("decoy", scene, n, 41);
+  for (int i = 0; i < n; ++i) policy->reset(i, batch.episode_seeds()[i]);
+  std::vector<float> start(batch.poses().begin(), batch.poses().end());
+  std::vector<float> actions(static_cast<std::size_t>(n * a));
+  std::vector<char> ended(n, 0);
+  std::vector<double> moved(n, 0.0);
+  int successes = 0;
+  for (int t = 0; t < scene->episode_steps; ++t) {
+    policy->act({n, a, batch.poses(), batch.marker_positions()}, actions);
+    batch.step(actions);
+    for (int i = 0; i < n; ++i) {
+      if (ended[i]) continue;
+      const float* p = batch.poses().data() + (i * k + cube) * 7;
+      const float* s = start.data() + (i * k + cube) * 7;
+      moved[i] = std::max(moved[i], std::hypot(double(p[0]) - s[0], double(p[1]) - s[1]));
+      if (batch.terminated()[i] || batch.truncated()[i]) {
+        ended[i] = 1;
+        successes += batch.rewards()[i] > 5.0f ? 1 : 0;  // the +10 success bonus
+      }
+    }
+  }
+  int pushed = 0;
+  for (double d : moved) pushed += d > 0.05 ? 1 : 0;
+  INFO("cube moved > 5 cm in " << pushed << " / " << n << ", successes " << successes);
+  CHECK(pushed >= n / 2);
+  CHECK(successes <= n / 4);
 }
 
 TEST_CASE("policy: the tower expert brings the top block down", "[policy][sim]") {

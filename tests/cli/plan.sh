@@ -111,6 +111,9 @@ bad plan --replan-every 20 --horizon 15
 bad plan --pessimism -1
 bad plan --world bullet --ensemble "$src/assets/models/push-latent.pt"
 bad plan --ensemble "$tmp/no-such-model.pt"
+bad plan --reward oracle
+bad plan --world bullet --reward poses
+bad plan --world dream --reward poses  # the shipped push-latent.pt has no pose head
 bad plan --episodes 1 --seed 5 --record "$tmp/rec"
 # An unknown flag: CLI11's own message (it adds a "Run with --help" line), exit 2.
 set +e; "$exe" plan --frobnicate >/dev/null 2>&1; rc=$?; set -e

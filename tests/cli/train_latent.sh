@@ -94,16 +94,31 @@ eps = [{"obs": np.zeros((8, 3, 2, 2), np.uint8), "act": np.zeros((7, 2), np.floa
         "rew": np.zeros(7, np.float32), "term": np.zeros(7, bool), "poses": poses}]
 s = Sampler(eps, 2, np.random.default_rng(0))
 s.last = [(0, 3), (0, 6)]
-got = window_poses(s, [2, 0], 3)
+got, mask = window_poses(s, [2, 0], 3)
 want0 = [[poses[t, 2, 0] * 10, poses[t, 2, 1] * 10, poses[t, 0, 0] * 10, poses[t, 0, 1] * 10]
          for t in (4, 5, 6)]
 want1 = [[poses[t, 2, 0] * 10, poses[t, 2, 1] * 10, poses[t, 0, 0] * 10, poses[t, 0, 1] * 10]
          for t in (7, 7, 7)]
 assert np.allclose(got[0], want0) and np.allclose(got[1], want1), got
+assert (mask == 1).all(), mask  # no ids: every target counts
+# With ids: body 2 out of view in frame 5, body 0 in frame 4 (visibility as load_dataset derives
+# it from infos/ids, id k+1 = body k) -> those targets are masked, x and y alike.
+ids = np.zeros((8, 2, 2), np.uint8)
+ids[:, 0, 0], ids[:, 1, 1] = 1, 3
+ids[5, 1, 1], ids[4, 0, 0] = 0, 0
+eps[0]["visible"] = np.stack([(ids == j + 1).any((1, 2)) for j in range(3)], 1)
+got, mask = window_poses(s, [2, 0], 3)
+assert mask[0].tolist() == [[1, 1, 0, 0], [0, 0, 1, 1], [1, 1, 1, 1]], mask[0]
+assert (mask[1] == 1).all(), mask[1]
 PY
 "$exe" plan --scene push --world dream --model "$tmp/p.pt" --k 4 --horizon 4 --iterations 1 \
   --elites 2 --episodes 1 --max-steps 3 --threads 1 --quiet --json >"$tmp/pp.json" 2>"$tmp/pp.err" ||
   fail "plan with a pose-head checkpoint: $(cat "$tmp/pp.err")"
+# ... and plans with the scene's reward on its predicted positions.
+"$exe" plan --scene push --world dream --model "$tmp/p.pt" --k 4 --horizon 4 --iterations 1 \
+  --elites 2 --episodes 1 --max-steps 3 --threads 1 --quiet --json --reward poses \
+  >"$tmp/pr.json" 2>"$tmp/pr.err" || fail "plan --reward poses: $(cat "$tmp/pr.err")"
+grep -q '"reward":"poses"' "$tmp/pr.json" || fail "plan --reward poses: report $(cat "$tmp/pr.json")"
 
 # Bad flags: exit 2, one line naming the flag or field (bad WORD ARGS...).
 bad() {

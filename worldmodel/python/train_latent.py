@@ -12,7 +12,8 @@ actions; losses (masked after an episode's end, step k weighted rho^k):
   reward       (head(z_pred_k) - symlog r_k)^2 and the same on encoder(f_{t+k}) (the encoder
                learns what the reward reads from the true frames), continue: BCE
   poses        (--pose-bodies, --pose-weight) ||poses(z) - xy||^2 on z_pred_k and encoder(f_{t+k}):
-               the named bodies' true x, y (dm, from the dataset's infos/poses) as an auxiliary
+               the named bodies' true x, y (dm, from the dataset's infos/poses; a body out of
+               the picture, no pixel of its id in infos/ids, has no target) as an auxiliary
                target, so that the latent carries where the objects are through imagination (a
                head new to the run first trains alone for --pose-probe-steps: its random start
                would otherwise push the trained latent around)
@@ -64,14 +65,20 @@ def pose_bodies_index(names: str, meta: dict):
 
 
 def window_poses(sampler, bodies, k_len):
-    """[B, K, 2 x bodies] x, y (dm) of the targets of the windows of the sampler's last batch
-    (past an episode's end: its last pose; those steps are masked anyway)."""
+    """([B, K, 2 x bodies] x, y (dm), [B, K, 2 x bodies] mask) of the targets of the windows of
+    the sampler's last batch (past an episode's end: its last pose; those steps are masked
+    anyway). The mask is 0 where the body is out of the picture (no pixel of its id in the
+    dataset's infos/ids: where it is cannot be seen), 1 elsewhere and for data without ids."""
     out = np.zeros((len(sampler.last), k_len, 2 * len(bodies)), np.float32)
+    mask = np.ones_like(out)
     for j, (ei, s) in enumerate(sampler.last):
-        p = sampler.eps[ei]["poses"]
+        e = sampler.eps[ei]
+        p = e["poses"]
         t = np.minimum(np.arange(s + 1, s + 1 + k_len), p.shape[0] - 1)
         out[j] = (p[t][:, bodies, :2] * 10.0).reshape(k_len, -1)
-    return out
+        if "visible" in e:
+            mask[j] = np.repeat(e["visible"][t][:, bodies], 2, axis=1).astype(np.float32)
+    return out, mask
 
 
 def open_loop_eval(model, episodes, horizon, device, torch, pl, bodies=None):
@@ -245,7 +252,9 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr * g.get("scale", 1.0)  # a state saved before the pose head has no "scale"
         fr, ac, rw, ct, va = sampler.batch(b, k_len)
-        ps = torch.from_numpy(window_poses(sampler, pose_index, k_len)).to(device) if pose_index else None
+        ps = pm = None
+        if pose_index:
+            ps, pm = (torch.from_numpy(x).to(device) for x in window_poses(sampler, pose_index, k_len))
         probing = state.step < pose_probe_until  # a new pose head first learns to read z
         fr = torch.from_numpy(fr).to(device).float().div_(255.0)
         ac, rw, ct, va = (torch.from_numpy(x).to(device) for x in (ac, rw, ct, va))
@@ -271,7 +280,8 @@ def main():
                 for zz in (z, z_tgt[:, i]):
                     if probing:
                         zz = zz.detach()
-                    loss_pose = loss_pose + (((model.poses(zz) - ps[:, i]) ** 2).mean(1) * wv[:, i]).sum()
+                    loss_pose = loss_pose + ((((model.poses(zz) - ps[:, i]) ** 2) * pm[:, i]).mean(1) *
+                                             wv[:, i]).sum()
         loss_cons, loss_rew, loss_cont = loss_cons / denom, loss_rew / denom, loss_cont / denom
         loss_pose = loss_pose / denom
         js = sorted(rng.choice(k_len, size=args.decode_steps, replace=False).tolist())

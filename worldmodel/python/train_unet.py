@@ -100,6 +100,10 @@ def load_dataset(folder: str, max_episodes: int | None = None):
                 }
                 if "infos" in g and "poses" in g["infos"]:  # [T+1, K, 7] (train_latent --pose-*)
                     ep["poses"] = np.asarray(g["infos"]["poses"], dtype=np.float32)
+                    if "ids" in g["infos"]:  # [T+1, H, W]: body k is in view where id k+1 is
+                        ids = np.asarray(g["infos"]["ids"])
+                        k = ep["poses"].shape[1]
+                        ep["visible"] = np.stack([(ids == j + 1).any((1, 2)) for j in range(k)], 1)
                 t = ep["act"].shape[0]
                 if ep["obs"].shape[0] != t + 1 or ep["obs"].ndim != 4 or ep["obs"].shape[1] != 3:
                     fail(f"{path}: episode_{i}/observations has shape {ep['obs'].shape}, "

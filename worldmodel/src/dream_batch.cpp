@@ -244,4 +244,11 @@ torch::Tensor DreamBatch::value() {
   return (model_->value(state_).to(torch::kFloat) * open_).to(torch::kCPU);
 }
 
+torch::Tensor DreamBatch::poses() {
+  torch::NoGradGuard no_grad;
+  return (model_->poses(state_).to(torch::kFloat) * open_.view({capacity_, 1, 1}))
+      .contiguous()
+      .to(torch::kCPU);
+}
+
 }  // namespace parallax::worldmodel

@@ -272,6 +272,7 @@ class LatentWorldModel final : public WorldModel {
     info_.latent_step = true;
     info_.config_json = c.to_json_string();
     info_.value_gamma = c.value_gamma;
+    info_.pose_bodies = c.pose_bodies;
     for (const auto& p : net_->parameters()) info_.parameters += p.numel();
   }
   const ModelInfo& info() const override { return info_; }
@@ -325,6 +326,10 @@ class LatentWorldModel final : public WorldModel {
   torch::Tensor value(const SlotState& state) override {
     const auto x = net_->value(state[0]).to(torch::kFloat);
     return torch::sign(x) * torch::expm1(torch::abs(x));  // symexp
+  }
+  torch::Tensor poses(const SlotState& state) override {
+    const auto p = net_->poses(state[0]).to(torch::kFloat);  // [B, 2P] in dm
+    return p.view({p.size(0), -1, 2}) / 10.0f;
   }
 
  private:

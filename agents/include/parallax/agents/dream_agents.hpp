@@ -50,6 +50,10 @@ struct PlanRunOptions {
   // Dream: a plan's score also counts the model's value of the state it ends in (every model
   // must have a value head; DreamPlanModel::set_terminal_value).
   bool terminal_value = false;
+  // Dream: rewards are the scene's reward terms on the model's predicted poses (its pose head),
+  // not its reward head; the episode's markers (the goal) are given to the planner at each
+  // decision (DreamPlanModel::set_pose_reward).
+  bool pose_reward = false;
   // When set, each episode as it happened in Bullet (frames, ids, poses, actions, rewards; the
   // store's layout) is handed here when it ends; `parallax plan --record` appends them to a
   // dataset, so models can train on the planner's own action distribution. An episode cut by

@@ -111,6 +111,13 @@ class DreamPlanModel : public PlanModel {
   // (the model's value head; see the top). Throws std::invalid_argument when a member has no
   // value head.
   void set_terminal_value(bool enable);
+  // Reward from predicted poses: every reward (score() and imagine()) is the scene's reward
+  // terms evaluated on the pose head's x, y of the bodies (PoseReward), not the reward head; a
+  // terminating success ends a plan's future. Markers (the goal) come from set_markers() at each
+  // root. Throws std::invalid_argument when a model has no pose head (or members differ) or the
+  // scene's reward has a term PoseReward cannot evaluate.
+  void set_pose_reward(const sim::SceneModel& scene);
+  void set_markers(std::span<const float> markers_xyz);  // [M, 3] m; ignored without pose reward
 
  private:
   struct Impl;

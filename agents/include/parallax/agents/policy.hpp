@@ -2,7 +2,10 @@
 // for some experts body velocities or joint states).
 // Used to collect datasets and as references: `random` (uniform actions), `expert` (a scripted
 // controller per scene: push, tower, billiards, cartpole, reacher), `noisy` (the expert plus
-// temporally correlated noise: varied data that still reaches the goals often).
+// temporally correlated noise: varied data that still reaches the goals often), `decoy` (scenes
+// with markers: the expert shown every marker at a random place of the scene's workspace, a new
+// one every 1.5 s, with less noise: contact that moves objects toward places that are not the
+// goal, so a model cannot learn "touched objects go to the goal" from the data).
 //
 // Determinism: everything a policy draws comes from (policy seed, episode seed) set by reset();
 // the actions of an episode do not depend on the number of envs or on the other envs. Experts
@@ -47,8 +50,9 @@ class Policy {
   virtual void act(const PolicyInput& in, std::span<float> actions) = 0;
 };
 
-// kind: "random" | "expert" | "noisy". An unknown kind, or expert/noisy for a scene without a
-// scripted expert, throws std::invalid_argument naming it (and listing what exists).
+// kind: "random" | "expert" | "noisy" | "decoy". An unknown kind, expert/noisy/decoy for a scene
+// without a scripted expert, or decoy for one without markers, throws std::invalid_argument
+// naming it (and listing what exists).
 std::unique_ptr<Policy> make_policy(const std::string& kind,
                                     std::shared_ptr<const sim::SceneModel> scene, int num_envs,
                                     std::uint64_t seed);
@@ -57,7 +61,11 @@ std::unique_ptr<Policy> make_policy(const std::string& kind,
 // world's poses, markers, velocities and joint states into a PolicyInput and calls act().
 void act_on_world(Policy& policy, const sim::World& world, std::span<float> action);
 
-// The policy kinds available for `scene` ("random" always; "expert", "noisy" where scripted).
+// The reference policy kinds of `scene` ("random" always; "expert", "noisy" where scripted):
+// the default policies of evaluation sets (fidelity, evaluate).
 std::vector<std::string> policy_kinds(const sim::SceneModel& scene);
+// Every kind make_policy() accepts for `scene`: policy_kinds() and, with an expert and markers,
+// the data policy "decoy".
+std::vector<std::string> all_policy_kinds(const sim::SceneModel& scene);
 
 }  // namespace parallax::agents

@@ -64,6 +64,9 @@ class DreamBatch {
   // The value head (WorldModel::value; throws std::logic_error without one) [capacity] f32 on the
   // CPU (0 for closed slots).
   torch::Tensor value();
+  // The pose head (WorldModel::poses; throws std::logic_error without one) [capacity, P, 2] f32
+  // on the CPU: x, y (m) per pose body (0 for closed slots).
+  torch::Tensor poses();
 
   const SlotState& state() const { return state_; }  // [capacity, ...] device tensors
   std::int64_t ticks() const { return ticks_; }

@@ -40,6 +40,8 @@ struct ModelInfo {
   std::int64_t parameters = 0;
   // > 0: the model has a value head (WorldModel::value), trained for this discount per step.
   double value_gamma = 0.0;
+  // Non-empty: the model has a pose head (WorldModel::poses) for these bodies, in this order.
+  std::vector<std::string> pose_bodies;
 };
 
 // Per-call options of the stochastic parts.
@@ -81,6 +83,13 @@ class WorldModel {
   virtual torch::Tensor value(const SlotState& state) {
     (void)state;
     throw std::logic_error("world model (" + info().family + "): the checkpoint has no value head");
+  }
+  // The pose head, where info().pose_bodies is not empty: x, y (m) of each pose body in this
+  // state [B, P, 2] f32 (the planners' reward from predicted poses, docs/agents.md). Families or
+  // checkpoints without one throw std::logic_error.
+  virtual torch::Tensor poses(const SlotState& state) {
+    (void)state;
+    throw std::logic_error("world model (" + info().family + "): the checkpoint has no pose head");
   }
 };
 
