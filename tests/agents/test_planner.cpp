@@ -20,6 +20,7 @@
 #include "parallax/worldmodel/latent.hpp"
 #include "parallax/worldmodel/rssm.hpp"
 #include "parallax/worldmodel/unet.hpp"
+#include "random_latent.hpp"
 
 namespace {
 
@@ -338,19 +339,9 @@ TEST_CASE("planner dream terminal value adds gamma^L x alive_L x V of where each
   const auto scene = scene_named("push");
   const int k = 5, l = 4, a = scene->action_size(), h = scene->camera.height,
             w = scene->camera.width;
-  torch::manual_seed(17);
-  wm::LatentConfig c;
-  c.height = h, c.width = w, c.action_size = a, c.latent = 8, c.hidden = 16;
-  c.enc_channels = {4, 4, 4, 4};
-  c.dec_channels = {4, 4, 4, 4};
-  c.value_gamma = 0.9;
-  wm::LatentNet net(c);
-  {
-    torch::NoGradGuard no_grad;  // random heads: rewards, continue and values all vary by plan
-    for (auto& p : net->parameters()) p.copy_(torch::randn_like(p) * 0.3);
-  }
-  net->eval();
-  const auto model = wm::make_latent_world_model(net);
+  // Random heads: rewards, continue and values all vary by plan.
+  const auto model = parallax::testing::random_latent(
+      *scene, 17, [](wm::LatentConfig& c) { c.value_gamma = 0.9; });
   REQUIRE(model->info().value_gamma == Approx(0.9));
   const auto frames = (torch::rand({2, 3, h, w}) * 255).to(torch::kUInt8);
   const auto acts = torch::zeros({2, a});

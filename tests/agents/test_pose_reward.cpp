@@ -14,6 +14,7 @@
 #include "parallax/agents/pose_reward.hpp"
 #include "parallax/sim/world.hpp"
 #include "parallax/worldmodel/latent.hpp"
+#include "random_latent.hpp"
 
 namespace {
 
@@ -84,20 +85,11 @@ TEST_CASE("dream planner with pose reward scores push's reward on the predicted 
   const auto scene = scene_named("push");
   const int k = 4, l = 5, a = scene->action_size(), h = scene->camera.height,
             w = scene->camera.width;
-  torch::manual_seed(23);
-  wm::LatentConfig c;
-  c.height = h, c.width = w, c.action_size = a, c.latent = 8, c.hidden = 16;
-  c.enc_channels = {4, 4, 4, 4};
-  c.dec_channels = {4, 4, 4, 4};
-  c.pose_bodies = {"pusher", "cube"};
-  wm::LatentNet net(c);
-  {
-    torch::NoGradGuard no_grad;  // random heads: the predicted positions move with the plan
-    for (auto& p : net->parameters()) p.copy_(torch::randn_like(p) * 0.3);
-  }
-  net->eval();
-  const auto model = wm::make_latent_world_model(net);
-  REQUIRE(model->info().pose_bodies == c.pose_bodies);
+  // Random heads: the predicted positions move with the plan.
+  const auto model = parallax::testing::random_latent(*scene, 23, [](wm::LatentConfig& c) {
+    c.pose_bodies = {"pusher", "cube"};
+  });
+  REQUIRE(model->info().pose_bodies == std::vector<std::string>{"pusher", "cube"});
   const auto frames = (torch::rand({2, 3, h, w}) * 255).to(torch::kUInt8);
   const auto acts = torch::zeros({2, a});
   std::vector<float> plans(static_cast<std::size_t>(k) * l * a);
@@ -160,7 +152,6 @@ TEST_CASE("dream planner with pose reward scores push's reward on the predicted 
     CHECK(rewards[s] == Approx((s == first_hit ? 10.0 : 0.0) - dist).margin(1e-4));
   }
   // A model without a pose head is refused.
-  c.pose_bodies.clear();
-  ag::DreamPlanModel none(wm::make_latent_world_model(wm::LatentNet(c)), k, torch::kCPU);
+  ag::DreamPlanModel none(parallax::testing::random_latent(*scene, 23), k, torch::kCPU);
   CHECK_THROWS_AS(none.set_pose_reward(*scene), std::invalid_argument);
 }
