@@ -315,6 +315,10 @@ void DreamPlanModel::add_member(std::shared_ptr<worldmodel::WorldModel> model) {
                                 std::to_string(inf.action_size) + " actions, the first model " +
                                 std::to_string(first.height) + "x" + std::to_string(first.width) +
                                 " and " + std::to_string(first.action_size));
+  if (impl_->pose_reward && inf.pose_bodies != first.pose_bodies)
+    throw std::invalid_argument(
+        "reward from poses: every model needs a pose head for the same bodies; a member added "
+        "after set_pose_reward() differs");
   impl_->members.push_back(
       std::make_unique<Impl::Member>(std::move(model), impl_->capacity, impl_->device));
 }

@@ -103,7 +103,8 @@ class DreamPlanModel : public PlanModel {
   // the same root; score() is then, per plan, mean - pessimism * standard deviation of the
   // members' returns (pessimism against plans the models disagree on: where a planner would
   // exploit one model's errors). imagine() draws with the first model. Throws
-  // std::invalid_argument for a model of other sizes or a negative pessimism.
+  // std::invalid_argument for a model of other sizes, a negative pessimism, or (after
+  // set_pose_reward) a model without the same pose bodies.
   void add_member(std::shared_ptr<worldmodel::WorldModel> model);
   void set_pessimism(double pessimism);
   int members() const;
