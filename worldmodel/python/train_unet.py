@@ -213,6 +213,9 @@ def main():
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", required=True, help="dataset folders, comma-separated")
+    p.add_argument("--data-weights", default="",
+                   help="sampling weight per --data folder, comma-separated (default: all 1); an "
+                   "episode is drawn in proportion to its steps x its folder's weight")
     p.add_argument("--out", required=True, help="checkpoint to write (the C++ library loads it)")
     p.add_argument("--eval-data", default="", help="held-out datasets (comma-separated) for open-loop PSNR")
     p.add_argument("--eval-episodes", type=int, default=24, help="episodes per eval dataset")
@@ -262,12 +265,13 @@ def main():
         return
 
     import parallax_unet as pu
-    from train_common import torch_device
+    from train_common import data_weights, torch_device
 
     torch, device = torch_device(args, fail)
     if args.steps < 1 or args.frames_per_step < 1:
         fail("--steps and --frames-per-step must be positive", 2)
     schedule = rollout_schedule(args.rollout)
+    weights_of = data_weights(args.data_weights, args.data, fail)  # bad flags before loading
 
     from train_common import JsonLog, TrainState, load_training_data
 
@@ -308,10 +312,12 @@ def main():
     state = TrainState(args.out, model, opt, rng, torch)
     if args.resume:
         state.resume("train_unet")
-    sampler = Sampler(episodes, args.context, rng)
+    sampler = Sampler(episodes, args.context, rng, [weights_of[e["dataset"]] for e in episodes])
     n_params = sum(p.numel() for p in model.parameters())
+    share = [float(sampler.p[[e["dataset"] == d for e in episodes]].sum()) for d in range(len(weights_of))]
     print(f"train_unet: {len(episodes)} episodes, {sum(e['act'].shape[0] for e in episodes)} steps; "
-          f"{n_params} parameters; device {device}", file=sys.stderr)
+          f"{n_params} parameters; device {device}; windows drawn per --data folder: "
+          + ",".join(f"{x:.3f}" for x in share), file=sys.stderr)
     log = JsonLog(args.log)
     emit = log.emit
 

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# worldmodel/python/train_unet.py (the `unet` family's trainer): trains on datasets written by
+# `parallax collect` with per-folder sampling weights, logs JSON lines with the held-out open-loop
+# figures, resumes exactly from its state file, fine-tunes from a checkpoint (--init), writes a
+# checkpoint the C++ library loads; bad flags give one line, exit 2.
+# usage: train_unet.sh PARALLAX_EXE SOURCE_DIR
+set -u
+exe=$1; src=$2
+py=${PARALLAX_TEST_PYTHON:-python3}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+trainer=("$py" "$src/worldmodel/python/train_unet.py")
+
+for p in random expert; do
+  "$exe" collect --scene push --agent $p --episodes 2 --envs 2 --seed 7 --threads 1 \
+    --out "$tmp/$p" --quiet >/dev/null 2>"$tmp/collect.txt" ||
+    fail "parallax collect could not make a dataset: $(cat "$tmp/collect.txt")"
+done
+tiny=(--data "$tmp/random,$tmp/expert" --data-weights 1,3 --eval-data "$tmp/random"
+      --eval-episodes 1 --channels 4,4,4,4 --frames-per-step 4 --rollout 1:0.5,2:1
+      --reward-input frame --threads 1 --seed 1 --checkpoint-every 2 --eval-every 4)
+
+# 4 steps: a checkpoint, a state file, metric lines and one held-out evaluation.
+"${trainer[@]}" "${tiny[@]}" --steps 4 --out "$tmp/a.pt" --log "$tmp/a.jsonl" 2>"$tmp/a.err" ||
+  fail "train_unet failed: $(tail -3 "$tmp/a.err")"
+[ -s "$tmp/a.pt" ] && [ -s "$tmp/a.pt.state" ] || fail "no checkpoint or state written"
+# Two folders of 2 episodes each, weights 1 and 3: a share of each folder's steps x weight.
+"$py" - "$tmp/a.err" "$tmp/random" "$tmp/expert" <<'PY' || fail "sampling shares: $(head -1 "$tmp/a.err")"
+import json, re, sys
+steps = [json.load(open(f"{d}/data/metadata.json"))["total_steps"] for d in sys.argv[2:]]
+want = [steps[0] * 1 / (steps[0] + 3 * steps[1]), steps[1] * 3 / (steps[0] + 3 * steps[1])]
+got = [float(x) for x in re.search(r"per --data folder: ([0-9.,]+)", open(sys.argv[1]).read())[1].split(",")]
+assert all(abs(g - w) < 1e-3 for g, w in zip(got, want)) and len(got) == 2, (got, want)
+PY
+ls -a "$tmp" | grep -q '\.tmp\.' && fail "temporary file left behind"
+
+# Resume: 2 steps, then --resume to 4, gives the straight 4-step run's weights bit for bit (the
+# optimizer, the sampler's and torch's RNG states travel in the state file). The learning rate
+# and rollout length follow the fraction of --steps, so both runs use a flat schedule here.
+flat=(--rollout 2:1 --lr 1e-3 --lr-final 1e-3 --eval-data "")
+"${trainer[@]}" "${tiny[@]}" "${flat[@]}" --steps 4 --out "$tmp/s.pt" 2>"$tmp/s.err" ||
+  fail "straight run failed: $(tail -3 "$tmp/s.err")"
+"${trainer[@]}" "${tiny[@]}" "${flat[@]}" --steps 2 --out "$tmp/b.pt" 2>"$tmp/b.err" ||
+  fail "2-step run failed: $(tail -3 "$tmp/b.err")"
+"${trainer[@]}" "${tiny[@]}" "${flat[@]}" --steps 4 --out "$tmp/b.pt" --resume 2>"$tmp/b2.err" ||
+  fail "resume failed: $(tail -3 "$tmp/b2.err")"
+grep -q "resumed .* at step 2" "$tmp/b2.err" || fail "did not resume at step 2: $(head -3 "$tmp/b2.err")"
+
+# --init at learning rate 0 keeps the weights; the sampler draws folders by steps x weight.
+"${trainer[@]}" "${tiny[@]}" --steps 1 --init "$tmp/a.pt" --lr 0 --lr-final 0 --eval-data "" \
+  --out "$tmp/i.pt" 2>"$tmp/i.err" || fail "--init failed: $(tail -3 "$tmp/i.err")"
+"$py" - "$tmp" "$src/worldmodel/python" <<'PY' || fail "checkpoints, log or sampler"
+import json, sys
+sys.path.insert(0, sys.argv[2])
+import numpy as np, torch
+import parallax_unet as pu
+from train_unet import Sampler
+t = sys.argv[1]
+a, s_, b, i = (pu.load_checkpoint(f"{t}/{n}.pt") for n in ("a", "s", "b", "i"))
+sa, ss, sb, si = a.state_dict(), s_.state_dict(), b.state_dict(), i.state_dict()
+assert not all(torch.equal(sa[k], ss[k]) for k in sa), "training changed nothing"
+assert ss.keys() == sb.keys() and all(torch.equal(ss[k], sb[k]) for k in ss), "resume != straight"
+assert all(torch.equal(sa[k], si[k]) for k in sa), "--init at lr 0 changed the weights"
+assert a.cfg["reward_input"] == "frame" and a.cfg["channels"] == [4, 4, 4, 4], a.cfg
+lines = [json.loads(l) for l in open(f"{t}/a.jsonl")]
+evals = [l for l in lines if "eval" in l]
+assert len(evals) == 1 and evals[0]["step"] == 4, lines
+assert len(evals[0]["eval"]["t+1"]) == 2, evals  # [model dB, nothing-moves dB]
+# Weights: steps x weight; two episodes of 150 steps per folder, weights 1 and 3 -> 1/8, 3/8.
+eps = [{"obs": np.zeros((11, 3, 2, 2), np.uint8), "act": np.zeros((10, 2), np.float32),
+        "rew": np.zeros(10, np.float32), "term": np.zeros(10, bool)} for _ in range(4)]
+s = Sampler(eps, 2, np.random.default_rng(0), [1.0, 1.0, 3.0, 3.0])
+assert np.allclose(s.p, [0.125, 0.125, 0.375, 0.375]), s.p
+PY
+
+# The C++ library loads the checkpoint and predicts with it.
+"$exe" plan --scene push --world dream --model "$tmp/a.pt" --k 2 --horizon 2 --iterations 1 \
+  --elites 1 --episodes 1 --max-steps 2 --threads 1 --quiet --json >"$tmp/p.json" 2>"$tmp/p.err" ||
+  fail "plan with the unet checkpoint: $(cat "$tmp/p.err")"
+grep -q '"success_rate"' "$tmp/p.json" || fail "plan report: $(cat "$tmp/p.json")"
+
+# Bad flags: exit 2, one line naming the flag (bad WORD ARGS...); nothing written.
+bad() {
+  local word=$1; shift
+  "${trainer[@]}" --data "$tmp/random,$tmp/expert" --out "$tmp/x.pt" "$@" >/dev/null 2>"$tmp/err"
+  rc=$?
+  [ $rc -eq 2 ] || fail "expected exit 2 for $*, got $rc: $(cat "$tmp/err")"
+  [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "expected one line for $*: $(cat "$tmp/err")"
+  grep -q -- "$word" "$tmp/err" || fail "message does not name $word: $(cat "$tmp/err")"
+}
+bad --data-weights --data-weights 1
+bad --data-weights --data-weights 1,0
+bad --data-weights --data-weights 1,x
+bad --rollout --rollout 4:0.5
+bad --steps --steps 0
+[ -e "$tmp/x.pt" ] && fail "a refused run wrote a checkpoint"
+echo "train_unet ok"
