@@ -3,12 +3,7 @@
 # by `parallax collect`, logs JSON lines with the held-out open-loop figures, resumes from its
 # state file, writes a checkpoint the C++ library plans with; bad flags give one line, exit 2.
 # usage: train_latent.sh PARALLAX_EXE SOURCE_DIR
-set -u
-exe=$1; src=$2
-py=${PARALLAX_TEST_PYTHON:-python3}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.bash" "$@"
 trainer=("$py" "$src/worldmodel/python/train_latent.py")
 
 "$exe" collect --scene push --agent random --episodes 2 --envs 2 --seed 5 --threads 1 \

@@ -4,12 +4,7 @@
 # figures, resumes exactly from its state file, fine-tunes from a checkpoint (--init), writes a
 # checkpoint the C++ library loads; bad flags give one line, exit 2.
 # usage: train_unet.sh PARALLAX_EXE SOURCE_DIR
-set -u
-exe=$1; src=$2
-py=${PARALLAX_TEST_PYTHON:-python3}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.bash" "$@"
 trainer=("$py" "$src/worldmodel/python/train_unet.py")
 
 for p in random expert; do

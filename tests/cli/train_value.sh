@@ -4,12 +4,7 @@
 # figures, `parallax plan --value` plans with the head (and refuses a model without one); bad
 # flags give one line, exit 2.
 # usage: train_value.sh PARALLAX_EXE SOURCE_DIR
-set -u
-exe=$1; src=$2
-py=${PARALLAX_TEST_PYTHON:-python3}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.bash" "$@"
 value=("$py" "$src/worldmodel/python/train_value.py")
 
 "$exe" collect --scene push --agent random --episodes 2 --envs 2 --seed 5 --threads 1 \
