@@ -9,8 +9,8 @@
 # U-Net stage before the head stage; $OUT/push-nodecoy.pt the model before the decoy stage when
 # it ran), $OUT/push-latent.pt (the planners' `latent` model), the logs in $OUT/logs.tar.gz.
 # Budget: U-Net 330 s + heads + latent 120 s, within the 8 minutes (with the decoy pack: U-Net
-# 180 s + the two decoy stages at most 60 s each (rollouts, then one-step) + heads twice +
-# latent 120 s; the split is a guess until a first GPU run measures the stages' speed).
+# 180 s + the decoy stage at most 60 s + heads twice + latent 120 s; the split is a guess until
+# a first GPU run measures the stages' speed).
 # The latent here is round 0: the rounds of the planner's own data (stage 6 of
 # scripts/train-default-model) record episodes in Bullet, which the GPU machine does not have;
 # fine-tune there from packs of recorded datasets with train_latent.py --init --data-weights.
@@ -51,12 +51,7 @@ if [[ -f $decoy ]]; then
     --threads 8 --seed 1 --max-seconds "${TRAIN_DECOY_SECONDS:-60}" --out "$OUT/$scene-decoy.pt" \
     --log "$OUT/train.jsonl" 2>&1 | tail -n 10 >>"$OUT/train-stderr.txt"
   "${PYTHON:-python3}" "$here/worldmodel/python/train_unet.py" --data "$pack,$decoy" --data-weights 1,2 \
-    --init "$OUT/$scene-decoy.pt" --reward-input frame --steps 400 --frames-per-step "${TRAIN_FRAMES:-256}" \
-    --lr 2e-4 --lr-final 2e-5 --rollout 1:1 --checkpoint-every 200 --device "$device" "${extra[@]}" \
-    --threads 8 --seed 2 --max-seconds "${TRAIN_DECOY_SECONDS:-60}" --out "$OUT/$scene-decoy1.pt" \
-    --log "$OUT/train.jsonl" 2>&1 | tail -n 10 >>"$OUT/train-stderr.txt"
-  "${PYTHON:-python3}" "$here/worldmodel/python/train_unet.py" --data "$pack,$decoy" --data-weights 1,2 \
-    --init "$OUT/$scene-decoy1.pt" --reward-input frame --heads-only --true-frames-only --steps "${HEADS_STEPS:-3000}" \
+    --init "$OUT/$scene-decoy.pt" --reward-input frame --heads-only --true-frames-only --steps "${HEADS_STEPS:-3000}" \
     --frames-per-step 64 --rollout 1:1 --checkpoint-every 1000 --device "$device" --threads 8 --seed 0 \
     --out "$OUT/$scene.pt" --log "$OUT/train.jsonl" 2>&1 | tail -n 10 >>"$OUT/train-stderr.txt"
 fi
@@ -67,7 +62,7 @@ fi
   --out "$OUT/$scene-latent.pt" --log "$OUT/latent.jsonl" 2>&1 | tail -n 10 >>"$OUT/train-stderr.txt"
 # At most 8 files come back from the device machine: drop the resume states and the decoy
 # stages' intermediate checkpoints, pack the logs.
-rm -f "$OUT"/*.state "$OUT/$scene-decoy.pt" "$OUT/$scene-decoy1.pt"
+rm -f "$OUT"/*.state "$OUT/$scene-decoy.pt"
 tar -C "$OUT" -czf "$OUT/logs.tar.gz" train.jsonl latent.jsonl train-stderr.txt &&
   rm -f "$OUT/train.jsonl" "$OUT/latent.jsonl" "$OUT/train-stderr.txt"
 echo "device-train: wrote $OUT/$scene.pt, $OUT/$scene-latent.pt and $OUT/logs.tar.gz" >&2
