@@ -1,6 +1,8 @@
 // Body centroids from colour (predicted frames) and from ids (true frames).
 #include "parallax/agents/body_finder.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 
 namespace parallax::agents {
@@ -8,6 +10,12 @@ namespace parallax::agents {
 namespace {
 
 constexpr float kDark = 0.04f * 3.0f * 255.0f;  // r + g + b below this: no reliable hue
+// A class's brightness range measured on the true frame is widened by this factor each way
+// (shading of a predicted frame may differ a little); outside it a pixel pays
+// kBrightnessWeight * log(ratio)^2, which beyond a factor 2 exceeds any chromaticity distance.
+constexpr float kBrightnessSlack = 1.5f;
+constexpr float kBrightnessWeight = 1.0f;
+constexpr float kNoRange = std::numeric_limits<float>::infinity();
 
 std::array<float, 2> chroma(float r, float g, float b) {
   const float s = r + g + b;
@@ -26,12 +34,14 @@ BodyFinder::BodyFinder(const sim::SceneModel& scene, const float* colors) {
     ref_.push_back(chroma(static_cast<float>(m.color[0]) + 1e-3f,
                           static_cast<float>(m.color[1]) + 1e-3f,
                           static_cast<float>(m.color[2]) + 1e-3f));
+  range_.assign(ref_.size(), {-kNoRange, kNoRange});
 }
 
 void BodyFinder::calibrate(const std::uint8_t* rgb, const std::uint8_t* ids, int height,
                            int width) {
   std::vector<double> sr(ref_.size(), 0), sg(ref_.size(), 0);
   std::vector<int> n(ref_.size(), 0);
+  std::vector<std::array<float, 2>> seen(ref_.size(), {kNoRange, -kNoRange});
   for (int p = 0; p < height * width; ++p) {
     const int c = ids[p];
     if (c >= static_cast<int>(ref_.size())) continue;
@@ -41,9 +51,15 @@ void BodyFinder::calibrate(const std::uint8_t* rgb, const std::uint8_t* ids, int
     sr[c] += ch[0];
     sg[c] += ch[1];
     ++n[c];
+    const float lb = std::log(r + g + b);
+    seen[c] = {std::min(seen[c][0], lb), std::max(seen[c][1], lb)};
   }
+  const float slack = std::log(kBrightnessSlack);
   for (std::size_t c = 0; c < ref_.size(); ++c)
-    if (n[c] >= 4) ref_[c] = {static_cast<float>(sr[c] / n[c]), static_cast<float>(sg[c] / n[c])};
+    if (n[c] >= 4) {
+      ref_[c] = {static_cast<float>(sr[c] / n[c]), static_cast<float>(sg[c] / n[c])};
+      range_[c] = {seen[c][0] - slack, seen[c][1] + slack};
+    }
 }
 
 std::vector<Centroid> BodyFinder::find(const std::uint8_t* rgb, int height, int width) const {
@@ -55,11 +71,13 @@ std::vector<Centroid> BodyFinder::find(const std::uint8_t* rgb, int height, int 
       const float r = rgb[3 * p], g = rgb[3 * p + 1], b = rgb[3 * p + 2];
       if (r + g + b < kDark) continue;
       const auto ch = chroma(r, g, b);
+      const float lb = std::log(r + g + b);
       int best = 0;
       float best_d = std::numeric_limits<float>::max();
       for (std::size_t c = 0; c < ref_.size(); ++c) {
         const float dr = ch[0] - ref_[c][0], dg = ch[1] - ref_[c][1];
-        const float d = dr * dr + dg * dg;
+        const float out = std::max({range_[c][0] - lb, lb - range_[c][1], 0.0f});
+        const float d = dr * dr + dg * dg + kBrightnessWeight * out * out;
         if (d < best_d) best_d = d, best = static_cast<int>(c);
       }
       sx[best] += x + 0.5;

@@ -4,7 +4,11 @@
 // that of its albedo. Each class (every body and marker, and the background) gets a reference
 // chromaticity, measured on a TRUE frame of the same episode where its id is visible (the scene
 // file's colour otherwise). A pixel of the frame to search is given the class of the nearest
-// reference (pixels darker than 4 % of full scale are ignored). A body's centroid is the mean
+// reference (pixels darker than 4 % of full scale are ignored). Chromaticity alone cannot tell a
+// white body from a black one (billiards' cue ball and pocket), so calibration also records each
+// class's brightness range (r + g + b) on the true frame, and a pixel whose brightness lies more
+// than a factor kBrightnessSlack outside a class's range pays a penalty that grows with the log
+// of the ratio (classes not seen in calibration have no range). A body's centroid is the mean
 // pixel position of its class; it is missing when it holds fewer than `min_fraction` of the pixels
 // its true id mask has (bodies with fewer than 4 true pixels are not scored).
 // Validated on true frames against the renderer's ids by parallax fidelity (report field
@@ -37,7 +41,8 @@ class BodyFinder {
   int num_classes() const { return static_cast<int>(ref_.size()); }
 
  private:
-  std::vector<std::array<float, 2>> ref_;  // [classes] chromaticity (r, g)
+  std::vector<std::array<float, 2>> ref_;    // [classes] chromaticity (r, g)
+  std::vector<std::array<float, 2>> range_;  // [classes] log brightness range (lo, hi), widened
 };
 
 // Centroids of each id in an id frame [H, W] u8: [num_classes].
