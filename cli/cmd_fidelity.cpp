@@ -35,6 +35,7 @@ struct FidelityArgs {
   std::string device = "cpu";
   bool quick = false;
   int decisions = 1, candidates = 8, plan_steps = 15;
+  std::string decision_reward = "head";
   double perturb_mm = 1.0, perturb_deg = 0.5, motion_threshold = 0.1;
   std::string out = "runs/fidelity";
   std::string baseline, write_baseline, require_beats;
@@ -63,6 +64,8 @@ void run(FidelityArgs a) {
   if (a.horizon < 1 || a.horizon > 1000)
     throw UsageError("--horizon must be in [1, 1000], got " + std::to_string(a.horizon));
   check_device(a.device);
+  if (a.decision_reward != "head" && a.decision_reward != "poses")
+    throw UsageError("--decision-reward must be head or poses, got '" + a.decision_reward + "'");
   if (a.candidates < 2 || a.candidates > 4096)
     throw UsageError("--candidates must be in [2, 4096], got " + std::to_string(a.candidates));
   if (!(a.perturb_mm >= 0 && a.perturb_mm <= 100 && a.perturb_deg >= 0 && a.perturb_deg <= 45))
@@ -104,6 +107,7 @@ void run(FidelityArgs a) {
   o.decisions = a.decisions;
   o.candidates = a.candidates;
   o.plan_steps = a.plan_steps;
+  o.decision_reward = a.decision_reward;
   const auto src = agents::load_model_for_scene(*scene, a.model, a.device, 0);
   if (!src.trained) std::fprintf(stderr, "parallax fidelity: note: %s\n", src.description.c_str());
   o.model_description = src.description;
@@ -221,6 +225,11 @@ void register_fidelity(CLI::App& app) {
   sub->add_option("--candidates", a->candidates, "Candidate plans per decision (K)")
       ->capture_default_str();
   sub->add_option("--plan-steps", a->plan_steps, "Steps of each candidate plan")
+      ->capture_default_str();
+  sub->add_option("--decision-reward", a->decision_reward,
+                  "How the dream scores a plan: head (the model's reward head) | poses (the "
+                  "scene's reward on the predicted body positions: a pose head's, or found in "
+                  "the predicted frames)")
       ->capture_default_str();
   sub->add_option("--perturb-mm", a->perturb_mm, "Physical variance: start shift [mm]")
       ->capture_default_str();

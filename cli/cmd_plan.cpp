@@ -87,9 +87,6 @@ void run(const PlanArgs& a) {
     if (!o.ensemble.empty()) o.pessimism = a.pessimism;
     o.terminal_value = a.value;
     o.pose_reward = a.reward == "poses";
-    if (o.pose_reward && src.model->info().pose_bodies.empty())
-      throw UsageError("--reward poses: " + src.description +
-                       " has no pose head (train one: train_latent.py --pose-bodies)");
     if (a.value) {
       const auto check = [&](const worldmodel::WorldModel& m, const std::string& path) {
         if (!(m.info().value_gamma > 0.0))
@@ -154,6 +151,8 @@ void run(const PlanArgs& a) {
   auto j = report.to_json(o, scene->name, src.description);
   if (o.terminal_value) j["value_gamma"] = src.model->info().value_gamma;
   if (a.world == "dream") j["reward"] = a.reward;
+  if (a.world == "dream" && a.reward == "poses")
+    j["poses_from"] = src.model->info().pose_bodies.empty() ? "frames" : "pose head";
   if (!o.ensemble.empty()) {
     j["ensemble"] = a.ensemble;  // the members after --model
     j["pessimism"] = o.pessimism;
@@ -237,7 +236,8 @@ void register_plan(CLI::App& app) {
                 "checkpoint's value head)");
   sub->add_option("--reward", a->reward,
                   "Dream: head (the model's reward head) | poses (the scene's reward terms on the "
-                  "model's predicted body positions; the goal is given)")
+                  "model's predicted body positions: its pose head's, or for a model without "
+                  "one the bodies found in its imagined frames; the goal is given)")
       ->capture_default_str();
   sub->add_option("--episodes", a->episodes, "Episodes (E)")->capture_default_str();
   sub->add_option("--seed", a->seed, "Bullet seed of episode 0 (episode e: seed + e)")

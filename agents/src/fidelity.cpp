@@ -12,6 +12,7 @@
 #include "parallax/agents/body_finder.hpp"
 #include "parallax/agents/metrics.hpp"
 #include "parallax/agents/motion_metrics.hpp"
+#include "parallax/agents/planner.hpp"
 #include "parallax/agents/policy.hpp"
 #include "parallax/agents/stats.hpp"
 #include "parallax/sim/image_io.hpp"
@@ -224,6 +225,9 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
   if (o.horizon < 1) throw std::invalid_argument("fidelity: horizon must be >= 1");
   if (o.candidates < 2 || o.plan_steps < 1 || o.decisions < 0)
     throw std::invalid_argument("fidelity: candidates >= 2, plan steps >= 1, decisions >= 0");
+  if (o.decision_reward != "head" && o.decision_reward != "poses")
+    throw std::invalid_argument("fidelity: decision reward must be head or poses, got '" +
+                                o.decision_reward + "'");
   const auto& info = model->info();
   if (info.height != scene->camera.height || info.width != scene->camera.width ||
       info.action_size != scene->action_size())
@@ -435,8 +439,12 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
   json decisions = json::object();
   if (o.decisions > 0) {
     const int k = o.candidates, l = o.plan_steps;
-    worldmodel::DreamBatch fork_batch(model, k, device);
-    fork_batch.set_sampling(worldmodel::Sampling::kMode);
+    // The dream's returns: the planners' own scoring (DreamPlanModel, undiscounted: rewards
+    // weighted by the running continue product), by the reward head or the scene's reward on
+    // the predicted poses.
+    DreamPlanModel dream(model, k, device);
+    if (o.decision_reward == "poses") dream.set_pose_reward(*scene);
+    std::vector<float> markers(scene->markers.size() * 3);
     const bool has_expert = policy_kinds(*scene).size() > 1;
     int count = 0, rank_count = 0;
     double agree = 0, regret = 0, rho_sum = 0, chance = 0;
@@ -492,21 +500,10 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
         }
         // Dream returns: one context, forked into K slots, one batched step per tick.
         auto [f, act] = context(set, e, td, c);
-        fork_batch.reset(0, f, act);
-        std::vector<int> dst(k - 1);
-        std::iota(dst.begin(), dst.end(), 1);
-        fork_batch.fork(0, dst);
-        std::vector<Imagined> im(k);
-        auto ka = torch::empty({k, a}, torch::kFloat32);
-        for (int s = 0; s < l; ++s) {
-          for (int i = 0; i < k; ++i)
-            std::copy_n(cand.data() + (static_cast<std::size_t>(i) * l + s) * a, a,
-                        ka.data_ptr<float>() + i * a);
-          fork_batch.tick(ka);
-          const auto r = fork_batch.reward(), ct = fork_batch.cont();
-          for (int i = 0; i < k; ++i) im[i].add(r[i].item<float>(), ct[i].item<float>());
-        }
-        for (int i = 0; i < k; ++i) rm[i] = im[i].ret;
+        dream.set_root(f, act);
+        world.marker_positions(markers);  // the goal, as a goal-conditioned agent is told it
+        dream.set_markers(markers);
+        dream.score(cand, k, l, 1.0f, rm);
         // The model's pick: its best candidate; a tie is broken uniformly at random, so agreement
         // and regret are averaged over the tied set (a predictor that cannot tell the plans
         // apart then scores exactly chance_top1).
@@ -539,6 +536,7 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
     }
     decisions = {{"decision_points", count},
                  {"candidates", k},
+                 {"reward", o.decision_reward},
                  {"plan_steps", l},
                  {"top1_agreement", count ? json(agree / count) : json(nullptr)},
                  {"chance_top1", count ? json(chance / count) : json(nullptr)},

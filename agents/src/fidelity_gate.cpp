@@ -18,10 +18,15 @@ std::string identity(const json& report) {
     if (!policies.empty()) policies += ',';
     policies += p.get<std::string>();
   }
+  // Decisions scored on poses are another measurement than by the reward head (the default,
+  // which the identity does not name, so that older baselines stay valid).
+  const json::json_pointer reward("/decisions/reward");
+  const bool poses = report.contains(reward) && report.at(reward) == "poses";
   return "scene=" + report.at("scene").get<std::string>() + " policies=" + policies +
          " episodes_per_policy=" + std::to_string(e.at("episodes_per_policy").get<int>()) +
          " horizon=" + std::to_string(e.at("horizon").get<int>()) +
-         " seed=" + std::to_string(e.at("seed").get<std::uint64_t>());
+         " seed=" + std::to_string(e.at("seed").get<std::uint64_t>()) +
+         (poses ? " decision_reward=poses" : "");
 }
 
 struct Gated {

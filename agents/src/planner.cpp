@@ -9,6 +9,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "parallax/agents/frame_poses.hpp"
 #include "parallax/agents/pose_reward.hpp"
 #include "parallax/sim/thread_pool.hpp"
 #include "parallax/worldmodel/dream_batch.hpp"
@@ -210,6 +211,9 @@ struct DreamPlanModel::Impl {
   double pessimism = 0.0;
   bool terminal_value = false;
   std::unique_ptr<PoseReward> pose_reward;  // set: rewards from the predicted poses
+  std::unique_ptr<FramePoses> frame_poses;  // set: those poses are found in the frames
+  std::vector<float> root_xy;               // [P, 2] frame_poses: found in the root's last frame
+  std::vector<float> xy;                    // [K, P, 2] frame_poses: each slot's last found
   std::vector<std::uint8_t> fired;          // [K, success terms] (pose_reward)
   std::vector<char> ended;                  // [K] a terminating success fired (pose_reward)
   torch::Tensor root_frames, root_actions;  // [C', 3, H, W] u8, [C', A] f32
@@ -240,10 +244,25 @@ struct DreamPlanModel::Impl {
       std::copy_n(r.data_ptr<float>(), k, out.begin());
       return;
     }
-    const auto p = dream.poses();  // [capacity, P, 2]
-    const std::size_t per = static_cast<std::size_t>(p.size(1)) * 2,
-                      nf = pose_reward->success_terms();
-    const float* pp = p.data_ptr<float>();
+    const std::size_t nf = pose_reward->success_terms();
+    std::size_t per = 0;
+    const float* pp = nullptr;
+    torch::Tensor p;
+    if (frame_poses) {
+      // The poses the imagined frames show; a body not found keeps its last position.
+      per = 2 * frame_poses->bodies().size();
+      const auto f = dream.frames().slice(0, 0, k).permute({0, 2, 3, 1}).contiguous();
+      const std::size_t fsz = static_cast<std::size_t>(f.size(1)) * f.size(2) * 3;
+      std::vector<std::uint8_t> found(frame_poses->bodies().size());
+      for (int i = 0; i < k; ++i)
+        frame_poses->find(f.data_ptr<std::uint8_t>() + i * fsz,
+                          std::span<float>(xy.data() + i * per, per), found);
+      pp = xy.data();
+    } else {
+      p = dream.poses();  // [capacity, P, 2]
+      per = static_cast<std::size_t>(p.size(1)) * 2;
+      pp = p.data_ptr<float>();
+    }
     for (int i = 0; i < k; ++i) {
       bool terminated = false;
       out[i] = static_cast<float>(
@@ -251,6 +270,13 @@ struct DreamPlanModel::Impl {
                                 std::span<std::uint8_t>(fired.data() + i * nf, nf), terminated));
       if (terminated) ended[i] = 1;
     }
+  }
+  // frame_poses: every slot starts from the poses found in the root's last frame.
+  void start_frame_poses(int k) {
+    if (!frame_poses) return;
+    xy.resize(static_cast<std::size_t>(k) * root_xy.size());
+    for (int i = 0; i < k; ++i)
+      std::copy(root_xy.begin(), root_xy.end(), xy.begin() + i * root_xy.size());
   }
   // The K plans' imagined returns in one member (one batched tick per step).
   void member_returns(worldmodel::DreamBatch& dream, std::span<const float> plans, int k, int l,
@@ -263,6 +289,7 @@ struct DreamPlanModel::Impl {
     if (pose_reward) {
       fired.assign(static_cast<std::size_t>(k) * pose_reward->success_terms(), 0);
       ended.assign(k, 0);
+      start_frame_poses(k);
     }
     for (int s = 0; s < l; ++s) {
       for (int i = 0; i < k; ++i)
@@ -342,13 +369,37 @@ void DreamPlanModel::set_terminal_value(bool enable) {
 void DreamPlanModel::set_pose_reward(const sim::SceneModel& scene) {
   const auto& first = impl_->members.front()->model->info();
   for (const auto& m : impl_->members)
-    if (m->model->info().pose_bodies != first.pose_bodies || first.pose_bodies.empty())
+    if (m->model->info().pose_bodies != first.pose_bodies)
       throw std::invalid_argument(
           "reward from poses: every model needs a pose head for the same bodies "
-          "(train_latent.py --pose-bodies); " +
-          (first.pose_bodies.empty() ? std::string("the first has none")
-                                     : std::string("the members differ")));
+          "(train_latent.py --pose-bodies), or none (poses found in the frames); the members "
+          "differ");
+  if (first.pose_bodies.empty()) {
+    // A frame model: the poses are found in its imagined frames (FramePoses) for the bodies
+    // the scene's reward names.
+    std::vector<std::string> bodies;
+    for (const auto& t : scene.reward)
+      for (const auto* name : {&t.a, &t.b})
+        if (!name->empty() && scene.body_index(*name) >= 0 &&
+            std::find(bodies.begin(), bodies.end(), *name) == bodies.end())
+          bodies.push_back(*name);
+    auto frame_poses =
+        std::make_unique<FramePoses>(std::make_shared<const sim::SceneModel>(scene), bodies);
+    if (frame_poses->height() != first.height || frame_poses->width() != first.width)
+      throw std::invalid_argument("reward from poses: the scene renders " +
+                                  std::to_string(frame_poses->height()) + "x" +
+                                  std::to_string(frame_poses->width()) + " frames, the model " +
+                                  std::to_string(first.height) + "x" + std::to_string(first.width));
+    impl_->pose_reward = std::make_unique<PoseReward>(scene, bodies);
+    impl_->frame_poses = std::move(frame_poses);
+    impl_->root_xy.assign(2 * bodies.size(), 0.0f);
+    return;
+  }
   impl_->pose_reward = std::make_unique<PoseReward>(scene, first.pose_bodies);
+}
+
+bool DreamPlanModel::poses_from_frames() const {
+  return impl_->frame_poses != nullptr;
 }
 
 void DreamPlanModel::set_markers(std::span<const float> markers_xyz) {
@@ -362,6 +413,11 @@ int DreamPlanModel::members() const {
 void DreamPlanModel::set_root(const torch::Tensor& frames, const torch::Tensor& actions) {
   impl_->root_frames = frames;
   impl_->root_actions = actions;
+  if (impl_->frame_poses) {
+    const auto last = frames[frames.size(0) - 1].permute({1, 2, 0}).contiguous();  // [H, W, 3]
+    std::vector<std::uint8_t> found(impl_->frame_poses->bodies().size());
+    impl_->frame_poses->find(last.data_ptr<std::uint8_t>(), impl_->root_xy, found);
+  }
 }
 
 void DreamPlanModel::score(std::span<const float> plans, int k, int l, float gamma,
@@ -394,6 +450,7 @@ std::vector<std::uint8_t> DreamPlanModel::imagine(std::span<const float> plan, i
   if (m.pose_reward) {
     m.fired.assign(m.pose_reward->success_terms(), 0);
     m.ended.assign(1, 0);
+    m.start_frame_poses(1);
   }
   std::vector<float> r(1);
   for (int s = 0; s < l; ++s) {

@@ -151,9 +151,13 @@ TEST_CASE("dream planner with pose reward scores push's reward on the predicted 
     const double dist = std::hypot(cube_xy[0][s][0] - goal[0], cube_xy[0][s][1] - goal[1]);
     CHECK(rewards[s] == Approx((s == first_hit ? 10.0 : 0.0) - dist).margin(1e-4));
   }
-  // A model without a pose head is refused, as a member, too.
+  CHECK_FALSE(d.poses_from_frames());
+  // A model without a pose head finds the poses in its frames (tests/agents/test_frame_poses.cpp);
+  // members must agree: one without a pose head is refused next to one with, and vice versa.
   ag::DreamPlanModel none(parallax::testing::random_latent(*scene, 23), k, torch::kCPU);
-  CHECK_THROWS_AS(none.set_pose_reward(*scene), std::invalid_argument);
+  none.set_pose_reward(*scene);
+  CHECK(none.poses_from_frames());
   CHECK_THROWS_AS(d.add_member(parallax::testing::random_latent(*scene, 24)),
                   std::invalid_argument);
+  CHECK_THROWS_AS(none.add_member(model), std::invalid_argument);
 }

@@ -39,6 +39,10 @@ struct FidelityOptions {
   int decisions = 1;
   int candidates = 8;
   int plan_steps = 15;
+  // How the dream scores a plan: "head" (the model's reward and continue heads) or "poses" (the
+  // scene's reward on the predicted body positions: a pose head's, or those found in the
+  // predicted frames; DreamPlanModel::set_pose_reward).
+  std::string decision_reward = "head";
   // When set: the evaluation set is this recorded dataset's episodes (their first steps, replayed
   // in Bullet and checked against the recorded frames: make_eval_set_from_dataset) instead of
   // eval.policies; data_episodes of them (0: all). eval.seed and eval.policies are not used.

@@ -115,9 +115,13 @@ class DreamPlanModel : public PlanModel {
   // Reward from predicted poses: every reward (score() and imagine()) is the scene's reward
   // terms evaluated on the pose head's x, y of the bodies (PoseReward), not the reward head; a
   // terminating success ends a plan's future. Markers (the goal) come from set_markers() at each
-  // root. Throws std::invalid_argument when a model has no pose head (or members differ) or the
-  // scene's reward has a term PoseReward cannot evaluate.
+  // root. A model without a pose head (a frame model, e.g. `unet`): the positions of the bodies
+  // the reward names are found in its imagined frames (FramePoses; a body not found keeps its
+  // last position, the root's to start). Throws std::invalid_argument when the members differ
+  // in pose bodies, the scene's reward has a term PoseReward cannot evaluate, or (frames) a
+  // body FramePoses refuses.
   void set_pose_reward(const sim::SceneModel& scene);
+  bool poses_from_frames() const;  // set_pose_reward() finds the poses in the frames
   void set_markers(std::span<const float> markers_xyz);  // [M, 3] m; ignored without pose reward
 
  private:

@@ -1,0 +1,70 @@
+// Where bodies stand on the table, read from a frame: the poses a frame model (no pose head)
+// implies, so that the scene's reward can be evaluated on its imagined frames (PoseReward).
+//
+// Method: each body is found by colour (BodyFinder: its centroid in pixels), and the centroid is
+// mapped to the body's x, y in metres by a plane homography fitted per body at construction.
+// Calibration renders the scene with only that body in view, at `samples` poses drawn uniformly
+// over x, y in the calibration box and yaw in [-180, 180) deg (its z, orientation about x and y
+// and size as at the scene's reset with seed 0), and fits x, y = H(u, v) by linear least squares
+// to the centroids of its ids (the direct linear transform, with coordinates normalised). A
+// homography is exact for a point at a fixed height under a pinhole camera; what it absorbs on
+// top is the mean offset between a solid body's visible pixels and its centre. Renders whose body
+// touches the frame's border or shows fewer than half its reference pixels (at the scene's
+// nominal pose) are not used. The colour finder is calibrated on the scene's reset frame with ids
+// (seed 0): scenes that randomise the colour of a body to find are refused.
+// Reference: docs/agents.md, "Reward from predicted poses".
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "parallax/agents/body_finder.hpp"
+#include "parallax/sim/scene.hpp"
+
+namespace parallax::agents {
+
+struct FramePosesOptions {
+  int samples = 400;                    // calibration renders per body
+  float box_min[2] = {-0.45f, -0.45f};  // calibration box, x and y [m]
+  float box_max[2] = {0.45f, 0.45f};
+  std::uint64_t seed = 0;  // the calibration poses' draw
+};
+
+class FramePoses {
+ public:
+  // `bodies`: scene body names to find (not planes). Throws std::invalid_argument naming the
+  // scene and body for an unknown body, a plane, a randomised colour, or a body that fewer than
+  // 16 calibration renders show.
+  FramePoses(std::shared_ptr<const sim::SceneModel> scene, std::vector<std::string> bodies,
+             FramePosesOptions options = {});
+
+  const std::vector<std::string>& bodies() const { return names_; }
+  int height() const { return h_; }
+  int width() const { return w_; }
+  // Bodies' x, y [P, 2] m in `rgb` [H, W, 3] u8. A body with fewer than a quarter of its
+  // reference pixels is not found: found[p] = 0 and xy keeps what it held.
+  void find(const std::uint8_t* rgb, std::span<float> xy, std::span<std::uint8_t> found) const;
+  // Root-mean-square error [m] of body p's fit on its calibration renders.
+  double fit_rms_m(int p) const { return fits_[p].rms; }
+  int fit_samples(int p) const { return fits_[p].samples; }
+  // The fitted map of body p: pixel centroid (u, v) -> x, y [m].
+  void map(int p, double u, double v, float out[2]) const;
+
+ private:
+  struct Fit {
+    double h[9] = {0};  // normalised pixel -> metres, row-major, h[8] = 1
+    double rms = 0;
+    int samples = 0;
+    int reference_pixels = 0;
+  };
+  std::vector<std::string> names_;
+  std::vector<int> index_;  // [P] scene body index
+  std::vector<Fit> fits_;
+  std::unique_ptr<BodyFinder> finder_;
+  int h_ = 0, w_ = 0;
+};
+
+}  // namespace parallax::agents

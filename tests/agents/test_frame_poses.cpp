@@ -1,0 +1,164 @@
+// Poses read from frames (FramePoses): the reward-from-poses path of frame models. References
+// are Bullet's true positions of the bodies in the rendered frames (World::poses), not the
+// fitted map; the dream planner's returns are checked against push's reward written out by
+// hand on the true cube position, for a world model that predicts no motion (so every imagined
+// frame shows the root's cube).
+// torch first: c10 defines a glog-style CHECK that would replace Catch's (last one wins).
+#include <torch/torch.h>
+#undef CHECK
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "parallax/agents/frame_poses.hpp"
+#include "parallax/agents/planner.hpp"
+#include "parallax/agents/policy.hpp"
+#include "parallax/sim/render_inputs.hpp"
+#include "parallax/sim/renderer.hpp"
+#include "parallax/sim/world.hpp"
+#include "still_world_model.hpp"
+
+namespace {
+
+namespace ag = parallax::agents;
+namespace sim = parallax::sim;
+
+std::shared_ptr<const sim::SceneModel> scene_named(const char* name) {
+  return std::make_shared<const sim::SceneModel>(sim::resolve_scene(name));
+}
+
+std::vector<std::uint8_t> render(const sim::Renderer& r, const sim::SceneModel& scene,
+                                 const sim::World& world) {
+  sim::WorldRenderInputs in(scene);
+  std::vector<std::uint8_t> rgb(static_cast<std::size_t>(r.height()) * r.width() * 3);
+  r.render(in.gather(world), rgb.data());
+  return rgb;
+}
+
+}  // namespace
+
+TEST_CASE("frame poses find push's bodies where Bullet has them", "[frame_poses]") {
+  const auto scene = scene_named("push");
+  const ag::FramePoses finder(scene, {"cube", "pusher"});
+  for (int p = 0; p < 2; ++p) {
+    INFO("body " << finder.bodies()[p] << ": " << finder.fit_samples(p) << " renders, rms "
+                 << finder.fit_rms_m(p) << " m");
+    CHECK(finder.fit_samples(p) >= 200);
+    CHECK(finder.fit_rms_m(p) < 0.004);  // about a third of a pixel (1 px ~ 1.1 cm here)
+  }
+  // Frames along expert episodes (the pusher beside and behind the cube, the goal disc under
+  // it): every body found; half of them within half a pixel of Bullet's position.
+  sim::Renderer renderer(scene, sim::RenderOptions{.threads = 1});
+  auto expert = ag::make_policy("expert", scene, 1, 3);
+  const int cube = scene->body_index("cube"), pusher = scene->body_index("pusher");
+  double sum = 0;
+  std::vector<double> errors[2];
+  int frames = 0, missing = 0;
+  std::vector<float> poses(scene->bodies.size() * 7), action(scene->action_size());
+  for (std::uint64_t seed = 200000; seed < 200006; ++seed) {
+    sim::World world(scene, seed);
+    expert->reset(0, seed);
+    for (int t = 0; t < 60; ++t) {
+      if (t % 3 == 0) {
+        const auto rgb = render(renderer, *scene, world);
+        world.poses(poses);
+        float xy[4] = {0, 0, 0, 0};
+        std::uint8_t found[2] = {0, 0};
+        finder.find(rgb.data(), xy, found);
+        for (int p = 0; p < 2; ++p) {
+          if (!found[p]) {
+            ++missing;
+            continue;
+          }
+          const int k = p == 0 ? cube : pusher;
+          const double e = std::hypot(xy[2 * p] - poses[k * 7], xy[2 * p + 1] - poses[k * 7 + 1]);
+          sum += e;
+          errors[p].push_back(e);
+          ++frames;
+        }
+      }
+      ag::act_on_world(*expert, world, action);
+      const auto res = world.step(action);
+      if (res.terminated || res.truncated) break;
+    }
+  }
+  for (auto& e : errors) std::sort(e.begin(), e.end());
+  const auto q = [&](int p, double f) {
+    return errors[p][static_cast<std::size_t>(f * (errors[p].size() - 1))];
+  };
+  INFO(frames << " body positions, mean error " << sum / frames << " m; cube p50 / p95 / worst "
+              << q(0, 0.5) << " / " << q(0, 0.95) << " / " << q(0, 1) << " m; pusher " << q(1, 0.5)
+              << " / " << q(1, 0.95) << " / " << q(1, 1) << " m; missing " << missing);
+  CHECK(frames >= 150);
+  CHECK(missing == 0);
+  CHECK(sum / frames < 0.005);
+  // Measured (2026-12-02): cube p50 / p95 / worst 3.0 / 8.4 / 12 mm, pusher 1.4 / 10 / 32 mm;
+  // the tails are partial occlusions (the pusher behind the cube seen from the camera, or the
+  // cube's edge behind the pusher), which pull a visible centroid off the body's centre.
+  CHECK(q(0, 0.5) < 0.005);
+  CHECK(q(0, 0.95) < 0.012);
+  CHECK(q(0, 1) < 0.02);
+  CHECK(q(1, 0.5) < 0.005);
+  CHECK(q(1, 1) < 0.045);
+}
+
+TEST_CASE("frame poses refuse bodies they cannot find, by name", "[frame_poses]") {
+  const auto push = scene_named("push");
+  CHECK_THROWS_WITH(ag::FramePoses(push, {"ghost"}), Catch::Contains("'ghost'"));
+  CHECK_THROWS_WITH(ag::FramePoses(push, {"table"}), Catch::Contains("plane"));
+  ag::FramePosesOptions few;
+  few.samples = 4;
+  CHECK_THROWS_WITH(ag::FramePoses(push, {"cube"}, few), Catch::Contains("samples"));
+  const ag::FramePoses ok(push, {"cube"});
+  float xy[4];
+  std::uint8_t found[2];
+  std::vector<std::uint8_t> rgb(static_cast<std::size_t>(ok.height()) * ok.width() * 3, 0);
+  CHECK_THROWS_AS(ok.find(rgb.data(), xy, found), std::invalid_argument);  // 2 buffers for 1
+}
+
+TEST_CASE("dream planner scores a frame model with the scene's reward on the poses it shows",
+          "[frame_poses][planner]") {
+  const auto scene = scene_named("push");
+  const auto model = std::make_shared<parallax::testing::StillWorldModel>(*scene);
+  ag::DreamPlanModel dream(model, 8, torch::kCPU);
+  dream.set_pose_reward(*scene);
+  REQUIRE(dream.poses_from_frames());
+  sim::Renderer renderer(scene, sim::RenderOptions{.threads = 1});
+  const int cube = scene->body_index("cube");
+  for (std::uint64_t seed : {0ull, 7ull}) {
+    sim::World world(scene, seed);
+    std::vector<float> poses(scene->bodies.size() * 7), markers(scene->markers.size() * 3);
+    world.poses(poses);
+    world.marker_positions(markers);
+    dream.set_markers(markers);
+    const auto rgb = render(renderer, *scene, world);
+    const int h = scene->camera.height, w = scene->camera.width;
+    const auto frame =
+        torch::from_blob(const_cast<std::uint8_t*>(rgb.data()), {1, h, w, 3}, torch::kUInt8)
+            .permute({0, 3, 1, 2})
+            .contiguous();
+    dream.set_root(frame, torch::zeros({1, scene->action_size()}));
+    // The model predicts no motion: each step's reward is push's -|cube - goal| on the root's
+    // cube (the success term cannot fire: resets start the cube off the goal).
+    const double d = std::hypot(poses[cube * 7] - markers[0], poses[cube * 7 + 1] - markers[1]);
+    REQUIRE(d > 0.06);
+    const int k = 4, l = 5;
+    const float gamma = 0.9f;
+    std::vector<float> plans(static_cast<std::size_t>(k) * l * scene->action_size());
+    for (std::size_t i = 0; i < plans.size(); ++i) plans[i] = std::sin(0.7f * i);
+    std::vector<double> returns(k);
+    dream.score(plans, k, l, gamma, returns);
+    double expected = 0, discount = 1;
+    for (int s = 0; s < l; ++s) expected += discount * -d, discount *= gamma;
+    for (int i = 0; i < k; ++i) {
+      INFO("seed " << seed << " plan " << i);
+      CHECK(returns[i] ==
+            Approx(expected).margin(0.005 * 4.1));  // 5 mm per step, 4.1 = sum gamma^s
+    }
+  }
+}
