@@ -11,6 +11,11 @@ base="$src/assets/baselines/push.json"
 # 1. The gate on the shipped model: exit 0, and it beats nothing-moves at every horizon.
 "$exe" fidelity --scene push --quick --threads 2 --quiet --out "$tmp/a" --baseline "$base" \
   --require-beats nothing-moves
+# 1b. Decisions scored on the poses the predicted frames show (--decision-reward poses): its own
+#     baseline set (the identity names it), and the report says how it scored.
+"$exe" fidelity --scene push --quick --threads 2 --quiet --out "$tmp/p" --baseline "$base" \
+  --decision-reward poses
+grep -q '"reward": "poses"' "$tmp/p/report.json"
 # 2. Same run again: an identical report.json (deterministic for the same model, seeds, threads).
 "$exe" fidelity --scene push --quick --threads 2 --quiet --out "$tmp/b" >/dev/null
 cmp "$tmp/a/report.json" "$tmp/b/report.json"
@@ -94,4 +99,5 @@ expect_fail 1 "cannot be read" --scene push --baseline "$tmp/none.json"
 expect_fail 2 "horizon" --scene push --horizon 0
 expect_fail 2 "policies" --scene push --policies random,juggler
 expect_fail 2 "seed" --scene push --seed -1
+expect_fail 2 "decision-reward must be head or poses" --scene push --decision-reward reward
 echo "fidelity ok"
