@@ -129,8 +129,8 @@ TEST_CASE("frame poses find billiards' small balls where Bullet has them", "[fra
                                 << m.q(1, 1) << " m; missing " << m.missing);
   CHECK(m.missing == 0);
   CHECK(m.errors[0].size() >= 100);
-  // Measured (2026-12-02): red p50 / worst 1.5 / 3.1 mm, cue 1.9 / 4.2 mm (1 px is about 1.4 cm
-  // on this table): the balls are small, round and seldom occluded from above.
+  // Measured (2026-12-02): red p50 / worst 1.5 / 3.1 mm, cue 1.9 / 4.2 mm (1 px is about 1.7 cm
+  // at the table's centre): the balls are small, round and seldom occluded from above.
   for (int p = 0; p < 2; ++p) {
     CHECK(m.q(p, 0.5) < 0.003);
     CHECK(m.q(p, 1) < 0.008);
