@@ -2,10 +2,14 @@
 // refinements) from a push start state with the learned model as the planner's model (K futures
 // forked and advanced in one batched tick per step), and the same decisions with Bullet as the
 // model (the oracle, restored from the exact saved state) as the baseline in the same run. One
-// JSON line per K: imagined steps/s and decisions/s for both, and their ratio.
+// JSON line per K: imagined steps/s and decisions/s for both, and their ratio. `--reward poses`
+// also times the dream scoring with the scene's reward on the predicted poses (a pose head's,
+// or found in the imagined frames: DreamPlanModel::set_pose_reward) and reports its cost
+// against the reward head's in the same run (`poses_vs_head_time`).
 //
 //   bench_planner MODEL.pt [--k 64,256,1024] [--horizon 15] [--iterations 4] [--decisions 2]
 //                 [--threads 0] [--device cpu|cuda] [--graph 0|1] [--scene push]
+//                 [--reward head|poses]
 #include <torch/torch.h>
 
 #include <chrono>
@@ -44,13 +48,13 @@ double time_decisions(ag::Planner& planner, ag::PlanModel& model, int decisions)
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(
-        stderr,
-        "usage: bench_planner MODEL.pt [--k 64,256,1024] [--horizon 15] [--iterations 4] "
-        "[--decisions 2] [--threads 0] [--device cpu|cuda] [--graph 0|1] [--scene push]\n");
+    std::fprintf(stderr,
+                 "usage: bench_planner MODEL.pt [--k 64,256,1024] [--horizon 15] [--iterations 4] "
+                 "[--decisions 2] [--threads 0] [--device cpu|cuda] [--graph 0|1] [--scene push] "
+                 "[--reward head|poses]\n");
     return 2;
   }
-  std::string model_path = argv[1], device = "cpu", scene_name = "push";
+  std::string model_path = argv[1], device = "cpu", scene_name = "push", reward = "head";
   std::vector<int> ks = {64, 256, 1024};
   int horizon = 15, iterations = 4, decisions = 2, threads = 0, graph = 0;
   for (int i = 2; i + 1 < argc; i += 2) {
@@ -73,6 +77,8 @@ int main(int argc, char** argv) {
       graph = std::stoi(v);
     } else if (k == "--scene") {
       scene_name = v;
+    } else if (k == "--reward" && (v == "head" || v == "poses")) {
+      reward = v;
     } else {
       std::fprintf(stderr, "bench_planner: unknown option %s\n", k.c_str());
       return 2;
@@ -112,6 +118,14 @@ int main(int argc, char** argv) {
     ag::BulletPlanModel oracle(scene, k, threads);
     oracle.set_root(world.save_state());
     const double bullet_s = time_decisions(planner, oracle, decisions);
+    double poses_s = 0;
+    if (reward == "poses") {
+      ag::DreamPlanModel by_poses(model, k, torch::Device(device));
+      by_poses.set_pose_reward(*scene);
+      by_poses.set_markers(markers);
+      by_poses.set_root(root_frames, root_actions);
+      poses_s = time_decisions(planner, by_poses, decisions);
+    }
     const double steps = static_cast<double>(k) * horizon * iterations;
     nlohmann::json line = {{"bench", "planner_decision"},
                            {"scene", scene->name},
@@ -130,6 +144,10 @@ int main(int argc, char** argv) {
                            {"bullet_decisions_per_s", 1.0 / bullet_s},
                            {"bullet_steps_per_s", steps / bullet_s},
                            {"speed_ratio_dream_vs_bullet", bullet_s / dream_s}};
+    if (reward == "poses") {
+      line["poses_ms_per_decision"] = 1e3 * poses_s;
+      line["poses_vs_head_time"] = poses_s / dream_s;
+    }
     std::printf("%s\n", line.dump().c_str());
     std::fflush(stdout);
   }
