@@ -19,6 +19,7 @@ namespace fs = std::filesystem;
 struct ScaleArgs {
   std::string scene = "push", model, ks = "1,2,4,...,1024", out, device = "cpu";
   int decisions = 8, horizon = 10, lead = 8, batch = 256, threads = 0;
+  std::string reward = "head";
   std::uint64_t seed = 0;
   bool json_out = false, quiet = false;
 };
@@ -31,6 +32,9 @@ void run(const ScaleArgs& a) {
     throw UsageError(std::string("--k: ") + e.what());
   }
   o.decisions = a.decisions, o.horizon = a.horizon, o.lead = a.lead, o.batch = a.batch;
+  if (a.reward != "head" && a.reward != "poses")
+    throw UsageError("--reward must be head or poses, got '" + a.reward + "'");
+  o.pose_reward = a.reward == "poses";
   o.seed = a.seed, o.device = a.device;
   try {
     agents::validate(o);
@@ -90,6 +94,11 @@ void register_scale(CLI::App& app) {
   sub->add_option("--seed", a->seed, "First expert episode seed; also the candidates' seed")
       ->capture_default_str();
   sub->add_option("--batch", a->batch, "Dream slots scored at once")->capture_default_str();
+  sub->add_option("--reward", a->reward,
+                  "Dream: head (the model's reward head) | poses (the scene's reward terms on the "
+                  "model's predicted body positions: its pose head's, or found in its imagined "
+                  "frames)")
+      ->capture_default_str();
   sub->add_option("--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();
   sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();
   sub->add_option("--out", a->out, "Folder for scale.json, scale.md, scale.png")->required();

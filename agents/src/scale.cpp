@@ -192,6 +192,8 @@ ScaleReport run_scale(std::shared_ptr<const sim::SceneModel> scene,
 
   const auto states = decision_states(scene, o, std::max(1, info.context_frames), progress);
   DreamPlanModel dream(model, std::min(o.batch, n), torch::Device(o.device));
+  if (o.pose_reward) dream.set_pose_reward(*scene);
+  std::vector<float> markers(scene->markers.size() * 3);
   BulletPlanModel bullet(scene, n, o.threads);
   PlannerOptions po;
   po.kind = PlannerKind::kShooting;
@@ -214,6 +216,11 @@ ScaleReport run_scale(std::shared_ptr<const sim::SceneModel> scene,
     // The dream's imagined returns, `batch` candidates at a time.
     auto t0 = Clock::now();
     dream.set_root(st.frames, st.actions);
+    if (o.pose_reward) {
+      // The goal, as a goal-conditioned agent is told it (fixed within an episode).
+      sim::World(scene, st.seed).marker_positions(markers);
+      dream.set_markers(markers);
+    }
     for (int begin = 0; begin < n; begin += o.batch) {
       const int kc = std::min(o.batch, n - begin);
       dream.score(std::span<const float>(plans).subspan(begin * la, kc * la), kc, l, o.gamma,

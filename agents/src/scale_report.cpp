@@ -59,6 +59,7 @@ json ScaleReport::to_json(const ScaleOptions& o, const std::string& scene,
           {"init_std", o.init_std},
           {"noise_correlation", o.noise_correlation},
           {"gamma", o.gamma},
+          {"reward", o.pose_reward ? "poses" : "head"},
           {"ci", "95 % percentile bootstrap over decisions, " + std::to_string(o.resamples) +
                      " resamples"},
           {"curve", pts},

@@ -32,6 +32,18 @@ assert img.shape == (400, 640, 3), img.shape
 print("scale ok: pass@8", prev)
 PY
 
+# The dream scoring with the scene's reward on the predicted poses: recorded, same invariants.
+"$exe" scale --scene push --k 1,2,4 --decisions 2 --horizon 6 --lead 3 --batch 4 --reward poses \
+  --threads 2 --quiet --json --out "$tmp/p" >"$tmp/p.json" 2>/dev/null
+"$py" - "$tmp/p.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["reward"] == "poses", r.get("reward")
+for p in r["curve"]:
+    a, b = p["a_dream_picks"]["rate"], p["b_pass_at_k"]["rate"]
+    assert 0 <= a <= b + 1e-12, p
+PY
+
 bad() {
   set +e; "$exe" "$@" >/dev/null 2>"$tmp/err"; rc=$?; set -e
   [[ $rc == 2 ]] || { echo "expected exit 2 for: $*, got $rc"; cat "$tmp/err"; exit 1; }
@@ -42,6 +54,7 @@ bad scale --out "$tmp/x" --k 1,...,8
 bad scale --out "$tmp/x" --lead 20 --horizon 10
 bad scale --out "$tmp/x" --decisions 0
 bad scale --out "$tmp/x" --batch 0
+bad scale --out "$tmp/x" --reward reward
 bad scale --k 1,2
 [[ ! -e $tmp/x ]] || { echo "a refused run created its output folder"; exit 1; }
 echo "scale ok"

@@ -49,6 +49,9 @@ struct ScaleOptions {
   int threads = 1;  // Bullet worker threads
   std::string device = "cpu";
   int resamples = 2000;  // bootstrap
+  // The dream scores with the scene's reward on the predicted poses (a pose head's, or found in
+  // the imagined frames: DreamPlanModel::set_pose_reward) instead of the reward head.
+  bool pose_reward = false;
 };
 
 // Throws std::invalid_argument naming the option and value.
