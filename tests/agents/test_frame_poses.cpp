@@ -137,7 +137,7 @@ TEST_CASE("frame poses find billiards' small balls where Bullet has them", "[fra
   }
 }
 
-TEST_CASE("frame poses refuse bodies they cannot find, by name", "[frame_poses]") {
+TEST_CASE("frame poses refuse bodies they cannot find and name them", "[frame_poses]") {
   const auto push = scene_named("push");
   CHECK_THROWS_WITH(ag::FramePoses(push, {"ghost"}), Catch::Contains("'ghost'"));
   CHECK_THROWS_WITH(ag::FramePoses(push, {"table"}), Catch::Contains("plane"));
