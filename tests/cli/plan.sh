@@ -113,7 +113,10 @@ bad plan --world bullet --ensemble "$src/assets/models/push-latent.pt"
 bad plan --ensemble "$tmp/no-such-model.pt"
 bad plan --reward oracle
 bad plan --world bullet --reward poses
-bad plan --world dream --reward poses  # the shipped push-latent.pt has no pose head
+# A frame model (the shipped push.pt U-Net) has no pose head: the poses are found in its frames.
+"$exe" plan --world dream --reward poses --model "$src/assets/models/push.pt" --episodes 1 \
+  --max-steps 2 --k 4 --horizon 3 --iterations 1 --threads 1 --quiet --json >"$tmp/poses.json"
+grep -Eq '"poses_from": ?"frames"' "$tmp/poses.json" || { echo "poses_from missing"; exit 1; }
 bad plan --episodes 1 --seed 5 --record "$tmp/rec"
 # An unknown flag: CLI11's own message (it adds a "Run with --help" line), exit 2.
 set +e; "$exe" plan --frobnicate >/dev/null 2>&1; rc=$?; set -e
