@@ -214,6 +214,7 @@ struct DreamPlanModel::Impl {
   std::unique_ptr<FramePoses> frame_poses;  // set: those poses are found in the frames
   std::vector<float> root_xy;               // [P, 2] frame_poses: found in the root's last frame
   std::vector<float> xy;                    // [K, P, 2] frame_poses: each slot's last found
+  std::vector<std::uint8_t> found;          // [P] frame_poses: scratch of find()
   std::vector<std::uint8_t> fired;          // [K, success terms] (pose_reward)
   std::vector<char> ended;                  // [K] a terminating success fired (pose_reward)
   torch::Tensor root_frames, root_actions;  // [C', 3, H, W] u8, [C', A] f32
@@ -253,7 +254,6 @@ struct DreamPlanModel::Impl {
       per = 2 * frame_poses->bodies().size();
       const auto f = dream.frames().slice(0, 0, k).permute({0, 2, 3, 1}).contiguous();
       const std::size_t fsz = static_cast<std::size_t>(f.size(1)) * f.size(2) * 3;
-      std::vector<std::uint8_t> found(frame_poses->bodies().size());
       for (int i = 0; i < k; ++i)
         frame_poses->find(f.data_ptr<std::uint8_t>() + i * fsz,
                           std::span<float>(xy.data() + i * per, per), found);
@@ -393,6 +393,7 @@ void DreamPlanModel::set_pose_reward(const sim::SceneModel& scene) {
     impl_->pose_reward = std::make_unique<PoseReward>(scene, bodies);
     impl_->frame_poses = std::move(frame_poses);
     impl_->root_xy.assign(2 * bodies.size(), 0.0f);
+    impl_->found.assign(bodies.size(), 0);
     return;
   }
   impl_->pose_reward = std::make_unique<PoseReward>(scene, first.pose_bodies);
@@ -415,8 +416,7 @@ void DreamPlanModel::set_root(const torch::Tensor& frames, const torch::Tensor& 
   impl_->root_actions = actions;
   if (impl_->frame_poses) {
     const auto last = frames[frames.size(0) - 1].permute({1, 2, 0}).contiguous();  // [H, W, 3]
-    std::vector<std::uint8_t> found(impl_->frame_poses->bodies().size());
-    impl_->frame_poses->find(last.data_ptr<std::uint8_t>(), impl_->root_xy, found);
+    impl_->frame_poses->find(last.data_ptr<std::uint8_t>(), impl_->root_xy, impl_->found);
   }
 }
 
