@@ -21,7 +21,7 @@ namespace parallax::cli {
 namespace {
 
 struct EvaluateArgs {
-  std::string scene = "push", model, policies, device = "cpu", out;
+  std::string scene = "push", model, policies, device = "cpu", out, reward = "head";
   int episodes = 8, max_steps = 0, threads = 0;
   std::uint64_t seed = 2000000000ull;  // disjoint from training collections (below 1,000,000)
   bool json_out = false, quiet = false;
@@ -32,6 +32,8 @@ void run(const EvaluateArgs& a) {
     throw UsageError("--episodes must be in [1, 10000], got " + std::to_string(a.episodes));
   if (a.max_steps < 0) throw UsageError("--max-steps must be >= 0");
   check_device(a.device);
+  if (a.reward != "head" && a.reward != "poses")
+    throw UsageError("--reward must be head or poses, got '" + a.reward + "'");
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(a.scene));
   agents::PolicyEvalOptions o;
   if (!a.policies.empty()) {
@@ -47,6 +49,7 @@ void run(const EvaluateArgs& a) {
   o.seed = a.seed;
   o.max_steps = a.max_steps;
   o.device = a.device;
+  o.pose_reward = a.reward == "poses";
   worldmodel::init_torch_threads(a.threads);
   const auto src = agents::load_model_for_scene(*scene, a.model, a.device, 0);
   if (!src.trained) std::fprintf(stderr, "parallax evaluate: note: %s\n", src.description.c_str());
@@ -63,8 +66,9 @@ void run(const EvaluateArgs& a) {
     std::printf("%s\n", json_text(report).c_str());
     return;
   }
-  std::printf("evaluate: '%s', %d episodes per policy, model %s\n", scene->name.c_str(), a.episodes,
-              src.description.c_str());
+  std::printf("evaluate: '%s', %d episodes per policy, model %s, dream reward: %s\n",
+              scene->name.c_str(), a.episodes, src.description.c_str(),
+              o.pose_reward ? "the scene's, on the predicted poses" : "the reward head");
   std::printf("  %-10s %14s %14s\n", "policy", "return bullet", "return dream");
   for (const auto& p : report["policies"])
     std::printf("  %-10s %14.3f %14.3f\n", p["policy"].get<std::string>().c_str(),
@@ -91,6 +95,11 @@ void register_evaluate(CLI::App& app) {
   sub->add_option("--max-steps", a->max_steps, "Ticks per episode (0 = the scene's)")
       ->capture_default_str();
   sub->add_option("--seed", a->seed, "Base Bullet seed (policy p, episode e: seed + p*100000 + e)")
+      ->capture_default_str();
+  sub->add_option("--reward", a->reward,
+                  "Dream: head (the model's reward head) | poses (the scene's reward terms on the "
+                  "model's predicted body positions: its pose head's, or found in its imagined "
+                  "frames)")
       ->capture_default_str();
   sub->add_option("--threads", a->threads, "Threads (0 = all cores)")
       ->check(threads_check())

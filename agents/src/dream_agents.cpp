@@ -313,6 +313,8 @@ json evaluate_policies(std::shared_ptr<const sim::SceneModel> scene,
   std::vector<double> true_ret(n, 0), pred_ret(n, 0);
   std::vector<std::uint8_t> first(static_cast<std::size_t>(n) * fsz);  // [N, H, W, 3]
   std::vector<std::uint64_t> seeds(n);
+  const std::size_t nm3 = scene->markers.size() * 3;
+  std::vector<float> markers(static_cast<std::size_t>(n) * nm3);  // [N, M, 3] the goal
   for (int p = 0; p < np; ++p) {
     auto policy = make_policy(policies[p], scene, 1, o.seed);
     for (int e = 0; e < ne; ++e) {
@@ -321,6 +323,7 @@ json evaluate_policies(std::shared_ptr<const sim::SceneModel> scene,
       sim::World world(scene, seeds[i]);
       policy->reset(0, seeds[i]);
       render.render(world, first.data() + i * fsz);
+      world.marker_positions(std::span<float>(markers.data() + i * nm3, nm3));
       for (int t = 0; t < steps; ++t) {
         const std::span<float> act(actions.data() + (static_cast<std::size_t>(i) * steps + t) * a,
                                    a);
@@ -334,30 +337,25 @@ json evaluate_policies(std::shared_ptr<const sim::SceneModel> scene,
     }
   }
 
-  // ---- the dream: the same actions, open loop from the first frame, one batch ----
-  worldmodel::DreamBatch dream(model, n, torch::Device(o.device));
-  dream.set_sampling(worldmodel::Sampling::kMode);
+  // ---- the dream: the same actions, open loop from each episode's first frame ----
+  // Scored as a plan of the episode's length (DreamPlanModel, K = 1, no discount): the same
+  // sum of rewards weighted by the continue head as a planner's, from the reward head or the
+  // scene's reward on the predicted poses.
+  DreamPlanModel dream(model, 1, torch::Device(o.device));
+  if (o.pose_reward) dream.set_pose_reward(*scene);
+  const auto no_action = torch::zeros({1, a}, torch::kFloat32);
   for (int i = 0; i < n; ++i) {
-    auto f = torch::from_blob(first.data() + i * fsz, {1, h, w, 3}, torch::kUInt8)
-                 .permute({0, 3, 1, 2})
-                 .contiguous();
-    dream.reset(i, f, torch::zeros({1, a}, torch::kFloat32));
-  }
-  const int longest = *std::max_element(length.begin(), length.end());
-  std::vector<double> alive(n, 1.0);
-  auto act = torch::zeros({n, a}, torch::kFloat32);
-  for (int t = 0; t < longest; ++t) {
-    for (int i = 0; i < n; ++i)
-      std::copy_n(actions.data() + (static_cast<std::size_t>(i) * steps + t) * a, a,
-                  act.data_ptr<float>() + i * a);
-    dream.tick(act);
-    const auto r = dream.reward(), c = dream.cont();
-    for (int i = 0; i < n; ++i) {
-      if (t >= length[i]) continue;
-      pred_ret[i] += alive[i] * r.data_ptr<float>()[i];
-      alive[i] *= c.data_ptr<float>()[i];
-    }
-    if (progress) progress("dream", t + 1, longest);
+    dream.set_markers(std::span<const float>(markers.data() + i * nm3, nm3));
+    dream.set_root(torch::from_blob(first.data() + i * fsz, {1, h, w, 3}, torch::kUInt8)
+                       .permute({0, 3, 1, 2})
+                       .contiguous(),
+                   no_action);
+    double r = 0;
+    dream.score(std::span<const float>(actions.data() + static_cast<std::size_t>(i) * steps * a,
+                                       static_cast<std::size_t>(length[i]) * a),
+                1, length[i], 1.0f, std::span<double>(&r, 1));
+    pred_ret[i] = r;
+    if (progress) progress("dream", i + 1, n);
   }
 
   // ---- the report ----
@@ -381,6 +379,10 @@ json evaluate_policies(std::shared_ptr<const sim::SceneModel> scene,
           {"episodes_per_policy", ne},
           {"max_steps", steps},
           {"seed", o.seed},
+          {"reward", o.pose_reward ? "poses" : "head"},
+          {"poses_from", !o.pose_reward           ? json(nullptr)
+                         : dream.poses_from_frames() ? json("frames")
+                                                     : json("pose head")},
           {"policies", per_policy},
           {"pearson", finite_or_null(pearson(true_ret, pred_ret))},
           {"spearman", finite_or_null(spearman(true_ret, pred_ret))},

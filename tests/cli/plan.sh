@@ -95,6 +95,19 @@ assert [p["policy"] for p in r["policies"]] == ["random", "expert"], r["policies
 for p in r["policies"]:
     assert len(p["returns_bullet"]) == 2 and len(p["returns_dream"]) == 2
 assert isinstance(r["ranking_preserved"], bool) and "spearman" in r and "pearson" in r
+assert r["reward"] == "head" and r["poses_from"] is None, r
+PY
+# The same episodes with the scene's reward read from push.pt's imagined frames: the Bullet
+# returns are the same episodes' (same seeds), the dream's come from the poses.
+"$exe" evaluate --scene push --model "$src/assets/models/push.pt" --policies random,expert \
+  --episodes 2 --max-steps 20 --reward poses --quiet --json >"$tmp/ep.json" 2>/dev/null
+"$py" - "$tmp/e.json" "$tmp/ep.json" <<'PY'
+import json, sys
+h, p = (json.load(open(f)) for f in sys.argv[1:])
+assert p["reward"] == "poses" and p["poses_from"] == "frames", p
+for a, b in zip(h["policies"], p["policies"]):
+    assert a["returns_bullet"] == b["returns_bullet"] and a["seeds"] == b["seeds"], (a, b)
+    assert len(b["returns_dream"]) == 2
 PY
 
 # 4. Bad flags: exit 2, one line on stderr.
@@ -123,4 +136,5 @@ set +e; "$exe" plan --frobnicate >/dev/null 2>&1; rc=$?; set -e
 [[ $rc == 2 ]] || { echo "unknown flag: expected exit 2, got $rc"; exit 1; }
 bad evaluate --policies random,oracle
 bad evaluate --episodes 0
+bad evaluate --reward oracle
 echo "plan ok"

@@ -101,11 +101,16 @@ struct PolicyEvalOptions {
   std::uint64_t seed = 0;             // policy p, episode e: Bullet seed seed + p * 100000 + e
   int max_steps = 0;                  // 0 = the scene's episode_steps
   std::string device = "cpu";
+  // The dream's reward: false = the model's reward head; true = the scene's reward terms on the
+  // predicted poses (DreamPlanModel::set_pose_reward: the pose head's, or for a frame model the
+  // bodies found in its imagined frames).
+  bool pose_reward = false;
 };
 
 // Each policy runs in Bullet (its true return); its actions are replayed open loop in the dream
 // from the episode's first frame (the predicted return: sum of rewards weighted by the running
-// product of continue probabilities, over the true episode's length). Returns a JSON report:
+// product of continue probabilities, over the true episode's length; with pose_reward a
+// terminating success also ends it). Returns a JSON report:
 // per policy the true and predicted mean returns, per episode both, Pearson and Spearman over
 // episodes, and whether the ranking of the policies by mean return is the same in both worlds.
 nlohmann::json evaluate_policies(std::shared_ptr<const sim::SceneModel> scene,
