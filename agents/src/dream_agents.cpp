@@ -13,7 +13,6 @@
 #include "parallax/agents/stats.hpp"
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/world.hpp"
-#include "parallax/worldmodel/dream_batch.hpp"
 
 namespace parallax::agents {
 
