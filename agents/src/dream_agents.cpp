@@ -379,7 +379,7 @@ json evaluate_policies(std::shared_ptr<const sim::SceneModel> scene,
           {"max_steps", steps},
           {"seed", o.seed},
           {"reward", o.pose_reward ? "poses" : "head"},
-          {"poses_from", !o.pose_reward           ? json(nullptr)
+          {"poses_from", !o.pose_reward              ? json(nullptr)
                          : dream.poses_from_frames() ? json("frames")
                                                      : json("pose head")},
           {"policies", per_policy},
