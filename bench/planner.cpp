@@ -5,11 +5,13 @@
 // JSON line per K: imagined steps/s and decisions/s for both, and their ratio. `--reward poses`
 // also times the dream scoring with the scene's reward on the predicted poses (a pose head's,
 // or found in the imagined frames: DreamPlanModel::set_pose_reward) and reports its cost
-// against the reward head's in the same run (`poses_vs_head_time`).
+// against the reward head's in the same run (`poses_vs_head_time`). `--bf16 1` also times the
+// dream at bf16 inference precision (DreamPlanModel::set_precision, a second copy of the model)
+// against f32 in the same run (`speed_ratio_bf16_vs_f32`).
 //
 //   bench_planner MODEL.pt [--k 64,256,1024] [--horizon 15] [--iterations 4] [--decisions 2]
 //                 [--threads 0] [--device cpu|cuda] [--graph 0|1] [--scene push]
-//                 [--reward head|poses]
+//                 [--reward head|poses] [--bf16 0|1]
 #include <torch/torch.h>
 
 #include <chrono>
@@ -22,6 +24,7 @@
 #include "parallax/agents/planner.hpp"
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/world.hpp"
+#include "parallax/worldmodel/precision.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
 #include "parallax/worldmodel/world_model.hpp"
 
@@ -51,12 +54,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: bench_planner MODEL.pt [--k 64,256,1024] [--horizon 15] [--iterations 4] "
                  "[--decisions 2] [--threads 0] [--device cpu|cuda] [--graph 0|1] [--scene push] "
-                 "[--reward head|poses]\n");
+                 "[--reward head|poses] [--bf16 0|1]\n");
     return 2;
   }
   std::string model_path = argv[1], device = "cpu", scene_name = "push", reward = "head";
   std::vector<int> ks = {64, 256, 1024};
-  int horizon = 15, iterations = 4, decisions = 2, threads = 0, graph = 0;
+  int horizon = 15, iterations = 4, decisions = 2, threads = 0, graph = 0, bf16 = 0;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--k") {
@@ -73,6 +76,8 @@ int main(int argc, char** argv) {
       threads = std::stoi(v);
     } else if (k == "--device") {
       device = v;
+    } else if (k == "--bf16") {
+      bf16 = std::stoi(v);
     } else if (k == "--graph") {
       graph = std::stoi(v);
     } else if (k == "--scene") {
@@ -86,6 +91,8 @@ int main(int argc, char** argv) {
   }
   threads = wm::init_torch_threads(threads);
   auto model = wm::load_world_model(model_path).model;
+  // bf16 stores the convolution weights channels-last: its own copy leaves the f32 runs as is.
+  auto model_bf16 = bf16 != 0 ? wm::load_world_model(model_path).model : nullptr;
   const auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(scene_name));
   const auto& info = model->info();
   // The root: the scene's start state (seed 0), its frame as the model's context.
@@ -126,6 +133,14 @@ int main(int argc, char** argv) {
       by_poses.set_root(root_frames, root_actions);
       poses_s = time_decisions(planner, by_poses, decisions);
     }
+    double bf16_s = 0;
+    if (model_bf16) {
+      ag::DreamPlanModel low(model_bf16, k, torch::Device(device));
+      low.set_precision(wm::Precision::kBF16);
+      if (reward == "poses") low.set_pose_reward(*scene), low.set_markers(markers);
+      low.set_root(root_frames, root_actions);
+      bf16_s = time_decisions(planner, low, decisions);
+    }
     const double steps = static_cast<double>(k) * horizon * iterations;
     nlohmann::json line = {{"bench", "planner_decision"},
                            {"scene", scene->name},
@@ -144,6 +159,11 @@ int main(int argc, char** argv) {
                            {"bullet_decisions_per_s", 1.0 / bullet_s},
                            {"bullet_steps_per_s", steps / bullet_s},
                            {"speed_ratio_dream_vs_bullet", bullet_s / dream_s}};
+    if (model_bf16) {
+      // Against the f32 dream with the same reward (the poses' when --reward poses).
+      line["bf16_ms_per_decision"] = 1e3 * bf16_s;
+      line["speed_ratio_bf16_vs_f32"] = (reward == "poses" ? poses_s : dream_s) / bf16_s;
+    }
     if (reward == "poses") {
       line["poses_ms_per_decision"] = 1e3 * poses_s;
       line["poses_vs_head_time"] = poses_s / dream_s;

@@ -16,12 +16,14 @@
 #include "parallax/agents/model_source.hpp"
 #include "parallax/agents/policy.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
+#include "precision_flag.hpp"
 
 namespace parallax::cli {
 namespace {
 
 struct EvaluateArgs {
-  std::string scene = "push", model, policies, device = "cpu", out, reward = "head";
+  std::string scene = "push", model, policies, device = "cpu", out, reward = "head",
+              precision = "f32";
   int episodes = 8, max_steps = 0, threads = 0;
   std::uint64_t seed = 2000000000ull;  // disjoint from training collections (below 1,000,000)
   bool json_out = false, quiet = false;
@@ -50,6 +52,7 @@ void run(const EvaluateArgs& a) {
   o.max_steps = a.max_steps;
   o.device = a.device;
   o.pose_reward = a.reward == "poses";
+  o.precision = parse_precision(a.precision);
   worldmodel::init_torch_threads(a.threads);
   const auto src = agents::load_model_for_scene(*scene, a.model, a.device, 0);
   if (!src.trained) std::fprintf(stderr, "parallax evaluate: note: %s\n", src.description.c_str());
@@ -105,6 +108,7 @@ void register_evaluate(CLI::App& app) {
       ->check(threads_check())
       ->capture_default_str();
   sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();
+  add_precision_option(sub, a->precision);
   sub->add_option("--out", a->out, "Folder for evaluate.json");
   sub->add_flag("--json", a->json_out, "Print the report as JSON on stdout");
   sub->add_flag("--quiet", a->quiet, "No progress line");

@@ -15,6 +15,7 @@
 #include "parallax/sim/image_io.hpp"
 #include "parallax/worldmodel/episode_store.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
+#include "precision_flag.hpp"
 
 namespace parallax::cli {
 namespace {
@@ -22,7 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct PlanArgs {
-  std::string scene = "push", model, planner = "cem", world = "dream";
+  std::string scene = "push", model, planner = "cem", world = "dream", precision = "f32";
   int k = 64, horizon = 15, iterations = 4, elites = 8, episodes = 10;
   int replan_every = 1, resync_every = 1, max_steps = 0, threads = 0;
   double temperature = 0.1, gamma = 0.99, pessimism = 1.0;
@@ -67,6 +68,9 @@ void run(const PlanArgs& a) {
     throw UsageError("--reward must be head or poses, got '" + a.reward + "'");
   if (a.reward == "poses" && a.world != "dream")
     throw UsageError("--reward poses needs --world dream");
+  o.precision = parse_precision(a.precision);
+  if (o.precision != worldmodel::Precision::kF32 && a.world != "dream")
+    throw UsageError("--precision " + a.precision + " needs --world dream");
   o.world = a.world;
   o.episodes = a.episodes;
   o.seed = a.seed;
@@ -255,6 +259,7 @@ void register_plan(CLI::App& app) {
       ->check(threads_check())
       ->capture_default_str();
   sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();
+  add_precision_option(sub, a->precision);
   sub->add_option("--out", a->out, "Folder for plan.json and a strip PNG per episode");
   sub->add_option("--record", a->record,
                   "Dataset folder for the episodes as they happened in Bullet (collect's layout; "

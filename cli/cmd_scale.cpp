@@ -10,6 +10,7 @@
 #include "parallax/agents/model_source.hpp"
 #include "parallax/agents/scale.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
+#include "precision_flag.hpp"
 
 namespace parallax::cli {
 namespace {
@@ -19,7 +20,7 @@ namespace fs = std::filesystem;
 struct ScaleArgs {
   std::string scene = "push", model, ks = "1,2,4,...,1024", out, device = "cpu";
   int decisions = 8, horizon = 10, lead = 8, batch = 256, threads = 0;
-  std::string reward = "head";
+  std::string reward = "head", precision = "f32";
   std::uint64_t seed = 0;
   bool json_out = false, quiet = false;
 };
@@ -35,6 +36,7 @@ void run(const ScaleArgs& a) {
   if (a.reward != "head" && a.reward != "poses")
     throw UsageError("--reward must be head or poses, got '" + a.reward + "'");
   o.pose_reward = a.reward == "poses";
+  o.precision = parse_precision(a.precision);
   o.seed = a.seed, o.device = a.device;
   try {
     agents::validate(o);
@@ -101,6 +103,7 @@ void register_scale(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();
   sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();
+  add_precision_option(sub, a->precision);
   sub->add_option("--out", a->out, "Folder for scale.json, scale.md, scale.png")->required();
   sub->add_flag("--json", a->json_out, "Print the report as JSON on stdout");
   sub->add_flag("--quiet", a->quiet, "No progress line");

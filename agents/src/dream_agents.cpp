@@ -106,6 +106,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     dream->set_pessimism(o.pessimism);
     dream->set_terminal_value(o.terminal_value);
     if (o.pose_reward) dream->set_pose_reward(*scene);
+    dream->set_precision(o.precision);
   } else
     oracle = std::make_unique<BulletPlanModel>(scene, o.planner.candidates, o.threads);
   PlanModel& plan_model = dreaming ? static_cast<PlanModel&>(*dream) : *oracle;
@@ -265,28 +266,30 @@ json PlanReport::to_json(const PlanRunOptions& o, const std::string& scene,
                    {"steps", e.steps},
                    {"decisions", e.decisions},
                    {"first_imagined_return", e.first_imagined_return}});
-  return {{"scene", scene},
-          {"world", o.world},
-          {"model", o.world == "dream" ? json(model_description) : json(nullptr)},
-          {"planner",
-           {{"kind", to_string(o.planner.kind)},
-            {"candidates", o.planner.candidates},
-            {"horizon", o.planner.horizon},
-            {"iterations", o.planner.iterations},
-            {"elites", o.planner.elites},
-            {"temperature", o.planner.temperature},
-            {"gamma", o.planner.gamma},
-            {"seed", o.planner.seed}}},
-          {"replan_every", o.replan_every},
-          {"resync_every", o.world == "dream" ? json(o.resync_every) : json(nullptr)},
-          {"terminal_value", o.world == "dream" && o.terminal_value},
-          {"episodes", static_cast<int>(episodes.size())},
-          {"seed", o.seed},
-          {"success_rate", success_rate},
-          {"mean_return", mean_return},
-          {"decisions", static_cast<int>(latency_ms.size())},
-          {"latency_ms", {{"p50", p50_ms}, {"p90", p90_ms}, {"p99", p99_ms}}},
-          {"per_episode", eps}};
+  return {
+      {"scene", scene},
+      {"world", o.world},
+      {"model", o.world == "dream" ? json(model_description) : json(nullptr)},
+      {"planner",
+       {{"kind", to_string(o.planner.kind)},
+        {"candidates", o.planner.candidates},
+        {"horizon", o.planner.horizon},
+        {"iterations", o.planner.iterations},
+        {"elites", o.planner.elites},
+        {"temperature", o.planner.temperature},
+        {"gamma", o.planner.gamma},
+        {"seed", o.planner.seed}}},
+      {"replan_every", o.replan_every},
+      {"resync_every", o.world == "dream" ? json(o.resync_every) : json(nullptr)},
+      {"terminal_value", o.world == "dream" && o.terminal_value},
+      {"precision", o.world == "dream" ? json(worldmodel::to_string(o.precision)) : json(nullptr)},
+      {"episodes", static_cast<int>(episodes.size())},
+      {"seed", o.seed},
+      {"success_rate", success_rate},
+      {"mean_return", mean_return},
+      {"decisions", static_cast<int>(latency_ms.size())},
+      {"latency_ms", {{"p50", p50_ms}, {"p90", p90_ms}, {"p99", p99_ms}}},
+      {"per_episode", eps}};
 }
 
 // ---- policy evaluation in the model ---------------------------------------------------------
@@ -342,6 +345,7 @@ json evaluate_policies(std::shared_ptr<const sim::SceneModel> scene,
   // scene's reward on the predicted poses.
   DreamPlanModel dream(model, 1, torch::Device(o.device));
   if (o.pose_reward) dream.set_pose_reward(*scene);
+  dream.set_precision(o.precision);
   const auto no_action = torch::zeros({1, a}, torch::kFloat32);
   for (int i = 0; i < n; ++i) {
     dream.set_markers(std::span<const float>(markers.data() + i * nm3, nm3));
@@ -379,6 +383,7 @@ json evaluate_policies(std::shared_ptr<const sim::SceneModel> scene,
           {"max_steps", steps},
           {"seed", o.seed},
           {"reward", o.pose_reward ? "poses" : "head"},
+          {"precision", worldmodel::to_string(o.precision)},
           {"poses_from", !o.pose_reward              ? json(nullptr)
                          : dream.poses_from_frames() ? json("frames")
                                                      : json("pose head")},

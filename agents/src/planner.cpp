@@ -210,6 +210,7 @@ struct DreamPlanModel::Impl {
   torch::Device device;
   double pessimism = 0.0;
   bool terminal_value = false;
+  worldmodel::Precision precision = worldmodel::Precision::kF32;
   std::unique_ptr<PoseReward> pose_reward;  // set: rewards from the predicted poses
   std::unique_ptr<FramePoses> frame_poses;  // set: those poses are found in the frames
   std::vector<float> root_xy;               // [P, 2] frame_poses: found in the root's last frame
@@ -332,6 +333,11 @@ bool DreamPlanModel::use_cuda_graph(bool enable) {
   return all;
 }
 
+void DreamPlanModel::set_precision(worldmodel::Precision precision) {
+  impl_->precision = precision;
+  for (auto& m : impl_->members) m->dream.set_precision(precision);
+}
+
 void DreamPlanModel::add_member(std::shared_ptr<worldmodel::WorldModel> model) {
   const auto& first = info();
   const auto& inf = model->info();
@@ -348,6 +354,7 @@ void DreamPlanModel::add_member(std::shared_ptr<worldmodel::WorldModel> model) {
         "after set_pose_reward() differs");
   impl_->members.push_back(
       std::make_unique<Impl::Member>(std::move(model), impl_->capacity, impl_->device));
+  impl_->members.back()->dream.set_precision(impl_->precision);
 }
 
 void DreamPlanModel::set_pessimism(double pessimism) {

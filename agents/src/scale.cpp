@@ -193,6 +193,7 @@ ScaleReport run_scale(std::shared_ptr<const sim::SceneModel> scene,
   const auto states = decision_states(scene, o, std::max(1, info.context_frames), progress);
   DreamPlanModel dream(model, std::min(o.batch, n), torch::Device(o.device));
   if (o.pose_reward) dream.set_pose_reward(*scene);
+  dream.set_precision(o.precision);
   std::vector<float> markers(scene->markers.size() * 3);
   BulletPlanModel bullet(scene, n, o.threads);
   PlannerOptions po;

@@ -71,7 +71,8 @@ json ScaleReport::to_json(const ScaleOptions& o, const std::string& scene,
             {"imagined_steps_per_s", dream_sps},
             {"bullet_steps_per_s", bullet_sps},
             {"batch", o.batch},
-            {"device", o.device}}}};
+            {"device", o.device},
+            {"precision", worldmodel::to_string(o.precision)}}}};
 }
 
 std::string ScaleReport::markdown(const ScaleOptions& o, const std::string& scene,

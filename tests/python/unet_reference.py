@@ -3,7 +3,7 @@ the forward pass of worldmodel/python/parallax_unet.py from random weights and i
 
     unet_reference.py OUT_DIR    writes OUT_DIR/model.pt (a checkpoint with random, non-zero
                                  weights, also in the output conv and FiLM), OUT_DIR/io.pt
-                                 (inputs and PyTorch's outputs), the same for reward_input "frame" in
+                                 (inputs and PyTorch's outputs, also under bf16 autocast), the same for reward_input "frame" in
                                  OUT_DIR/frame_head/, and OUT_DIR/variants/*.pt
                                  (checkpoints the loader must refuse)
 """
@@ -43,9 +43,24 @@ def reference(folder: str, reward_input: str):
         # two open-loop steps as DreamBatch does them: clamp, slide the window
         w = torch.cat([frames[:, 1:], nxt.clamp(0, 1)[:, None]], dim=1)
         nxt2, rew2, cont2 = model(w, -action)
+        # bf16 inference (DreamBatch::set_precision): 8-bit frames, one step in f32 and under
+        # torch.autocast("cpu", torch.bfloat16) with the convolution weights channels-last.
+        frames_u8 = (torch.rand(4, 3, 3, 32, 32) * 255).round().to(torch.uint8)
+        x = frames_u8.float() / 255
+        next_u8_f32 = model(x, action)[0]
+        low = pu.UNetWorldModel(cfg)
+        low.load_state_dict(model.state_dict())
+        low.eval()
+        for p in low.parameters():
+            if p.dim() == 4:
+                p.data = p.data.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            next_u8_bf16 = low(x, action)[0].float()
     torch.save({"frames": frames, "action": action, "next": nxt, "reward": rew, "cont": cont,
                 "next2": nxt2.clamp(0, 1), "reward2": pu.symexp(rew2),
-                "cont2": torch.sigmoid(cont2)}, os.path.join(folder, "io.pt"))
+                "cont2": torch.sigmoid(cont2), "frames_u8": frames_u8,
+                "next_u8_f32": next_u8_f32.clamp(0, 1), "next_u8_bf16": next_u8_bf16.clamp(0, 1)},
+               os.path.join(folder, "io.pt"))
     return model, cfg
 
 

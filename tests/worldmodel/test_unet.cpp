@@ -1,6 +1,7 @@
 // The `unet` family against an independent reference (PyTorch, tests/python/unet_reference.py,
 // from the same weights and inputs), its loader's refusals, and DreamBatch over it: fork equals
-// separate resets, observe replaces the frame. Plus SHA-256 against FIPS 180-2's test vectors.
+// separate resets, observe replaces the frame, bf16 precision follows PyTorch's autocast. Plus
+// SHA-256 against FIPS 180-2's test vectors.
 #include "torch_catch.hpp"
 
 #include <fstream>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "parallax/worldmodel/dream_batch.hpp"
+#include "parallax/worldmodel/precision.hpp"
 #include "parallax/worldmodel/sha256.hpp"
 #include "parallax/worldmodel/unet.hpp"
 #include "parallax/worldmodel/world_model.hpp"
@@ -130,6 +132,35 @@ TEST_CASE("unet: a short context is padded and observe replaces the predicted fr
   dream.observe(truth, torch::tensor({true, false}));
   CHECK(torch::equal(dream.frames()[0], truth[0]));
   CHECK_FALSE(torch::equal(dream.frames()[1], truth[1]));
+}
+
+TEST_CASE("unet: DreamBatch at bf16 precision follows PyTorch's bf16 autocast",
+          "[worldmodel][unet]") {
+  torch::set_num_threads(1);
+  auto model = wm::load_world_model((reference_dir() / "model.pt").string()).model;
+  auto io = read_dict(reference_dir() / "io.pt");
+  const auto frames = get(io, "frames_u8");  // [4, 3, 3, 32, 32] u8
+  const auto to_u8 = [](const torch::Tensor& x) { return (x * 255).round(); };
+  const auto ref_f32 = to_u8(get(io, "next_u8_f32")), ref_bf16 = to_u8(get(io, "next_u8_bf16"));
+  wm::DreamBatch dream(model, 4, torch::kCPU);
+  dream.set_precision(wm::Precision::kBF16);
+  CHECK(dream.precision() == wm::Precision::kBF16);
+  for (int i = 0; i < 4; ++i) dream.reset(i, frames[i], torch::zeros({3, 2}));
+  dream.tick(get(io, "action"));
+  CHECK(dream.state()[0].scalar_type() == torch::kFloat);  // states stay f32
+  const auto got = dream.frames().to(torch::kFloat);
+  // PyTorch's bf16 autocast on the same weights and inputs, to the 8-bit level (rounding).
+  CHECK((got - ref_bf16).abs().max().item<float>() <= 1.0f);
+  // Not vacuous: bf16 moved pixels away from f32, and the C++ frames are nearer PyTorch's bf16
+  // frames than its f32 ones.
+  CHECK((ref_bf16 - ref_f32).abs().max().item<float>() >= 1.0f);
+  CHECK((got - ref_bf16).abs().mean().item<float>() < (got - ref_f32).abs().mean().item<float>());
+  // Back at f32 (weights now channels-last): f32's frames to the rounding of the last bits.
+  dream.set_precision(wm::Precision::kF32);
+  for (int i = 0; i < 4; ++i) dream.reset(i, frames[i], torch::zeros({3, 2}));
+  dream.tick(get(io, "action"));
+  CHECK((dream.frames().to(torch::kFloat) - ref_f32).abs().max().item<float>() <= 1.0f);
+  CHECK_THROWS_WITH(wm::precision_from_string("fp8"), "precision 'fp8': expected f32 or bf16");
 }
 
 TEST_CASE("sha256 matches the FIPS 180-2 test vectors", "[worldmodel]") {

@@ -68,6 +68,12 @@ bool DreamBatch::use_cuda_graph(bool enable) {
   return want_graph_;
 }
 
+void DreamBatch::set_precision(Precision precision) {
+  graph_.reset();
+  precision_ = precision;
+  if (precision == Precision::kBF16) use_channels_last(model_->module());
+}
+
 void DreamBatch::set_sampling(Sampling sampling, std::uint64_t seed) {
   graph_.reset();  // a captured graph holds the old generator and sampling mode
   sampling_ = sampling;
@@ -106,6 +112,7 @@ void DreamBatch::reset(int slot, const torch::Tensor& frames, const torch::Tenso
           "reset: actions must be [C, " + std::to_string(info.action_size) +
               "] with C = the number of context frames");
   torch::NoGradGuard no_grad;
+  AutocastGuard autocast(device_, precision_);
   const StepContext ctx{sampling_, &generator_};
   SlotState s = model_->encode_context(frames.to(device_).unsqueeze(0),
                                        actions.to(device_, torch::kFloat).unsqueeze(0), ctx);
@@ -159,6 +166,7 @@ void DreamBatch::write_rows(const SlotState& next, const torch::Tensor& rows) {
 void DreamBatch::tick_body() {
   // Every row is stepped (a fixed-shape batch); closed rows keep their state. All inputs and
   // outputs are the preallocated tensors, updated in place: a captured graph sees every change.
+  AutocastGuard autocast(device_, precision_);
   const StepContext ctx{sampling_, &generator_};
   write_rows(model_->step(state_, actions_, ctx), open_);
 }
@@ -217,6 +225,7 @@ void DreamBatch::observe(const torch::Tensor& frames, const torch::Tensor& mask)
           "observe: frames must be [capacity, 3, H, W] with the model's frame size");
   require(mask.dim() == 1 && mask.size(0) == capacity_, "observe: mask must be [capacity]");
   torch::NoGradGuard no_grad;
+  AutocastGuard autocast(device_, precision_);
   const StepContext ctx{sampling_, &generator_};
   write_rows(model_->observe(state_, frames.to(device_), ctx),
              mask.to(device_, torch::kBool) & open_);
@@ -224,6 +233,7 @@ void DreamBatch::observe(const torch::Tensor& frames, const torch::Tensor& mask)
 
 torch::Tensor DreamBatch::frames() {
   torch::NoGradGuard no_grad;
+  AutocastGuard autocast(device_, precision_);
   auto x = (model_->decode(state_).to(torch::kFloat).clamp(0.0f, 1.0f) * 255.0f).round();
   x = x * open_.view({capacity_, 1, 1, 1});
   return x.to(torch::kByte).to(torch::kCPU);
@@ -231,21 +241,25 @@ torch::Tensor DreamBatch::frames() {
 
 torch::Tensor DreamBatch::reward() {
   torch::NoGradGuard no_grad;
+  AutocastGuard autocast(device_, precision_);
   return (model_->reward(state_).to(torch::kFloat) * open_).to(torch::kCPU);
 }
 
 torch::Tensor DreamBatch::cont() {
   torch::NoGradGuard no_grad;
+  AutocastGuard autocast(device_, precision_);
   return (model_->cont(state_).to(torch::kFloat) * open_).to(torch::kCPU);
 }
 
 torch::Tensor DreamBatch::value() {
   torch::NoGradGuard no_grad;
+  AutocastGuard autocast(device_, precision_);
   return (model_->value(state_).to(torch::kFloat) * open_).to(torch::kCPU);
 }
 
 torch::Tensor DreamBatch::poses() {
   torch::NoGradGuard no_grad;
+  AutocastGuard autocast(device_, precision_);
   return (model_->poses(state_).to(torch::kFloat) * open_.view({capacity_, 1, 1}))
       .contiguous()
       .to(torch::kCPU);

@@ -1,7 +1,6 @@
 // Trainer and sequence sampler of the world model.
 #include "parallax/worldmodel/trainer.hpp"
 
-#include <ATen/autocast_mode.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -13,6 +12,7 @@
 #include <stdexcept>
 
 #include "parallax/worldmodel/checkpoint.hpp"
+#include "parallax/worldmodel/precision.hpp"
 
 namespace parallax::worldmodel {
 
@@ -128,29 +128,6 @@ std::string StepMetrics::to_json() const {
 
 namespace {
 
-// bf16 autocast on CUDA for the forward pass, as torch.autocast("cuda", torch.bfloat16).
-class AutocastGuard {
- public:
-  explicit AutocastGuard(bool enable) : enabled_(enable) {
-    if (!enabled_) return;
-    previous_ = at::autocast::is_autocast_enabled(at::kCUDA);
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-    at::autocast::increment_nesting();
-  }
-  ~AutocastGuard() {
-    if (!enabled_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_autocast_enabled(at::kCUDA, previous_);
-  }
-  AutocastGuard(const AutocastGuard&) = delete;
-  AutocastGuard& operator=(const AutocastGuard&) = delete;
-
- private:
-  bool enabled_;
-  bool previous_ = false;
-};
-
 torch::Device parse_device(const std::string& name) {
   if (name != "cpu" && name.rfind("cuda", 0) != 0) {
     throw std::runtime_error("device '" + name + "': expected cpu or cuda[:N]");
@@ -241,7 +218,8 @@ StepMetrics Trainer::step() {
   optimizer_->zero_grad();
   LossTerms loss;
   {
-    AutocastGuard autocast(cuda);
+    // bf16 autocast on CUDA for the forward pass, as torch.autocast("cuda", torch.bfloat16).
+    AutocastGuard autocast(device_, cuda ? Precision::kBF16 : Precision::kF32);
     loss = model_->loss(batch);
   }
   // One device sync for every term.

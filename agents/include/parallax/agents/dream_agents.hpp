@@ -25,6 +25,7 @@
 #include "parallax/agents/planner.hpp"
 #include "parallax/sim/scene.hpp"
 #include "parallax/worldmodel/episode_store.hpp"
+#include "parallax/worldmodel/precision.hpp"
 #include "parallax/worldmodel/world_model.hpp"
 
 namespace parallax::agents {
@@ -54,6 +55,8 @@ struct PlanRunOptions {
   // not its reward head; the episode's markers (the goal) are given to the planner at each
   // decision (DreamPlanModel::set_pose_reward).
   bool pose_reward = false;
+  // Dream: inference precision (DreamPlanModel::set_precision).
+  worldmodel::Precision precision = worldmodel::Precision::kF32;
   // When set, each episode as it happened in Bullet (frames, ids, poses, actions, rewards; the
   // store's layout) is handed here when it ends; `parallax plan --record` appends them to a
   // dataset, so models can train on the planner's own action distribution. An episode cut by
@@ -105,6 +108,7 @@ struct PolicyEvalOptions {
   // predicted poses (DreamPlanModel::set_pose_reward: the pose head's, or for a frame model the
   // bodies found in its imagined frames).
   bool pose_reward = false;
+  worldmodel::Precision precision = worldmodel::Precision::kF32;  // of the dream
 };
 
 // Each policy runs in Bullet (its true return); its actions are replayed open loop in the dream

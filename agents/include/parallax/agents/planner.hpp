@@ -31,6 +31,7 @@
 
 #include "parallax/sim/scene.hpp"
 #include "parallax/sim/world.hpp"
+#include "parallax/worldmodel/precision.hpp"
 #include "parallax/worldmodel/world_model.hpp"
 
 namespace parallax::agents {
@@ -99,6 +100,9 @@ class DreamPlanModel : public PlanModel {
   const worldmodel::ModelInfo& info() const;
   // CUDA graphs for the batched ticks (DreamBatch::use_cuda_graph): whether they are in use.
   bool use_cuda_graph(bool enable);
+  // Inference precision of every member (worldmodel::DreamBatch::set_precision), also of members
+  // added later. kBF16 trades bit-reproducibility across machines for speed.
+  void set_precision(worldmodel::Precision precision);
   // An ensemble: more models of the same frame and action sizes imagine the same K plans from
   // the same root; score() is then, per plan, mean - pessimism * standard deviation of the
   // members' returns (pessimism against plans the models disagree on: where a planner would

@@ -52,6 +52,7 @@ struct ScaleOptions {
   // The dream scores with the scene's reward on the predicted poses (a pose head's, or found in
   // the imagined frames: DreamPlanModel::set_pose_reward) instead of the reward head.
   bool pose_reward = false;
+  worldmodel::Precision precision = worldmodel::Precision::kF32;  // of the dream
 };
 
 // Throws std::invalid_argument naming the option and value.

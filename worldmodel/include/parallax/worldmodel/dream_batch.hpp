@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "parallax/worldmodel/precision.hpp"
 #include "parallax/worldmodel/rssm.hpp"
 #include "parallax/worldmodel/world_model.hpp"
 
@@ -34,6 +35,13 @@ class DreamBatch {
   // Latent sampling: kSample draws from the prior with a generator seeded by `seed` (the
   // default: sampled dreams, seed 0); kMode takes the most likely latent (deterministic).
   void set_sampling(Sampling sampling, std::uint64_t seed = 0);
+
+  // Inference precision of every model call (reset, tick, observe, heads): kF32 (the default)
+  // or kBF16 autocast on the device. kBF16 also stores the model's convolution weights
+  // channels-last, for every user of the model (f32 results then differ in the last bits).
+  // Drops a captured CUDA graph. Dream states stay f32 tensors either way.
+  void set_precision(Precision precision);
+  Precision precision() const { return precision_; }
 
   // CUDA graph for tick(): captured at the next tick, then replayed (one launch per tick
   // instead of one per kernel). Returns whether graphs are in use: false on the CPU or in a
@@ -81,6 +89,7 @@ class DreamBatch {
   int capacity_;
   torch::Device device_;
   Sampling sampling_ = Sampling::kSample;
+  Precision precision_ = Precision::kF32;
   std::optional<at::Generator> generator_;  // CPU sampling generator; default one on CUDA
   SlotState state_;                         // each [capacity, ...] on device (family-defined)
   torch::Tensor open_;                      // [capacity] bool on device

@@ -1,0 +1,29 @@
+// --precision: the dream's inference precision for the model commands (plan, scale, evaluate).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "common.hpp"
+#include "parallax/worldmodel/precision.hpp"
+
+namespace parallax::cli {
+
+inline void add_precision_option(CLI::App* sub, std::string& value) {
+  sub->add_option("--precision", value,
+                  "Dream inference: f32 (bit-reproducible) | bf16 (autocast; about 3x faster for "
+                  "`unet` models on CPUs with AMX or AVX-512 BF16; docs/worldmodel.md)")
+      ->capture_default_str();
+}
+
+// The flag's value, or a UsageError (exit 2) naming it.
+inline worldmodel::Precision parse_precision(const std::string& value) {
+  try {
+    return worldmodel::precision_from_string(value);
+  } catch (const std::invalid_argument&) {
+    throw UsageError("--precision must be f32 or bf16, got '" + value + "'");
+  }
+}
+
+}  // namespace parallax::cli
