@@ -1,8 +1,10 @@
 // bench_unet: the `unet` family's inference on the CPU: one DreamBatch tick (step + decode to
 // u8) per N, with the same network in PyTorch eager timed in the same run as the baseline
 // (bench/unet_eager.py, forward of the same checkpoint at the same N). One JSON line per N.
+// `--bf16 1` also times the tick at bf16 inference precision (DreamBatch::set_precision, a
+// second copy of the model) against f32 in the same run: `ratio_bf16_vs_f32`.
 //
-//   bench_unet MODEL.pt [--n 1,16,64,256] [--ticks 20] [--threads 0] [--python PY]
+//   bench_unet MODEL.pt [--n 1,16,64,256] [--ticks 20] [--threads 0] [--python PY] [--bf16 0|1]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "parallax/worldmodel/dream_batch.hpp"
+#include "parallax/worldmodel/precision.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
 #include "parallax/worldmodel/world_model.hpp"
 
@@ -22,12 +25,13 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(
         stderr,
-        "usage: bench_unet MODEL.pt [--n 1,16,64,256] [--ticks 20] [--threads 0] [--python PY]\n");
+        "usage: bench_unet MODEL.pt [--n 1,16,64,256] [--ticks 20] [--threads 0] [--python PY] "
+        "[--bf16 0|1]\n");
     return 2;
   }
   std::string model_path = argv[1], python = "python3";
   std::vector<int> ns = {1, 16, 64, 256};
-  int ticks = 20, threads = 0;
+  int ticks = 20, threads = 0, bf16 = 0;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--n") {
@@ -38,6 +42,8 @@ int main(int argc, char** argv) {
       ticks = std::stoi(v);
     } else if (k == "--threads") {
       threads = std::stoi(v);
+    } else if (k == "--bf16") {
+      bf16 = std::stoi(v);
     } else if (k == "--python") {
       python = v;
     } else {
@@ -47,10 +53,14 @@ int main(int argc, char** argv) {
   }
   threads = wm::init_torch_threads(threads);
   auto model = wm::load_world_model(model_path).model;
+  // bf16 stores the convolution weights channels-last: its own copy leaves the f32 runs as is.
+  auto model_bf16 = bf16 != 0 ? wm::load_world_model(model_path).model : nullptr;
   const auto& info = model->info();
   torch::NoGradGuard no_grad;
-  for (int n : ns) {
-    wm::DreamBatch dream(model, n, torch::kCPU);
+  // ms per tick (step + decode to u8) of N slots forked from one random context.
+  const auto time_ticks = [&](std::shared_ptr<wm::WorldModel> m, int n, wm::Precision precision) {
+    wm::DreamBatch dream(std::move(m), n, torch::kCPU);
+    dream.set_precision(precision);
     auto ctx =
         (torch::rand({info.context_frames, 3, info.height, info.width}) * 255).to(torch::kUInt8);
     dream.reset(0, ctx, torch::zeros({info.context_frames, info.action_size}));
@@ -64,7 +74,10 @@ int main(int argc, char** argv) {
       dream.tick(actions);
       (void)dream.frames();
     }
-    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / ticks;
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / ticks;
+  };
+  for (int n : ns) {
+    const double ms = time_ticks(model, n, wm::Precision::kF32);
     // Baseline in the same run: PyTorch eager forward of the same checkpoint at the same N.
     const std::string cmd = python + " " + PARALLAX_SOURCE_DIR + "/bench/unet_eager.py " +
                             model_path + " " + std::to_string(n) + " " + std::to_string(ticks) +
@@ -84,6 +97,11 @@ int main(int argc, char** argv) {
         {"ms_per_sample", ms / n},
         {"pytorch_eager_ms", eager_ms > 0 ? nlohmann::json(eager_ms) : nlohmann::json(nullptr)},
         {"ratio_vs_eager", eager_ms > 0 ? nlohmann::json(ms / eager_ms) : nlohmann::json(nullptr)}};
+    if (model_bf16) {
+      const double low = time_ticks(model_bf16, n, wm::Precision::kBF16);
+      line["bf16_ms_per_tick"] = low;
+      line["ratio_bf16_vs_f32"] = ms / low;
+    }
     std::printf("%s\n", line.dump().c_str());
     std::fflush(stdout);
   }

@@ -18,6 +18,7 @@
 #include "parallax/media/side_by_side.hpp"
 #include "parallax/sim/image_io.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
+#include "precision_flag.hpp"
 
 namespace parallax::cli {
 namespace {
@@ -32,6 +33,7 @@ struct DemoOptions {
   std::uint64_t seed = 0;
   std::string policy = "random";
   std::string device = "cpu";
+  std::string precision = "f32";
   int threads = 0;
   std::string out = "runs/demo";
   std::string mp4;  // "" = none; else the side-by-side view of env 0 (media/side_by_side.hpp)
@@ -44,6 +46,7 @@ void run_demo(const DemoOptions& o) {
   if (o.ticks < 1 || o.ticks > 10000)
     throw UsageError("--ticks must be in [1, 10000], got " + std::to_string(o.ticks));
   check_device(o.device);
+  const worldmodel::Precision precision = parse_precision(o.precision);
   worldmodel::init_torch_threads(o.threads);
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(o.scene));
 
@@ -59,7 +62,8 @@ void run_demo(const DemoOptions& o) {
                                            .policy = o.policy,
                                            .mode = agents::ArenaMode::kMirror,
                                            .resync_every = 0,
-                                           .device = o.device});
+                                           .device = o.device,
+                                           .precision = precision});
   const int h = arena.height(), w = arena.width(), n = o.envs;
   // strip: rows (env 0 true, env 0 predicted, env 1 true, ...), columns = ticks.
   const int sw = w * o.ticks, sh = h * 2 * n;
@@ -100,6 +104,7 @@ void run_demo(const DemoOptions& o) {
       {"ticks", o.ticks},
       {"seed", o.seed},
       {"device", o.device},
+      {"precision", o.precision},
       {"frame", {{"height", h}, {"width", w}}},
       {"metrics_note", "mse/psnr/ssim on [0,1] RGB; psnr is null when mse is 0 (infinite)"},
       {"summary", run.summary()},
@@ -146,6 +151,7 @@ void register_demo(CLI::App& app) {
   sub->add_option("--policy", o->policy, "Agent: random | expert | noisy")->capture_default_str();
   sub->add_option("--device", o->device, "Device of the world model: cpu | cuda")
       ->capture_default_str();
+  add_precision_option(sub, o->precision);
   sub->add_option("--threads", o->threads, "Worker threads (0 = all cores)")
       ->check(threads_check())
       ->capture_default_str();

@@ -53,7 +53,8 @@ int run(const pv::ViewerOptions& o, const std::vector<pv::ScriptCommand>& script
                                          .envs = o.envs,
                                          .seed = o.seed,
                                          .policy = o.policy,
-                                         .threads = o.threads});
+                                         .threads = o.threads,
+                                         .precision = o.precision});
   // Lockstep (one tick per frame) for --frames and scripts, so runs are reproducible; the
   // worker thread otherwise (and for --bench, which measures it).
   const bool lockstep = (o.frames > 0 || !o.input_script.empty()) && !o.bench;

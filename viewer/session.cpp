@@ -36,8 +36,11 @@ void Session::build(const std::string& scene_name, const std::string& model_path
   auto model = agents::load_model_for_scene(*scene, model_path, "cpu", o_.seed);
   auto arena = std::make_unique<agents::Arena>(
       scene, model.model,
-      agents::ArenaOptions{
-          .num_envs = o_.envs, .seed = o_.seed, .threads = o_.threads, .policy = o_.policy});
+      agents::ArenaOptions{.num_envs = o_.envs,
+                           .seed = o_.seed,
+                           .threads = o_.threads,
+                           .policy = o_.policy,
+                           .precision = worldmodel::precision_from_string(o_.precision)});
   scene_ = std::move(scene);
   model_ = std::move(model);
   arena_ = std::move(arena);

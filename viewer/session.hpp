@@ -34,6 +34,7 @@ struct SessionOptions {
   std::uint64_t seed = 0;
   std::string policy = "random";
   int threads = 0;
+  std::string precision = "f32";  // the dream's inference precision: f32 | bf16
 };
 
 // What the UI draws: a copy of the arena's outputs after a tick.

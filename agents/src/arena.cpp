@@ -80,6 +80,7 @@ struct Arena::Impl {
         w(rollout.width()),
         dream(std::move(model), options.num_envs, torch::Device(options.device)) {
     check_mode(options.mode, options.resync_every);
+    dream.set_precision(options.precision);
     pred_rgb.assign(rollout.frames().size(), 0);
     true_nchw = torch::empty({n, 3, h, w}, torch::kUInt8);
     metrics.resize(n);

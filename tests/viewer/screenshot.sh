@@ -78,4 +78,10 @@ PY
 # --screenshot without --frames is a usage error, not a hang
 if "$view" --screenshot "$tmp/x.png" 2>"$tmp/err"; then echo "expected failure"; exit 1; fi
 grep -q -- "--frames" "$tmp/err"
+# --precision takes f32 or bf16 only; bf16 runs (the window renders).
+if "$view" --precision fp8 --frames 1 2>"$tmp/err"; then echo "expected failure"; exit 1; fi
+grep -q -- "--precision" "$tmp/err"
+xvfb-run -a -s "-screen 0 1280x720x24" "$view" --frames 2 --envs 2 --precision bf16 \
+  --screenshot "$tmp/bf16.png"
+test -s "$tmp/bf16.png"
 echo "viewer screenshot ok"

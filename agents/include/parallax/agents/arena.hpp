@@ -50,6 +50,8 @@ struct ArenaOptions {
   ArenaMode mode = ArenaMode::kMirror;
   int resync_every = 0;        // kResync (> 0), kDream (>= 0): ticks between re-observations
   std::string device = "cpu";  // torch device of the dream: cpu | cuda
+  // Inference precision of the dream (worldmodel::DreamBatch::set_precision).
+  worldmodel::Precision precision = worldmodel::Precision::kF32;
 };
 
 // Per env, per tick: what the arena measured. PSNR is +inf for identical frames.
