@@ -17,6 +17,7 @@
 #include "parallax/agents/model_source.hpp"
 #include "parallax/agents/policy.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
+#include "precision_flag.hpp"
 
 namespace parallax::cli {
 namespace {
@@ -36,6 +37,7 @@ struct FidelityArgs {
   bool quick = false;
   int decisions = 1, candidates = 8, plan_steps = 15;
   std::string decision_reward = "head";
+  std::string precision = "f32";
   double perturb_mm = 1.0, perturb_deg = 0.5, motion_threshold = 0.1;
   std::string out = "runs/fidelity";
   std::string baseline, write_baseline, require_beats;
@@ -66,6 +68,7 @@ void run(FidelityArgs a) {
   check_device(a.device);
   if (a.decision_reward != "head" && a.decision_reward != "poses")
     throw UsageError("--decision-reward must be head or poses, got '" + a.decision_reward + "'");
+  const worldmodel::Precision precision = parse_precision(a.precision);
   if (a.candidates < 2 || a.candidates > 4096)
     throw UsageError("--candidates must be in [2, 4096], got " + std::to_string(a.candidates));
   if (!(a.perturb_mm >= 0 && a.perturb_mm <= 100 && a.perturb_deg >= 0 && a.perturb_deg <= 45))
@@ -108,6 +111,7 @@ void run(FidelityArgs a) {
   o.candidates = a.candidates;
   o.plan_steps = a.plan_steps;
   o.decision_reward = a.decision_reward;
+  o.precision = precision;
   const auto src = agents::load_model_for_scene(*scene, a.model, a.device, 0);
   if (!src.trained) std::fprintf(stderr, "parallax fidelity: note: %s\n", src.description.c_str());
   o.model_description = src.description;
@@ -231,6 +235,7 @@ void register_fidelity(CLI::App& app) {
                   "scene's reward on the predicted body positions: a pose head's, or found in "
                   "the predicted frames)")
       ->capture_default_str();
+  add_precision_option(sub, a->precision);
   sub->add_option("--perturb-mm", a->perturb_mm, "Physical variance: start shift [mm]")
       ->capture_default_str();
   sub->add_option("--perturb-deg", a->perturb_deg, "Physical variance: start turn [deg]")

@@ -269,6 +269,7 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
   // ---- open loop ---------------------------------------------------------------------------
   worldmodel::DreamBatch dream(model, ne, device);
   dream.set_sampling(worldmodel::Sampling::kMode);
+  dream.set_precision(o.precision);
   for (int e = 0; e < ne; ++e) {
     auto [f, act] = context(set, e, t0, c);
     dream.reset(e, f, act);
@@ -443,6 +444,7 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
     // weighted by the running continue product), by the reward head or the scene's reward on
     // the predicted poses.
     DreamPlanModel dream(model, k, device);
+    dream.set_precision(o.precision);
     if (o.decision_reward == "poses") dream.set_pose_reward(*scene);
     std::vector<float> markers(scene->markers.size() * 3);
     const bool has_expert = policy_kinds(*scene).size() > 1;
@@ -595,6 +597,7 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
         {"threads", sim::resolve_threads(o.eval.threads)},
         {"torch_threads", torch::get_num_threads()},
         {"device", o.device},
+        {"precision", worldmodel::to_string(o.precision)},
         {"perturbation",
          {{"position_m", o.eval.perturb_position_m}, {"yaw_deg", o.eval.perturb_yaw_deg}}},
         {"motion_threshold", o.motion_threshold}}},

@@ -16,6 +16,15 @@ base="$src/assets/baselines/push.json"
 "$exe" fidelity --scene push --quick --threads 2 --quiet --out "$tmp/p" --baseline "$base" \
   --decision-reward poses
 grep -q '"reward": "poses"' "$tmp/p/report.json"
+# 1c. bf16 inference (--precision bf16): the same quick set passes the f32 baseline (the identity
+#     does not name the precision: the gate asks whether bf16 costs fidelity beyond tolerance);
+#     the report records the precision.
+"$exe" fidelity --scene push --quick --threads 2 --quiet --out "$tmp/bf" --baseline "$base" \
+  --require-beats nothing-moves --precision bf16
+grep -q '"precision": "bf16"' "$tmp/bf/report.json"
+grep -q '"precision": "f32"' "$tmp/a/report.json"
+set +e; "$exe" fidelity --scene push --quick --precision fp8 --out "$tmp/x" 2>"$tmp/err"; rc=$?; set -e
+[[ $rc == 2 ]] && grep -q -- "--precision" "$tmp/err" || { echo "bad --precision: rc $rc"; exit 1; }
 # 2. Same run again: an identical report.json (deterministic for the same model, seeds, threads).
 "$exe" fidelity --scene push --quick --threads 2 --quiet --out "$tmp/b" >/dev/null
 cmp "$tmp/a/report.json" "$tmp/b/report.json"

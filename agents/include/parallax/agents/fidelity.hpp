@@ -24,6 +24,7 @@
 
 #include "parallax/agents/eval_set.hpp"
 #include "parallax/sim/scene.hpp"
+#include "parallax/worldmodel/precision.hpp"
 #include "parallax/worldmodel/world_model.hpp"
 
 namespace parallax::agents {
@@ -43,6 +44,8 @@ struct FidelityOptions {
   // scene's reward on the predicted body positions: a pose head's, or those found in the
   // predicted frames; DreamPlanModel::set_pose_reward).
   std::string decision_reward = "head";
+  // Inference precision of every dream of the run (worldmodel::DreamBatch::set_precision).
+  worldmodel::Precision precision = worldmodel::Precision::kF32;
   // When set: the evaluation set is this recorded dataset's episodes (their first steps, replayed
   // in Bullet and checked against the recorded frames: make_eval_set_from_dataset) instead of
   // eval.policies; data_episodes of them (0: all). eval.seed and eval.policies are not used.
