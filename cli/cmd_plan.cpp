@@ -26,7 +26,7 @@ struct PlanArgs {
   std::string scene = "push", model, planner = "cem", world = "dream", precision = "f32";
   int k = 64, horizon = 15, iterations = 4, elites = 8, episodes = 10;
   int replan_every = 1, resync_every = 1, max_steps = 0, threads = 0;
-  double temperature = 0.1, gamma = 0.99, pessimism = 1.0;
+  double temperature = 0.1, gamma = 0.99, pessimism = 1.0, rest_tolerance = 0.0;
   std::vector<std::string> ensemble;
   std::uint64_t seed = 0, planner_seed = 0;
   std::string device = "cpu", out, record, reward = "head";
@@ -71,6 +71,12 @@ void run(const PlanArgs& a) {
   o.precision = parse_precision(a.precision);
   if (o.precision != worldmodel::Precision::kF32 && a.world != "dream")
     throw UsageError("--precision " + a.precision + " needs --world dream");
+  if (!std::isfinite(a.rest_tolerance) || a.rest_tolerance < 0.0)
+    throw UsageError("--rest-tolerance must be a finite number of metres >= 0, got " +
+                     std::to_string(a.rest_tolerance));
+  if (a.rest_tolerance > 0.0 && a.reward != "poses")
+    throw UsageError("--rest-tolerance needs --reward poses");
+  o.rest_tolerance = a.rest_tolerance;
   o.world = a.world;
   o.episodes = a.episodes;
   o.seed = a.seed;
@@ -157,6 +163,7 @@ void run(const PlanArgs& a) {
   if (a.world == "dream") j["reward"] = a.reward;
   if (a.world == "dream" && a.reward == "poses")
     j["poses_from"] = src.model->info().pose_bodies.empty() ? "frames" : "pose head";
+  if (o.rest_tolerance > 0.0) j["rest_tolerance_m"] = o.rest_tolerance;
   if (!o.ensemble.empty()) {
     j["ensemble"] = a.ensemble;  // the members after --model
     j["pessimism"] = o.pessimism;
@@ -242,6 +249,10 @@ void register_plan(CLI::App& app) {
                   "Dream: head (the model's reward head) | poses (the scene's reward terms on the "
                   "model's predicted body positions: its pose head's, or for a model without "
                   "one the bodies found in its imagined frames; the goal is given)")
+      ->capture_default_str();
+  sub->add_option("--rest-tolerance", a->rest_tolerance,
+                  "Dream, --reward poses from frames: a body found within this many metres of "
+                  "where the observed frame shows it rests there (0 = off)")
       ->capture_default_str();
   sub->add_option("--episodes", a->episodes, "Episodes (E)")->capture_default_str();
   sub->add_option("--seed", a->seed, "Bullet seed of episode 0 (episode e: seed + e)")

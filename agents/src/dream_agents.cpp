@@ -106,6 +106,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     dream->set_pessimism(o.pessimism);
     dream->set_terminal_value(o.terminal_value);
     if (o.pose_reward) dream->set_pose_reward(*scene);
+    dream->set_rest_tolerance(o.rest_tolerance);
     dream->set_precision(o.precision);
   } else
     oracle = std::make_unique<BulletPlanModel>(scene, o.planner.candidates, o.threads);

@@ -216,6 +216,8 @@ struct DreamPlanModel::Impl {
   std::vector<float> root_xy;               // [P, 2] frame_poses: found in the root's last frame
   std::vector<float> xy;                    // [K, P, 2] frame_poses: each slot's last found
   std::vector<std::uint8_t> found;          // [P] frame_poses: scratch of find()
+  std::vector<float> rest_xy;               // [K, P, 2] frame_poses: xy after the rest tolerance
+  double rest_tolerance = 0.0;              // [m] frame_poses: set_rest_tolerance()
   std::vector<std::uint8_t> fired;          // [K, success terms] (pose_reward)
   std::vector<char> ended;                  // [K] a terminating success fired (pose_reward)
   torch::Tensor root_frames, root_actions;  // [C', 3, H, W] u8, [C', A] f32
@@ -259,6 +261,18 @@ struct DreamPlanModel::Impl {
         frame_poses->find(f.data_ptr<std::uint8_t>() + i * fsz,
                           std::span<float>(xy.data() + i * per, per), found);
       pp = xy.data();
+      if (rest_tolerance > 0.0) {
+        // A body within the tolerance of its root position rests there (set_rest_tolerance).
+        rest_xy.assign(xy.begin(), xy.begin() + static_cast<std::ptrdiff_t>(k * per));
+        const double tol2 = rest_tolerance * rest_tolerance;
+        for (int i = 0; i < k; ++i)
+          for (std::size_t b = 0; b < per; b += 2) {
+            float* q = rest_xy.data() + i * per + b;
+            const double dx = q[0] - root_xy[b], dy = q[1] - root_xy[b + 1];
+            if (dx * dx + dy * dy <= tol2) q[0] = root_xy[b], q[1] = root_xy[b + 1];
+          }
+        pp = rest_xy.data();
+      }
     } else {
       p = dream.poses();  // [capacity, P, 2]
       per = static_cast<std::size_t>(p.size(1)) * 2;
@@ -404,6 +418,17 @@ void DreamPlanModel::set_pose_reward(const sim::SceneModel& scene) {
     return;
   }
   impl_->pose_reward = std::make_unique<PoseReward>(scene, first.pose_bodies);
+}
+
+void DreamPlanModel::set_rest_tolerance(double metres) {
+  if (!std::isfinite(metres) || metres < 0.0)
+    throw std::invalid_argument("rest tolerance: must be a finite number of metres >= 0, got " +
+                                std::to_string(metres));
+  if (metres > 0.0 && !impl_->frame_poses)
+    throw std::invalid_argument(
+        "rest tolerance: needs the reward from poses found in frames (set_pose_reward() with a "
+        "frame model); a pose head has no root frame to rest at");
+  impl_->rest_tolerance = metres;
 }
 
 bool DreamPlanModel::poses_from_frames() const {

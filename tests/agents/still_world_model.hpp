@@ -1,6 +1,8 @@
 // A world model that holds the last frame it observed (context or resync): predicts no motion,
 // reward 0, the episode goes on. A cheap, exactly known dream for tests of the arena and the
-// rollout engine. Include after <torch/torch.h> (and its `#undef CHECK`).
+// rollout engine. With `drift_px` each step instead moves the whole image that many pixels to the
+// right (torch::roll; what leaves on the right comes back on the left): every body seems to move.
+// Include after <torch/torch.h> (and its `#undef CHECK`).
 #pragma once
 
 #include "parallax/sim/scene.hpp"
@@ -10,7 +12,7 @@ namespace parallax::testing {
 
 class StillWorldModel final : public worldmodel::WorldModel {
  public:
-  explicit StillWorldModel(const sim::SceneModel& scene) {
+  explicit StillWorldModel(const sim::SceneModel& scene, int drift_px = 0) : drift_px_(drift_px) {
     info_.family = "still";
     info_.height = scene.camera.height;
     info_.width = scene.camera.width;
@@ -28,7 +30,7 @@ class StillWorldModel final : public worldmodel::WorldModel {
   }
   worldmodel::SlotState step(const worldmodel::SlotState& s, const torch::Tensor&,
                              const worldmodel::StepContext&) override {
-    return {s[0].clone()};
+    return {drift_px_ == 0 ? s[0].clone() : torch::roll(s[0], {drift_px_}, {3})};
   }
   worldmodel::SlotState observe(const worldmodel::SlotState&, const torch::Tensor& frames,
                                 const worldmodel::StepContext&) override {
@@ -45,6 +47,7 @@ class StillWorldModel final : public worldmodel::WorldModel {
  private:
   worldmodel::ModelInfo info_;
   torch::nn::Module module_;
+  int drift_px_ = 0;
 };
 
 }  // namespace parallax::testing

@@ -192,3 +192,84 @@ TEST_CASE("dream planner scores a frame model with the scene's reward on the pos
     }
   }
 }
+
+TEST_CASE("dream planner's rest tolerance holds a body that barely moves at its root position",
+          "[frame_poses][planner]") {
+  // A model whose every imagined step moves the whole image one pixel right (about 1.1 cm on
+  // push's table): the cube the finder sees drifts 1 px per step. Within the rest tolerance it
+  // is taken at the root frame's position, so the plan's reward is the root's cube distance,
+  // exactly; beyond it the drifted position counts.
+  const auto scene = scene_named("push");
+  const auto model = std::make_shared<parallax::testing::StillWorldModel>(*scene, 1);
+  sim::Renderer renderer(scene, sim::RenderOptions{.threads = 1});
+  sim::World world(scene, 3);
+  std::vector<float> markers(scene->markers.size() * 3);
+  world.marker_positions(markers);
+  const auto rgb = render(renderer, *scene, world);
+  const int h = scene->camera.height, w = scene->camera.width;
+  const auto frame =
+      torch::from_blob(const_cast<std::uint8_t*>(rgb.data()), {1, h, w, 3}, torch::kUInt8)
+          .permute({0, 3, 1, 2})
+          .contiguous();
+  // The root's cube as the planner's finder reads it (same calibration: same options).
+  const ag::FramePoses finder(scene, {"cube"});
+  float root[2];
+  std::uint8_t found[1];
+  finder.find(rgb.data(), root, found);
+  REQUIRE(found[0]);
+  const double d_root = std::hypot(root[0] - markers[0], root[1] - markers[1]);
+  const int k = 2, l = 3;
+  const float gamma = 0.9f;
+  std::vector<float> plans(static_cast<std::size_t>(k) * l * scene->action_size(), 0.0f);
+  double at_rest = 0, discount = 1;
+  for (int s = 0; s < l; ++s) at_rest += discount * -d_root, discount *= gamma;
+  const auto score = [&](double tolerance) {
+    ag::DreamPlanModel dream(model, k, torch::kCPU);
+    dream.set_pose_reward(*scene);
+    dream.set_rest_tolerance(tolerance);
+    dream.set_markers(markers);
+    dream.set_root(frame, torch::zeros({1, scene->action_size()}));
+    std::vector<double> returns(k);
+    dream.score(plans, k, l, gamma, returns);
+    return returns;
+  };
+  // 3 steps drift 3 px (about 3.3 cm): a 6 cm tolerance holds the cube at the root's position.
+  for (double r : score(0.06)) CHECK(r == Approx(at_rest).epsilon(1e-6));
+  // Off (0) and a 5 mm tolerance (under one step's drift) both see the drift: the return is
+  // push's reward on the cube found in the root frame rolled 1, 2, 3 px.
+  double drifted = 0;
+  discount = 1;
+  for (int s = 1; s <= l; ++s) {
+    std::vector<std::uint8_t> rolled(rgb.size());
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x)
+        for (int c = 0; c < 3; ++c)
+          rolled[(static_cast<std::size_t>(y) * w + (x + s) % w) * 3 + c] =
+              rgb[(static_cast<std::size_t>(y) * w + x) * 3 + c];
+    float xy[2];
+    finder.find(rolled.data(), xy, found);
+    REQUIRE(found[0]);
+    REQUIRE(std::hypot(xy[0] - root[0], xy[1] - root[1]) > 0.005 * s);
+    drifted += discount * -std::hypot(xy[0] - markers[0], xy[1] - markers[1]), discount *= gamma;
+  }
+  REQUIRE(std::abs(drifted - at_rest) > 1e-3);
+  for (double tolerance : {0.0, 0.005})
+    for (double r : score(tolerance)) {
+      INFO("tolerance " << tolerance << ": return " << r << ", at rest " << at_rest);
+      CHECK(r == Approx(drifted).epsilon(1e-6));
+    }
+}
+
+TEST_CASE("dream planner refuses a bad rest tolerance and one without frames",
+          "[frame_poses][planner]") {
+  const auto scene = scene_named("push");
+  const auto model = std::make_shared<parallax::testing::StillWorldModel>(*scene);
+  ag::DreamPlanModel head(model, 2, torch::kCPU);  // the reward head: no poses, no frames
+  CHECK_THROWS_WITH(head.set_rest_tolerance(0.01), Catch::Contains("frames"));
+  CHECK_NOTHROW(head.set_rest_tolerance(0.0));
+  ag::DreamPlanModel frames(model, 2, torch::kCPU);
+  frames.set_pose_reward(*scene);
+  CHECK_THROWS_WITH(frames.set_rest_tolerance(-0.01), Catch::Contains("-0.01"));
+  CHECK_THROWS_WITH(frames.set_rest_tolerance(std::nan("")), Catch::Contains("nan"));
+  CHECK_NOTHROW(frames.set_rest_tolerance(0.01));
+}

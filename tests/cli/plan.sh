@@ -146,6 +146,14 @@ bad plan --world bullet --reward poses
 "$exe" plan --world dream --reward poses --model "$src/assets/models/push.pt" --episodes 1 \
   --max-steps 2 --k 4 --horizon 3 --iterations 1 --threads 1 --quiet --json >"$tmp/poses.json"
 grep -Eq '"poses_from": ?"frames"' "$tmp/poses.json" || { echo "poses_from missing"; exit 1; }
+# With a rest tolerance (bodies within 1 cm of the observed frame's position rest there): runs
+# and is recorded in the report.
+"$exe" plan --world dream --reward poses --model "$src/assets/models/push.pt" --episodes 1 \
+  --max-steps 2 --k 4 --horizon 3 --iterations 1 --threads 1 --rest-tolerance 0.01 --quiet \
+  --json >"$tmp/rest.json"
+grep -Eq '"rest_tolerance_m": ?0.01' "$tmp/rest.json" || { echo "rest_tolerance_m missing"; exit 1; }
+bad plan --world dream --reward poses --rest-tolerance -0.01
+bad plan --world dream --rest-tolerance 0.01
 bad plan --episodes 1 --seed 5 --record "$tmp/rec"
 # An unknown flag: CLI11's own message (it adds a "Run with --help" line), exit 2.
 set +e; "$exe" plan --frobnicate >/dev/null 2>&1; rc=$?; set -e

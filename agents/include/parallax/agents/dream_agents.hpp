@@ -55,6 +55,9 @@ struct PlanRunOptions {
   // not its reward head; the episode's markers (the goal) are given to the planner at each
   // decision (DreamPlanModel::set_pose_reward).
   bool pose_reward = false;
+  // Dream, poses found in frames: a body within this many metres of its root position rests
+  // there (DreamPlanModel::set_rest_tolerance; 0 = off).
+  double rest_tolerance = 0.0;
   // Dream: inference precision (DreamPlanModel::set_precision).
   worldmodel::Precision precision = worldmodel::Precision::kF32;
   // When set, each episode as it happened in Bullet (frames, ids, poses, actions, rewards; the

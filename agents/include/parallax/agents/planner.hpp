@@ -126,6 +126,13 @@ class DreamPlanModel : public PlanModel {
   // body FramePoses refuses.
   void set_pose_reward(const sim::SceneModel& scene);
   bool poses_from_frames() const;  // set_pose_reward() finds the poses in the frames
+  // Poses found in frames: a body found within `metres` of where the root's last frame shows it
+  // is taken to rest exactly there (0, the default: off). The colour finder's position of a
+  // resting body moves by millimetres with the imagined frame around it (a pusher passing
+  // nearby, the model's blur), which gives plans that never touch the cube different returns;
+  // in Bullet they tie exactly. Throws std::invalid_argument for a negative or non-finite
+  // tolerance, or when the poses do not come from frames.
+  void set_rest_tolerance(double metres);
   void set_markers(std::span<const float> markers_xyz);  // [M, 3] m; ignored without pose reward
 
  private:
