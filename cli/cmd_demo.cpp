@@ -46,7 +46,7 @@ void run_demo(const DemoOptions& o) {
   if (o.ticks < 1 || o.ticks > 10000)
     throw UsageError("--ticks must be in [1, 10000], got " + std::to_string(o.ticks));
   check_device(o.device);
-  const worldmodel::Precision precision = parse_precision(o.precision);
+  const worldmodel::Precision precision = parse_precision(o.precision, o.device);
   worldmodel::init_torch_threads(o.threads);
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(o.scene));
 
@@ -104,7 +104,7 @@ void run_demo(const DemoOptions& o) {
       {"ticks", o.ticks},
       {"seed", o.seed},
       {"device", o.device},
-      {"precision", o.precision},
+      {"precision", worldmodel::to_string(precision)},
       {"frame", {{"height", h}, {"width", w}}},
       {"metrics_note", "mse/psnr/ssim on [0,1] RGB; psnr is null when mse is 0 (infinite)"},
       {"summary", run.summary()},

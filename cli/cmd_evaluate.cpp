@@ -52,7 +52,7 @@ void run(const EvaluateArgs& a) {
   o.max_steps = a.max_steps;
   o.device = a.device;
   o.pose_reward = a.reward == "poses";
-  o.precision = parse_precision(a.precision);
+  o.precision = parse_precision(a.precision, a.device);
   worldmodel::init_torch_threads(a.threads);
   const auto src = agents::load_model_for_scene(*scene, a.model, a.device, 0);
   if (!src.trained) std::fprintf(stderr, "parallax evaluate: note: %s\n", src.description.c_str());

@@ -68,7 +68,7 @@ void run(FidelityArgs a) {
   check_device(a.device);
   if (a.decision_reward != "head" && a.decision_reward != "poses")
     throw UsageError("--decision-reward must be head or poses, got '" + a.decision_reward + "'");
-  const worldmodel::Precision precision = parse_precision(a.precision);
+  const worldmodel::Precision precision = parse_precision(a.precision, a.device);
   if (a.candidates < 2 || a.candidates > 4096)
     throw UsageError("--candidates must be in [2, 4096], got " + std::to_string(a.candidates));
   if (!(a.perturb_mm >= 0 && a.perturb_mm <= 100 && a.perturb_deg >= 0 && a.perturb_deg <= 45))

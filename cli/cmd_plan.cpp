@@ -68,7 +68,7 @@ void run(const PlanArgs& a) {
     throw UsageError("--reward must be head or poses, got '" + a.reward + "'");
   if (a.reward == "poses" && a.world != "dream")
     throw UsageError("--reward poses needs --world dream");
-  o.precision = parse_precision(a.precision);
+  o.precision = parse_precision(a.precision, a.device);
   if (o.precision != worldmodel::Precision::kF32 && a.world != "dream")
     throw UsageError("--precision " + a.precision + " needs --world dream");
   if (!std::isfinite(a.rest_tolerance) || a.rest_tolerance < 0.0)

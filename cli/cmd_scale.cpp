@@ -36,14 +36,14 @@ void run(const ScaleArgs& a) {
   if (a.reward != "head" && a.reward != "poses")
     throw UsageError("--reward must be head or poses, got '" + a.reward + "'");
   o.pose_reward = a.reward == "poses";
-  o.precision = parse_precision(a.precision);
+  check_device(a.device);
+  o.precision = parse_precision(a.precision, a.device);
   o.seed = a.seed, o.device = a.device;
   try {
     agents::validate(o);
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
-  check_device(a.device);
   const fs::path out(a.out);
   if (fs::exists(out) && !fs::is_directory(out))
     throw UsageError("--out: '" + a.out + "' exists and is not a folder");

@@ -20,9 +20,10 @@ std::optional<ViewerOptions> parse_options(int argc, char** argv, int& exit_code
   app.add_option("--seed", o.seed, "Base seed")->check(cli::seed_check())->capture_default_str();
   app.add_option("--policy", o.policy, "Agent: random | expert | noisy")->capture_default_str();
   app.add_option("--precision", o.precision,
-                 "Dream inference: f32 | bf16 (autocast; faster `unet` ticks on CPUs with AMX or "
-                 "AVX-512 BF16; docs/worldmodel.md)")
-      ->check(CLI::IsMember({"f32", "bf16"}))
+                 "Dream inference: f32 (bit-reproducible) | bf16 (autocast; about 3x faster "
+                 "`unet` ticks on CPUs with AMX or AVX-512 BF16; docs/worldmodel.md) | auto (bf16 "
+                 "where the CPU has bf16 units, else f32)")
+      ->check(CLI::IsMember({"f32", "bf16", "auto"}))
       ->capture_default_str();
   app.add_option("--threads", o.threads, "Sim and renderer threads (0: all cores)")
       ->check(CLI::Range(0, 256));

@@ -14,9 +14,9 @@ struct ViewerOptions {
   std::uint64_t seed = 0;
   std::string policy = "random";
   int threads = 0;
-  std::string precision = "f32";  // the dream's inference precision: f32 | bf16
-  int frames = 0;                 // > 0: run this many frames then exit (lockstep unless --bench)
-  std::string screenshot;         // with --frames: the window as PNG at the end
+  std::string precision = "auto";  // the dream's inference precision: f32 | bf16 | auto
+  int frames = 0;                  // > 0: run this many frames then exit (lockstep unless --bench)
+  std::string screenshot;          // with --frames: the window as PNG at the end
   std::string record;        // with --frames: the side-by-side MP4 of env 0, one frame per tick
   std::string input_script;  // timed key presses and UI actions (input_script.hpp)
   std::string panels_json;   // with --frames: where each panel was drawn in the last frame

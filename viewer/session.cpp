@@ -20,7 +20,8 @@ void push_history(std::deque<float>& d, float v) {
 
 }  // namespace
 
-Session::Session(SessionOptions options) : o_(std::move(options)) {
+Session::Session(SessionOptions options)
+    : o_(std::move(options)), precision_(worldmodel::resolve_precision(o_.precision, torch::kCPU)) {
   build(o_.scene, o_.model);
 }
 
@@ -34,13 +35,12 @@ Session::~Session() {
 void Session::build(const std::string& scene_name, const std::string& model_path) {
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(scene_name));
   auto model = agents::load_model_for_scene(*scene, model_path, "cpu", o_.seed);
-  auto arena = std::make_unique<agents::Arena>(
-      scene, model.model,
-      agents::ArenaOptions{.num_envs = o_.envs,
-                           .seed = o_.seed,
-                           .threads = o_.threads,
-                           .policy = o_.policy,
-                           .precision = worldmodel::precision_from_string(o_.precision)});
+  auto arena = std::make_unique<agents::Arena>(scene, model.model,
+                                               agents::ArenaOptions{.num_envs = o_.envs,
+                                                                    .seed = o_.seed,
+                                                                    .threads = o_.threads,
+                                                                    .policy = o_.policy,
+                                                                    .precision = precision_});
   scene_ = std::move(scene);
   model_ = std::move(model);
   arena_ = std::move(arena);
@@ -215,7 +215,7 @@ void Session::publish() {
   s.tick = arena_->ticks();
   s.control_hz = static_cast<int>(std::lround(scene_->control_hz));
   s.scene = scene_->name;
-  s.model = model_.description;
+  s.model = model_.description + ", " + worldmodel::to_string(precision_);
   s.mode = agents::to_string(arena_->mode());
   s.resync_every = arena_->resync_every();
   s.policy = teleop_ ? "teleoperation (env 0)" : arena_->policy_name();

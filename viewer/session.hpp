@@ -34,7 +34,7 @@ struct SessionOptions {
   std::uint64_t seed = 0;
   std::string policy = "random";
   int threads = 0;
-  std::string precision = "f32";  // the dream's inference precision: f32 | bf16
+  std::string precision = "auto";  // the dream's inference precision: f32 | bf16 | auto
 };
 
 // What the UI draws: a copy of the arena's outputs after a tick.
@@ -112,6 +112,7 @@ class Session {
   void worker_loop();
 
   SessionOptions o_;
+  worldmodel::Precision precision_;  // o_.precision resolved on the CPU ("auto")
   std::shared_ptr<const sim::SceneModel> scene_;
   agents::ModelSource model_;
   std::unique_ptr<agents::Arena> arena_;

@@ -53,6 +53,12 @@ for x, y in zip(f["steps"], b["steps"]):
     if x["psnr"] is not None and y["psnr"] is not None:
         assert abs(x["psnr"] - y["psnr"]) < 1.0, (x, y)
 PY
+# auto: bf16 where the CPU lists bf16 units (the kernel's flags), else f32; the report says which.
+"$exe" demo --out "$tmp/auto" --threads 2 --ticks 2 --precision auto >/dev/null
+want=f32
+grep -qwE "amx_bf16|avx512_bf16" /proc/cpuinfo && want=bf16
+grep -Eq "\"precision\": ?\"$want\"" "$tmp/auto/report.json" ||
+  { echo "precision auto: expected $want"; grep precision "$tmp/auto/report.json"; exit 1; }
 if "$exe" demo --precision fp8 --out "$tmp/bad" 2>"$tmp/err"; then echo "expected failure"; exit 1; fi
 grep -q "precision" "$tmp/err"
 # --out moves the outputs; a bad flag value is an error with a message and a non-zero exit

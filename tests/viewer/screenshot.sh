@@ -17,8 +17,9 @@ py=${PARALLAX_TEST_PYTHON:-python3}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 command -v xvfb-run >/dev/null || { echo "xvfb-run missing (apt-get install xvfb): skipped"; exit 77; }
 scene="$src/tests/viewer/still_scene.json"
+# --precision f32: the viewer's default (auto) may pick bf16, the demo's is f32.
 xvfb-run -a -s "-screen 0 1280x720x24" "$view" --scene "$scene" --frames 8 --envs 2 --seed 3 \
-  --screenshot "$tmp/shot.png"
+  --precision f32 --screenshot "$tmp/shot.png"
 test -s "$tmp/shot.png"
 for args in "3 8 r8" "3 7 r7" "4 8 s4"; do
   read -r seed step name <<<"$args"
@@ -78,7 +79,7 @@ PY
 # --screenshot without --frames is a usage error, not a hang
 if "$view" --screenshot "$tmp/x.png" 2>"$tmp/err"; then echo "expected failure"; exit 1; fi
 grep -q -- "--frames" "$tmp/err"
-# --precision takes f32 or bf16 only; bf16 runs (the window renders).
+# --precision takes f32, bf16 or auto only; bf16 runs (the window renders).
 if "$view" --precision fp8 --frames 1 2>"$tmp/err"; then echo "expected failure"; exit 1; fi
 grep -q -- "--precision" "$tmp/err"
 xvfb-run -a -s "-screen 0 1280x720x24" "$view" --frames 2 --envs 2 --precision bf16 \

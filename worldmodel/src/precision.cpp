@@ -2,6 +2,8 @@
 #include "parallax/worldmodel/precision.hpp"
 
 #include <ATen/autocast_mode.h>
+#include <ATen/cpu/Utils.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/torch.h>
 
 #include <stdexcept>
@@ -16,6 +18,23 @@ Precision precision_from_string(const std::string& name) {
 
 const char* to_string(Precision precision) {
   return precision == Precision::kBF16 ? "bf16" : "f32";
+}
+
+bool has_bf16_units(c10::Device device) {
+  if (device.is_cuda()) return at::detail::getCUDAHooks().supportsBFloat16ConvolutionWithCuDNNv8();
+  if (!device.is_cpu()) return false;
+  const auto caps = at::cpu::get_cpu_capabilities();
+  const auto flag = [&](const char* name) {
+    const auto it = caps.find(name);
+    return it != caps.end() && it->second.isBool() && it->second.toBool();
+  };
+  return flag("amx_bf16") || flag("avx512_bf16");
+}
+
+Precision resolve_precision(const std::string& name, c10::Device device) {
+  if (name == "auto") return has_bf16_units(device) ? Precision::kBF16 : Precision::kF32;
+  if (name == "f32" || name == "bf16") return precision_from_string(name);
+  throw std::invalid_argument("precision '" + name + "': expected f32, bf16 or auto");
 }
 
 AutocastGuard::AutocastGuard(c10::Device device, Precision precision)

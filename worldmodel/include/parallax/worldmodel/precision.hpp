@@ -23,6 +23,14 @@ enum class Precision {
 Precision precision_from_string(const std::string& name);
 const char* to_string(Precision precision);
 
+// Whether `device` has matrix units for bf16, where bf16 autocast runs faster than f32: a CPU
+// with AMX-BF16 or AVX-512 BF16 (PyTorch's cpuinfo), a GPU with bf16 cuDNN convolutions (sm_80
+// and later). Elsewhere bf16 is emulated and slower than f32.
+bool has_bf16_units(c10::Device device);
+// "f32" | "bf16" | "auto" (bf16 where has_bf16_units(device), else f32); anything else throws
+// std::invalid_argument naming the value.
+Precision resolve_precision(const std::string& name, c10::Device device);
+
 // RAII: while alive, bf16 autocast on `device`'s type when `precision` is kBF16; nothing for
 // kF32. Restores the previous autocast state of that device type on exit.
 class AutocastGuard {
