@@ -98,10 +98,12 @@ void Planner::sample(int iteration) {
   sample_plans(options_, a_, rng_, mean_, std_, cand_);
   // Candidate 0 keeps what is already known: the warm start (shooting: the previous best,
   // shifted; CEM / MPPI: the current mean). Its noise is drawn anyway, so that the stream of the
-  // other candidates does not depend on that choice.
+  // other candidates does not depend on that choice. Not with K = 1: a planner whose only plan
+  // were the warm start (zeros at an episode's start) would never move; its one plan is a draw.
+  (void)iteration;
+  if (options_.candidates == 1) return;
   const auto& keep = options_.kind == PlannerKind::kShooting ? best_ : mean_;
   for (std::size_t at = 0; at < keep.size(); ++at) cand_[at] = std::clamp(keep[at], -1.0f, 1.0f);
-  (void)iteration;
 }
 
 std::span<const float> Planner::plan(PlanModel& model) {

@@ -177,6 +177,32 @@ TEST_CASE("planner shift keeps the tail of the plan as the warm start", "[planne
                   std::invalid_argument);
 }
 
+TEST_CASE("planner with one candidate plays a draw and not the zero warm start", "[planner]") {
+  // With K = 1 the warm start (zeros at an episode's start, then the zeros shifted) would be the
+  // only plan ever played: a pusher that never moves. The one candidate is a draw instead, and
+  // each decision draws anew.
+  QuadraticModel model({0.0f, 0.0f});  // every plan scores; the draw is what is played
+  for (auto kind : {ag::PlannerKind::kShooting, ag::PlannerKind::kCem, ag::PlannerKind::kMppi}) {
+    INFO("planner " << ag::to_string(kind));
+    ag::PlannerOptions o;
+    o.kind = kind;
+    o.candidates = 1;
+    o.elites = 1;
+    o.horizon = 5;
+    o.iterations = 2;
+    ag::Planner p(o, 2);
+    p.reset(1);
+    const auto s1 = p.plan(model);
+    const std::vector<float> a(s1.begin(), s1.end());
+    double norm = 0;
+    for (float v : a) norm += std::abs(v);
+    CHECK(norm > 0.1);  // init_std 0.6 over 10 numbers: under 0.1 only by a vanishing chance
+    p.shift(5);
+    const auto s2 = p.plan(model);
+    CHECK(std::vector<float>(s2.begin(), s2.end()) != a);
+  }
+}
+
 // A small oracle (K = 32, 3 iterations, a decision every 5 ticks) to keep the test at seconds:
 // it solved 2 of these 3 episodes when written; `parallax plan --world bullet` with the default
 // K = 64, 4 iterations, a decision every tick is the figure of docs/agents.md.
