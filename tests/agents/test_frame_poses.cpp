@@ -40,6 +40,14 @@ std::vector<std::uint8_t> render(const sim::Renderer& r, const sim::SceneModel& 
   return rgb;
 }
 
+// One frame [H, W, 3] u8 as a context of one [1, 3, H, W] u8 (DreamPlanModel::set_root).
+torch::Tensor as_context(const std::vector<std::uint8_t>& rgb, const sim::SceneModel& scene) {
+  const int h = scene.camera.height, w = scene.camera.width;
+  return torch::from_blob(const_cast<std::uint8_t*>(rgb.data()), {1, h, w, 3}, torch::kUInt8)
+      .permute({0, 3, 1, 2})
+      .contiguous();
+}
+
 }  // namespace
 
 // Errors [m] of the positions `finder` reads from true frames along `policy` episodes of
@@ -167,12 +175,7 @@ TEST_CASE("dream planner scores a frame model with the scene's reward on the pos
     world.marker_positions(markers);
     dream.set_markers(markers);
     const auto rgb = render(renderer, *scene, world);
-    const int h = scene->camera.height, w = scene->camera.width;
-    const auto frame =
-        torch::from_blob(const_cast<std::uint8_t*>(rgb.data()), {1, h, w, 3}, torch::kUInt8)
-            .permute({0, 3, 1, 2})
-            .contiguous();
-    dream.set_root(frame, torch::zeros({1, scene->action_size()}));
+    dream.set_root(as_context(rgb, *scene), torch::zeros({1, scene->action_size()}));
     // The model predicts no motion: each step's reward is push's -|cube - goal| on the root's
     // cube (the success term cannot fire: resets start the cube off the goal).
     const double d = std::hypot(poses[cube * 7] - markers[0], poses[cube * 7 + 1] - markers[1]);
@@ -207,10 +210,7 @@ TEST_CASE("dream planner's rest tolerance holds a body that barely moves at its 
   world.marker_positions(markers);
   const auto rgb = render(renderer, *scene, world);
   const int h = scene->camera.height, w = scene->camera.width;
-  const auto frame =
-      torch::from_blob(const_cast<std::uint8_t*>(rgb.data()), {1, h, w, 3}, torch::kUInt8)
-          .permute({0, 3, 1, 2})
-          .contiguous();
+  const auto frame = as_context(rgb, *scene);
   // The root's cube as the planner's finder reads it (same calibration: same options).
   const ag::FramePoses finder(scene, {"cube"});
   float root[2];
