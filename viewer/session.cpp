@@ -47,6 +47,7 @@ void Session::build(const std::string& scene_name, const std::string& model_path
   o_.scene = scene_name;
   o_.model = model_path;
   imaginer_ = std::make_unique<agents::FutureImaginer>(model_.model, 16, torch::kCPU);
+  imaginer_->set_precision(precision_);
   id_renderer_ = std::make_unique<sim::Renderer>(scene_);
   pusher_body_ = -1;
   for (const auto& act : scene_->actuators)  // the first actuated body (push: the pusher)

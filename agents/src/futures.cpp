@@ -70,6 +70,7 @@ struct FutureImaginer::Impl {
   torch::Device device;
   worldmodel::SlotState root{};  // each [1, ...] on the device
   worldmodel::StepContext ctx{.sampling = worldmodel::Sampling::kMode, .generator = nullptr};
+  worldmodel::Precision precision = worldmodel::Precision::kF32;
 
   // The root forked into k rows.
   worldmodel::SlotState fork(int k) const {
@@ -83,10 +84,12 @@ struct FutureImaginer::Impl {
     return s;
   }
 
-  // Steps k forked rows along plans [K, L, A]; per step calls on_step(state).
+  // Steps k forked rows along plans [K, L, A]; per step calls on_step(state), both under the
+  // precision's autocast; floating state is kept f32 between steps (as DreamBatch keeps it).
   template <class F>
   void rollout(std::span<const float> plans, int k, int l, F&& on_step) {
     torch::NoGradGuard no_grad;
+    worldmodel::AutocastGuard autocast(device, precision);
     worldmodel::SlotState s = fork(k);
     torch::Tensor act = torch::empty({k, a}, torch::kFloat32);  // [K, A] staging on the CPU
     for (int step = 0; step < l; ++step) {
@@ -94,6 +97,8 @@ struct FutureImaginer::Impl {
       for (int i = 0; i < k; ++i)
         std::copy_n(plans.data() + (static_cast<std::size_t>(i) * l + step) * a, a, p + i * a);
       s = model->step(s, act.to(device), ctx);
+      for (auto& t : s)
+        if (t.is_floating_point() && t.scalar_type() != torch::kFloat) t = t.to(torch::kFloat);
       on_step(step, s);
     }
   }
@@ -116,6 +121,12 @@ FutureImaginer::FutureImaginer(std::shared_ptr<worldmodel::WorldModel> model, in
   impl_->w = info.width;
 }
 FutureImaginer::~FutureImaginer() = default;
+
+void FutureImaginer::set_precision(worldmodel::Precision precision) {
+  impl_->precision = precision;
+  if (precision == worldmodel::Precision::kBF16)
+    worldmodel::use_channels_last(impl_->model->module());
+}
 
 int FutureImaginer::action_size() const {
   return impl_->a;
@@ -141,8 +152,8 @@ void FutureImaginer::score(std::span<const float> plans, int k, int l, float gam
   std::vector<double> alive(k, 1.0), discount(k, 1.0);
   std::fill_n(returns.begin(), k, 0.0);
   impl_->rollout(plans, k, l, [&](int, const worldmodel::SlotState& s) {
-    const auto r = impl_->model->reward(s).to(torch::kCPU).contiguous();
-    const auto c = impl_->model->cont(s).to(torch::kCPU).contiguous();
+    const auto r = impl_->model->reward(s).to(torch::kCPU, torch::kFloat).contiguous();
+    const auto c = impl_->model->cont(s).to(torch::kCPU, torch::kFloat).contiguous();
     for (int i = 0; i < k; ++i) {
       returns[i] += discount[i] * alive[i] * r[i].item<float>();
       alive[i] *= c[i].item<float>();
@@ -185,14 +196,14 @@ ImaginedFutures FutureImaginer::imagine(const FuturesOptions& o) {
   f.returns.assign(f.k, 0.0);
   std::vector<double> alive(f.k, 1.0), discount(f.k, 1.0);
   m.rollout(f.plans, f.k, f.l, [&](int step, const worldmodel::SlotState& s) {
-    const auto img = (m.model->decode(s).clamp(0, 1) * 255.0f)
+    const auto img = (m.model->decode(s).to(torch::kFloat).clamp(0, 1) * 255.0f)
                          .round()
                          .to(torch::kUInt8)
                          .permute({0, 2, 3, 1})
                          .to(torch::kCPU)
                          .contiguous();  // [K, H, W, 3] u8
-    const auto r = m.model->reward(s).to(torch::kCPU).contiguous();
-    const auto c = m.model->cont(s).to(torch::kCPU).contiguous();
+    const auto r = m.model->reward(s).to(torch::kCPU, torch::kFloat).contiguous();
+    const auto c = m.model->cont(s).to(torch::kCPU, torch::kFloat).contiguous();
     for (int i = 0; i < f.k; ++i) {
       std::copy_n(img.data_ptr<std::uint8_t>() + i * fsz, fsz,
                   f.frames.data() + (static_cast<std::size_t>(i) * f.l + step) * fsz);

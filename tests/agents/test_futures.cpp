@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "parallax/agents/futures.hpp"
 #include "parallax/sim/render_inputs.hpp"
@@ -87,6 +88,40 @@ TEST_CASE("futures: forked futures equal the dream's own fork and tick", "[agent
   const auto again = im.imagine(o);
   CHECK(again.plans == f.plans);
   CHECK(again.frames == f.frames);
+}
+
+TEST_CASE("futures: at bf16 they follow the dream's own bf16 fork and tick", "[agents][futures]") {
+  // The same comparison with both paths under bf16 autocast: within one 8-bit level of the
+  // DreamBatch's bf16 frames (the batch sizes differ: 2 futures, 3 slots), and not f32's frames.
+  Source src;
+  ag::FutureImaginer f32(src.model, 4, torch::kCPU);
+  f32.set_root(src.dream.state(), 1);
+  const ag::FuturesOptions o{.futures = 2, .horizon = 3, .seed = 4};
+  const auto ref = f32.imagine(o);
+  src.dream.set_precision(wm::Precision::kBF16);
+  ag::FutureImaginer im(src.model, 4, torch::kCPU);
+  im.set_precision(wm::Precision::kBF16);
+  im.set_root(src.dream.state(), 1);
+  const auto f = im.imagine(o);
+  REQUIRE(f.plans == ref.plans);
+  src.dream.fork(1, {0, 2});
+  int worst = 0;
+  for (int s = 0; s < f.l; ++s) {
+    auto act = torch::zeros({3, f.a});
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < f.a; ++j)
+        act[i == 0 ? 0 : 2][j] = f.plans[(static_cast<std::size_t>(i) * f.l + s) * f.a + j];
+    src.dream.tick(act);
+    const auto frames = src.dream.frames().permute({0, 2, 3, 1}).contiguous();
+    for (int i = 0; i < 2; ++i) {
+      const auto got = f.frame(i, s);
+      const std::uint8_t* want = frames[i == 0 ? 0 : 2].data_ptr<std::uint8_t>();
+      for (std::size_t p = 0; p < got.size(); ++p)
+        worst = std::max(worst, std::abs(int(got[p]) - int(want[p])));
+    }
+  }
+  CHECK(worst <= 1);
+  CHECK(f.frames != ref.frames);  // bf16 moved some pixel away from f32
 }
 
 TEST_CASE("futures: the pick is the largest imagined return and score() agrees",

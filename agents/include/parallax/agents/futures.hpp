@@ -26,6 +26,7 @@
 
 #include "parallax/agents/planner.hpp"
 #include "parallax/sim/world.hpp"
+#include "parallax/worldmodel/precision.hpp"
 #include "parallax/worldmodel/world_model.hpp"
 
 namespace parallax::agents {
@@ -79,6 +80,9 @@ class FutureImaginer : public PlanModel {
   void set_root(const worldmodel::SlotState& state, int row);
   // K futures from the root (set_root first).
   ImaginedFutures imagine(const FuturesOptions& options);
+  // Inference precision of the imagined steps, decodes and heads (as DreamBatch::set_precision:
+  // bf16 autocast, convolution weights channels-last, the state kept f32 between steps).
+  void set_precision(worldmodel::Precision precision);
 
   // PlanModel: imagined returns of plans [K, L, A] forked from the root.
   int action_size() const override;
