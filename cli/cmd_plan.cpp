@@ -30,7 +30,7 @@ struct PlanArgs {
   std::vector<std::string> ensemble;
   std::uint64_t seed = 0, planner_seed = 0;
   std::string device = "cpu", out, record, reward = "head";
-  bool json_out = false, quiet = false, value = false;
+  bool json_out = false, quiet = false, value = false, verify = false;
 };
 
 void run(const PlanArgs& a) {
@@ -77,6 +77,7 @@ void run(const PlanArgs& a) {
   if (a.rest_tolerance > 0.0 && a.reward != "poses")
     throw UsageError("--rest-tolerance needs --reward poses");
   o.rest_tolerance = a.rest_tolerance;
+  o.verify = a.verify;
   o.world = a.world;
   o.episodes = a.episodes;
   o.seed = a.seed;
@@ -172,6 +173,11 @@ void run(const PlanArgs& a) {
     const fs::path out(a.out);
     fs::create_directories(out);
     write_text_atomic(out / "plan.json", json_text(j, 1) + "\n");
+    if (o.verify) {
+      std::string lines;
+      for (const auto& d : report.decisions) lines += json_text(d.to_json()) + "\n";
+      write_text_atomic(out / "decisions.jsonl", lines);
+    }
     // Strip per episode: top row the chosen first plan as imagined, bottom row what happened.
     const int h = report.height, w = report.width;
     for (std::size_t e = 0; e < report.episodes.size(); ++e) {
@@ -202,7 +208,24 @@ void run(const PlanArgs& a) {
         static_cast<int>(report.episodes.size()), report.mean_return, report.p50_ms, report.p90_ms,
         report.p99_ms, report.latency_ms.size());
     if (a.world == "dream") std::printf("  model: %s\n", src.description.c_str());
-    if (!a.out.empty()) std::printf("  wrote %s (plan.json, episode_*.png)\n", a.out.c_str());
+    if (o.verify) {
+      const auto& v = j["verify"];
+      const auto num = [](const nlohmann::json& x) {
+        return x.is_number() ? x.get<double>() : std::nan("");
+      };
+      std::printf(
+          "  verify (Bullet judges each decision's last %d candidates from the true state): the "
+          "pick is Bullet's best in %.1f%% (chance %.1f%%), normalised regret %.3f, Spearman "
+          "%.2f; imagined - true return of the chosen plan %+.3f; it succeeds within H in "
+          "%.1f%%, some candidate does in %.1f%% (missed %.1f%%)\n",
+          a.k, 100 * num(v["top1_agreement"]), 100 * num(v["chance_top1"]),
+          num(v["normalised_regret"]), num(v["spearman"]), num(v["optimism"]),
+          100 * num(v["chosen_success_rate"]), 100 * num(v["solvable_rate"]),
+          100 * num(v["missed_rate"]));
+    }
+    if (!a.out.empty())
+      std::printf("  wrote %s (plan.json, episode_*.png%s)\n", a.out.c_str(),
+                  o.verify ? ", decisions.jsonl" : "");
     if (writer)
       std::printf("  recorded %d episodes in %s (%d in all%s)\n", writer->num_episodes() - recorded,
                   a.record.c_str(), writer->num_episodes(), recorded > 0 ? ", continued" : "");
@@ -254,6 +277,10 @@ void register_plan(CLI::App& app) {
                   "Dream, --reward poses from frames: a body found within this many metres of "
                   "where the observed frame shows it rests there (0 = off)")
       ->capture_default_str();
+  sub->add_flag("--verify", a->verify,
+                "At each decision Bullet also scores the last iteration's K candidates and the "
+                "chosen plan from the true state: how well the planner's model ranked them "
+                "(the report's \"verify\"; with --out, decisions.jsonl)");
   sub->add_option("--episodes", a->episodes, "Episodes (E)")->capture_default_str();
   sub->add_option("--seed", a->seed, "Bullet seed of episode 0 (episode e: seed + e)")
       ->capture_default_str();

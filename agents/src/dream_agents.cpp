@@ -64,6 +64,41 @@ std::pair<torch::Tensor, torch::Tensor> context_tensors(
   return {f.permute({0, 3, 1, 2}).contiguous(), act};
 }
 
+// Bullet scores the planner's last candidates and its chosen plan from the true state `saved`.
+PlanDecision verify_decision(BulletPlanModel& verifier, const sim::WorldState& saved,
+                             const Planner& planner, const std::vector<float>& chosen,
+                             const sim::SceneModel& scene, const sim::World& world, int episode,
+                             int tick) {
+  const int k = planner.options().candidates, l = planner.options().horizon;
+  const auto cands = planner.last_candidates();
+  const auto rets = planner.last_returns();
+  std::vector<float> plans(cands.begin(), cands.end());
+  plans.insert(plans.end(), chosen.begin(), chosen.end());
+  std::vector<double> truth(k + 1);
+  std::vector<std::uint8_t> ok(k + 1);
+  verifier.set_root(saved);
+  verifier.score_outcomes(plans, k + 1, l, planner.options().gamma, truth, ok);
+  PlanDecision d;
+  d.episode = episode;
+  d.tick = tick;
+  d.imagined = planner.best_return();
+  d.verified = truth[k];
+  d.chosen_success = ok[k] != 0;
+  d.candidates_success = static_cast<int>(std::count(ok.begin(), ok.begin() + k, 1));
+  d.chosen_plan = chosen;
+  d.imagined_returns.assign(rets.begin(), rets.end());
+  d.bullet_returns.assign(truth.begin(), truth.begin() + k);
+  d.check = check_decision(d.imagined_returns, d.bullet_returns);
+  const std::size_t nb = scene.bodies.size();
+  std::vector<float> poses(nb * 7);
+  world.poses(poses);
+  for (std::size_t b = 0; b < nb; ++b) {
+    d.body_xy.push_back(poses[b * 7]);
+    d.body_xy.push_back(poses[b * 7 + 1]);
+  }
+  return d;
+}
+
 }  // namespace
 
 double percentile(std::vector<double> v, double p) {
@@ -110,6 +145,11 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     dream->set_precision(o.precision);
   } else
     oracle = std::make_unique<BulletPlanModel>(scene, o.planner.candidates, o.threads);
+  // The verifier scores the last iteration's K candidates and the chosen plan.
+  std::unique_ptr<BulletPlanModel> verifier;
+  if (o.verify)
+    verifier = std::make_unique<BulletPlanModel>(scene, o.planner.candidates + 1, o.threads);
+  const bool true_state = !dreaming || o.verify;  // decisions need Bullet's exact state
   PlanModel& plan_model = dreaming ? static_cast<PlanModel&>(*dream) : *oracle;
   const int c = dreaming ? std::max(1, model->info().context_frames) : 1;
   Planner planner(o.planner, a);
@@ -162,9 +202,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
       if (plan_at < 0 || t - plan_at >= o.replan_every) {
         if (plan_at >= 0) planner.shift(t - plan_at);
         sim::WorldState saved;
-        if (dreaming) {
-          set_dream_root();
-        } else {
+        if (true_state) {
           // Saving drops Bullet's contact caches in the world saved (world.hpp): the episode's
           // own world never saves, so that it stays the plain replay of its actions (what
           // --record and fidelity --data rely on); a twin replays them from the seed and is
@@ -173,8 +211,11 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
           for (std::size_t q = 0; q < executed.size(); q += a)
             twin.step(std::span<const float>(executed).subspan(q, a));
           saved = twin.save_state();
-          oracle->set_root(saved);
         }
+        if (dreaming)
+          set_dream_root();
+        else
+          oracle->set_root(saved);
         const auto t0 = std::chrono::steady_clock::now();
         const auto chosen = planner.plan(plan_model);
         const double ms =
@@ -182,6 +223,9 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
                 .count();
         report.latency_ms.push_back(ms);
         plan.assign(chosen.begin(), chosen.end());
+        if (verifier)
+          report.decisions.push_back(
+              verify_decision(*verifier, saved, planner, plan, *scene, world, e, t));
         if (plan_at < 0) {
           ep.first_imagined_return = planner.best_return();
           if (o.strips) {
@@ -212,7 +256,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
       // ---- execute one action in Bullet ----
       const std::span<const float> act(plan.data() + static_cast<std::size_t>(t - plan_at) * a, a);
       const auto res = world.step(act);
-      if (!dreaming) executed.insert(executed.end(), act.begin(), act.end());
+      if (true_state) executed.insert(executed.end(), act.begin(), act.end());
       ep.ret += res.reward;
       render.render(world, frame.data(), recording ? ids.data() : nullptr);
       if (recording) {
@@ -257,17 +301,72 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
   return report;
 }
 
+namespace {
+
+// Means over the verified decisions of one episode (episode >= 0) or of all (-1).
+json verify_summary(const std::vector<PlanDecision>& decisions, int episode) {
+  int n = 0, ranked = 0, chosen_ok = 0, solvable = 0, missed = 0;
+  double top1 = 0, chance = 0, regret = 0, rho = 0, optimism = 0;
+  for (const auto& d : decisions) {
+    if (episode >= 0 && d.episode != episode) continue;
+    ++n;
+    top1 += d.check.top1;
+    chance += d.check.chance_top1;
+    regret += d.check.regret;
+    if (std::isfinite(d.check.spearman)) rho += d.check.spearman, ++ranked;
+    optimism += d.imagined - d.verified;
+    chosen_ok += d.chosen_success;
+    const bool any = d.chosen_success || d.candidates_success > 0;
+    solvable += any;
+    missed += any && !d.chosen_success;
+  }
+  const auto mean = [&](double sum, int count) {
+    return count ? json(sum / count) : json(nullptr);
+  };
+  return {{"decisions", n},
+          {"top1_agreement", mean(top1, n)},
+          {"chance_top1", mean(chance, n)},
+          {"normalised_regret", mean(regret, n)},
+          {"spearman", mean(rho, ranked)},
+          {"optimism", mean(optimism, n)},
+          {"chosen_success_rate", mean(chosen_ok, n)},
+          {"solvable_rate", mean(solvable, n)},
+          {"missed_rate", mean(missed, n)}};
+}
+
+}  // namespace
+
+json PlanDecision::to_json() const {
+  return {{"episode", episode},
+          {"tick", tick},
+          {"imagined", imagined},
+          {"verified", verified},
+          {"chosen_success", chosen_success},
+          {"candidates_success", candidates_success},
+          {"top1", check.top1},
+          {"chance_top1", check.chance_top1},
+          {"regret", check.regret},
+          {"stakes", check.stakes},
+          {"spearman", std::isfinite(check.spearman) ? json(check.spearman) : json(nullptr)},
+          {"imagined_returns", imagined_returns},
+          {"bullet_returns", bullet_returns},
+          {"body_xy", body_xy}};
+}
+
 json PlanReport::to_json(const PlanRunOptions& o, const std::string& scene,
                          const std::string& model_description) const {
   json eps = json::array();
-  for (const auto& e : episodes)
+  for (std::size_t i = 0; i < episodes.size(); ++i) {
+    const auto& e = episodes[i];
     eps.push_back({{"seed", e.seed},
                    {"return", e.ret},
                    {"success", e.success},
                    {"steps", e.steps},
                    {"decisions", e.decisions},
                    {"first_imagined_return", e.first_imagined_return}});
-  return {
+    if (o.verify) eps.back()["verify"] = verify_summary(decisions, static_cast<int>(i));
+  }
+  json j = {
       {"scene", scene},
       {"world", o.world},
       {"model", o.world == "dream" ? json(model_description) : json(nullptr)},
@@ -291,6 +390,8 @@ json PlanReport::to_json(const PlanRunOptions& o, const std::string& scene,
       {"decisions", static_cast<int>(latency_ms.size())},
       {"latency_ms", {{"p50", p50_ms}, {"p90", p90_ms}, {"p99", p99_ms}}},
       {"per_episode", eps}};
+  if (o.verify) j["verify"] = verify_summary(decisions, -1);
+  return j;
 }
 
 // ---- policy evaluation in the model ---------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "parallax/agents/body_finder.hpp"
+#include "parallax/agents/decision_check.hpp"
 #include "parallax/agents/metrics.hpp"
 #include "parallax/agents/motion_metrics.hpp"
 #include "parallax/agents/planner.hpp"
@@ -506,32 +507,16 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
         world.marker_positions(markers);  // the goal, as a goal-conditioned agent is told it
         dream.set_markers(markers);
         dream.score(cand, k, l, 1.0f, rm);
-        // The model's pick: its best candidate; a tie is broken uniformly at random, so agreement
-        // and regret are averaged over the tied set (a predictor that cannot tell the plans
-        // apart then scores exactly chance_top1).
-        const double best_m = *std::max_element(rm.begin(), rm.end());
-        const double best = *std::max_element(rb.begin(), rb.end());
-        const double worst = *std::min_element(rb.begin(), rb.end());
-        double agree_here = 0, reg = 0;
-        int tied = 0;
-        for (int i = 0; i < k; ++i) {
-          if (rm[i] < best_m) continue;
-          ++tied;
-          agree_here += rb[i] >= best - 1e-9;
-          reg += best > worst ? (best - rb[i]) / (best - worst) : 0.0;
-        }
-        agree += agree_here / tied;
-        reg /= tied;
-        chance += static_cast<double>(std::count_if(rb.begin(), rb.end(),
-                                                    [&](double v) { return v >= best - 1e-9; })) /
-                  k;
-        regret += reg;
-        regrets.push_back(reg);
-        lost += reg * (best - worst);
-        at_stake += best - worst;
+        // The model's pick against Bullet (decision_check.hpp: ties broken uniformly at random).
+        const DecisionCheck dc = check_decision(rm, rb);
+        agree += dc.top1;
+        chance += dc.chance_top1;
+        regret += dc.regret;
+        regrets.push_back(dc.regret);
+        lost += dc.regret * dc.stakes;
+        at_stake += dc.stakes;
         points.push_back({{"episode", e}, {"tick", td}, {"bullet", rb}, {"model", rm}});
-        const double rho = spearman(rb, rm);
-        if (std::isfinite(rho)) rho_sum += rho, ++rank_count;
+        if (std::isfinite(dc.spearman)) rho_sum += dc.spearman, ++rank_count;
         ++count;
       }
       report_progress("decisions", e + 1, ne);

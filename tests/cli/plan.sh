@@ -11,7 +11,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # 1. The oracle on push, short: JSON with a success rate, strips written.
 common=(--scene push --k 16 --horizon 8 --iterations 2 --elites 4 --episodes 2 --max-steps 20
         --replan-every 4 --threads 2 --quiet --json)
-"$exe" plan "${common[@]}" --world bullet --out "$tmp/b" >"$tmp/b.json"
+"$exe" plan "${common[@]}" --world bullet --out "$tmp/b" --verify >"$tmp/b.json"
 "$exe" plan "${common[@]}" --world bullet >"$tmp/b2.json"
 # 2. CEM and MPPI in the dream (the shipped model, or the untrained fallback).
 "$exe" plan "${common[@]}" --world dream --out "$tmp/d" >"$tmp/d.json" 2>/dev/null
@@ -27,8 +27,15 @@ for r in (b, d, m):
     assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"], lat
     assert r["decisions"] == sum(e["decisions"] for e in r["per_episode"])
 assert b["world"] == "bullet" and d["world"] == "dream" and m["planner"]["kind"] == "mppi"
-# Same seeds: the same episodes (latency aside).
+# Same seeds: the same episodes (latency aside); --verify (on b) does not change them.
 assert [e["return"] for e in b["per_episode"]] == [e["return"] for e in b2["per_episode"]]
+# --verify of the oracle: Bullet judges its own decisions, every one perfect; one line each.
+v = b["verify"]
+assert v["decisions"] == b["decisions"] and v["top1_agreement"] == 1 and v["optimism"] == 0, v
+assert "verify" not in b2 and "verify" in b["per_episode"][0]
+lines = [json.loads(x) for x in open(f"{t}/b/decisions.jsonl")]
+assert len(lines) == b["decisions"] and lines[0]["tick"] == 0 and lines[1]["tick"] == 4, lines[:2]
+assert len(lines[0]["bullet_returns"]) == 16 and lines[0]["imagined"] == lines[0]["verified"]
 for run in ("b", "d"):
     img = io.imread(f"{t}/{run}/episode_000.png")
     assert img.shape == (2 * 64, 9 * 64, 3), img.shape

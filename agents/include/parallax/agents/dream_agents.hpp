@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "parallax/agents/decision_check.hpp"
 #include "parallax/agents/planner.hpp"
 #include "parallax/sim/scene.hpp"
 #include "parallax/worldmodel/episode_store.hpp"
@@ -60,6 +61,12 @@ struct PlanRunOptions {
   double rest_tolerance = 0.0;
   // Dream: inference precision (DreamPlanModel::set_precision).
   worldmodel::Precision precision = worldmodel::Precision::kF32;
+  // Verification: at each decision Bullet also scores, from the true state, the last
+  // iteration's K candidates and the chosen plan (a BulletPlanModel on a twin of the episode's
+  // world, same horizon and discount): how well the planner's model ranked them and how its
+  // imagined return compares with what the chosen plan would earn (PlanReport::decisions).
+  // Planning and the episodes are unchanged by it.
+  bool verify = false;
   // When set, each episode as it happened in Bullet (frames, ids, poses, actions, rewards; the
   // store's layout) is handed here when it ends; `parallax plan --record` appends them to a
   // dataset, so models can train on the planner's own action distribution. An episode cut by
@@ -80,12 +87,31 @@ struct PlanEpisode {
   int strip_frames = 0;
 };
 
+// One decision under verification (PlanRunOptions::verify).
+struct PlanDecision {
+  int episode = 0, tick = 0;
+  double imagined = 0;          // the chosen plan's return as the planner's model imagined it
+  double verified = 0;          // the chosen plan's return in Bullet from the true state (H steps)
+  bool chosen_success = false;  // the chosen plan, run alone for H steps, ends in success
+  int candidates_success = 0;   // the last iteration's candidates that end in success in Bullet
+  DecisionCheck check;          // the last iteration's candidates: the model against Bullet
+  std::vector<double> imagined_returns, bullet_returns;  // [K] the last iteration's candidates
+  std::vector<float> chosen_plan;                        // [L, A] the plan decided on
+  std::vector<float> body_xy;      // [bodies, 2] the true positions at the decision (m)
+  nlohmann::json to_json() const;  // one line of `plan --verify --out`'s decisions.jsonl
+};
+
 struct PlanReport {
   std::vector<PlanEpisode> episodes;
-  std::vector<double> latency_ms;  // every decision, in order
+  std::vector<PlanDecision> decisions;  // with PlanRunOptions::verify: every decision, in order
+  std::vector<double> latency_ms;       // every decision, in order
   double success_rate = 0, mean_return = 0;
   double p50_ms = 0, p90_ms = 0, p99_ms = 0;
   int height = 0, width = 0;
+  // With options.verify: "verify" (means over every decision: top1_agreement, chance_top1,
+  // normalised_regret, spearman, optimism = imagined - verified return of the chosen plan,
+  // chosen_success_rate, solvable_rate = some candidate or the chosen plan succeeds in Bullet,
+  // missed_rate = solvable but the chosen plan does not succeed), and the same per episode.
   nlohmann::json to_json(const PlanRunOptions& options, const std::string& scene,
                          const std::string& model_description) const;
 };
