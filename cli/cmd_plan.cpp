@@ -26,7 +26,7 @@ struct PlanArgs {
   std::string scene = "push", model, planner = "cem", world = "dream", precision = "f32";
   int k = 64, horizon = 15, iterations = 4, elites = 8, episodes = 10;
   int replan_every = 1, resync_every = 1, max_steps = 0, threads = 0;
-  double temperature = 0.1, gamma = 0.99, pessimism = 1.0, rest_tolerance = 0.0;
+  double temperature = 0.1, gamma = 0.99, pessimism = 1.0, rest_tolerance = 0.0, contact_gate = 0.0;
   std::vector<std::string> ensemble;
   std::uint64_t seed = 0, planner_seed = 0;
   std::string device = "cpu", out, record, reward = "head";
@@ -77,6 +77,12 @@ void run(const PlanArgs& a) {
   if (a.rest_tolerance > 0.0 && a.reward != "poses")
     throw UsageError("--rest-tolerance needs --reward poses");
   o.rest_tolerance = a.rest_tolerance;
+  if (!std::isfinite(a.contact_gate) || a.contact_gate < 0.0)
+    throw UsageError("--contact-gate must be a finite number of metres >= 0, got " +
+                     std::to_string(a.contact_gate));
+  if (a.contact_gate > 0.0 && a.reward != "poses")
+    throw UsageError("--contact-gate needs --reward poses");
+  o.contact_gate = a.contact_gate;
   o.verify = a.verify;
   o.world = a.world;
   o.episodes = a.episodes;
@@ -165,6 +171,7 @@ void run(const PlanArgs& a) {
   if (a.world == "dream" && a.reward == "poses")
     j["poses_from"] = src.model->info().pose_bodies.empty() ? "frames" : "pose head";
   if (o.rest_tolerance > 0.0) j["rest_tolerance_m"] = o.rest_tolerance;
+  if (o.contact_gate > 0.0) j["contact_gate_m"] = o.contact_gate;
   if (!o.ensemble.empty()) {
     j["ensemble"] = a.ensemble;  // the members after --model
     j["pessimism"] = o.pessimism;
@@ -281,6 +288,11 @@ void register_plan(CLI::App& app) {
                 "At each decision Bullet also scores the last iteration's K candidates and the "
                 "chosen plan from the true state: how well the planner's model ranked them "
                 "(the report's \"verify\"; with --out, decisions.jsonl)");
+  sub->add_option("--contact-gate", a->contact_gate,
+                  "Dream, --reward poses from frames: a body the actions do not drive rests "
+                  "where the observed frame shows it until a driven body is found within this "
+                  "many metres of it (0 = off)")
+      ->capture_default_str();
   sub->add_option("--episodes", a->episodes, "Episodes (E)")->capture_default_str();
   sub->add_option("--seed", a->seed, "Bullet seed of episode 0 (episode e: seed + e)")
       ->capture_default_str();

@@ -142,6 +142,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     dream->set_terminal_value(o.terminal_value);
     if (o.pose_reward) dream->set_pose_reward(*scene);
     dream->set_rest_tolerance(o.rest_tolerance);
+    dream->set_contact_gate(o.contact_gate);
     dream->set_precision(o.precision);
   } else
     oracle = std::make_unique<BulletPlanModel>(scene, o.planner.candidates, o.threads);
@@ -348,6 +349,7 @@ json PlanDecision::to_json() const {
           {"regret", check.regret},
           {"stakes", check.stakes},
           {"spearman", std::isfinite(check.spearman) ? json(check.spearman) : json(nullptr)},
+          {"chosen_plan", chosen_plan},
           {"imagined_returns", imagined_returns},
           {"bullet_returns", bullet_returns},
           {"body_xy", body_xy}};

@@ -220,10 +220,14 @@ struct DreamPlanModel::Impl {
   std::vector<std::uint8_t> found;          // [P] frame_poses: scratch of find()
   std::vector<float> rest_xy;               // [K, P, 2] frame_poses: xy after the rest tolerance
   double rest_tolerance = 0.0;              // [m] frame_poses: set_rest_tolerance()
-  std::vector<std::uint8_t> fired;          // [K, success terms] (pose_reward)
-  std::vector<char> ended;                  // [K] a terminating success fired (pose_reward)
-  torch::Tensor root_frames, root_actions;  // [C', 3, H, W] u8, [C', A] f32
-  torch::Tensor actions;                    // [capacity, A] f32 staging
+  double contact_gate = 0.0;                // [m] frame_poses: set_contact_gate()
+  std::vector<char> driven;                 // [P] frame_poses: a body the actions drive
+  std::vector<std::uint8_t> touched;        // [K, P] contact gate: a driven body came close
+  std::shared_ptr<const sim::SceneModel> scene;  // set_pose_reward()'s (frame_poses)
+  std::vector<std::uint8_t> fired;               // [K, success terms] (pose_reward)
+  std::vector<char> ended;                       // [K] a terminating success fired (pose_reward)
+  torch::Tensor root_frames, root_actions;       // [C', 3, H, W] u8, [C', A] f32
+  torch::Tensor actions;                         // [capacity, A] f32 staging
   Impl(std::shared_ptr<worldmodel::WorldModel> m, int cap, torch::Device dev)
       : capacity(cap), a(m->info().action_size), device(dev) {
     members.push_back(std::make_unique<Member>(m, cap, dev));
@@ -263,15 +267,32 @@ struct DreamPlanModel::Impl {
         frame_poses->find(f.data_ptr<std::uint8_t>() + i * fsz,
                           std::span<float>(xy.data() + i * per, per), found);
       pp = xy.data();
-      if (rest_tolerance > 0.0) {
-        // A body within the tolerance of its root position rests there (set_rest_tolerance).
+      if (rest_tolerance > 0.0 || contact_gate > 0.0) {
         rest_xy.assign(xy.begin(), xy.begin() + static_cast<std::ptrdiff_t>(k * per));
-        const double tol2 = rest_tolerance * rest_tolerance;
+        const std::size_t np = per / 2;
+        const double tol2 = rest_tolerance * rest_tolerance, gate2 = contact_gate * contact_gate;
         for (int i = 0; i < k; ++i)
-          for (std::size_t b = 0; b < per; b += 2) {
-            float* q = rest_xy.data() + i * per + b;
-            const double dx = q[0] - root_xy[b], dy = q[1] - root_xy[b + 1];
-            if (dx * dx + dy * dy <= tol2) q[0] = root_xy[b], q[1] = root_xy[b + 1];
+          for (std::size_t b = 0; b < np; ++b) {
+            float* q = rest_xy.data() + i * per + 2 * b;
+            const float* root = root_xy.data() + 2 * b;
+            if (contact_gate > 0.0 && !driven[b]) {
+              // Contact gate (set_contact_gate): untouched, the body rests where the root
+              // shows it; touched once a driven body is found within the gate of that spot.
+              std::uint8_t& t = touched[i * np + b];
+              for (std::size_t d = 0; d < np && !t; ++d) {
+                if (!driven[d]) continue;
+                const float* o = xy.data() + i * per + 2 * d;
+                const double dx = o[0] - root[0], dy = o[1] - root[1];
+                t = dx * dx + dy * dy <= gate2;
+              }
+              if (!t) {
+                q[0] = root[0], q[1] = root[1];
+                continue;
+              }
+            }
+            // A body within the tolerance of its root position rests there (set_rest_tolerance).
+            const double dx = q[0] - root[0], dy = q[1] - root[1];
+            if (dx * dx + dy * dy <= tol2) q[0] = root[0], q[1] = root[1];
           }
         pp = rest_xy.data();
       }
@@ -294,6 +315,7 @@ struct DreamPlanModel::Impl {
     xy.resize(static_cast<std::size_t>(k) * root_xy.size());
     for (int i = 0; i < k; ++i)
       std::copy(root_xy.begin(), root_xy.end(), xy.begin() + i * root_xy.size());
+    touched.assign(static_cast<std::size_t>(k) * driven.size(), 0);
   }
   // The K plans' imagined returns in one member (one batched tick per step).
   void member_returns(worldmodel::DreamBatch& dream, std::span<const float> plans, int k, int l,
@@ -406,20 +428,55 @@ void DreamPlanModel::set_pose_reward(const sim::SceneModel& scene) {
         if (!name->empty() && scene.body_index(*name) >= 0 &&
             std::find(bodies.begin(), bodies.end(), *name) == bodies.end())
           bodies.push_back(*name);
-    auto frame_poses =
-        std::make_unique<FramePoses>(std::make_shared<const sim::SceneModel>(scene), bodies);
-    if (frame_poses->height() != first.height || frame_poses->width() != first.width)
-      throw std::invalid_argument("reward from poses: the scene renders " +
-                                  std::to_string(frame_poses->height()) + "x" +
-                                  std::to_string(frame_poses->width()) + " frames, the model " +
-                                  std::to_string(first.height) + "x" + std::to_string(first.width));
-    impl_->pose_reward = std::make_unique<PoseReward>(scene, bodies);
-    impl_->frame_poses = std::move(frame_poses);
-    impl_->root_xy.assign(2 * bodies.size(), 0.0f);
-    impl_->found.assign(bodies.size(), 0);
+    impl_->scene = std::make_shared<const sim::SceneModel>(scene);
+    find_in_frames(std::move(bodies));
     return;
   }
   impl_->pose_reward = std::make_unique<PoseReward>(scene, first.pose_bodies);
+}
+
+void DreamPlanModel::find_in_frames(std::vector<std::string> bodies) {
+  Impl& m = *impl_;
+  const auto& first = m.members.front()->model->info();
+  auto frame_poses = std::make_unique<FramePoses>(m.scene, bodies);
+  if (frame_poses->height() != first.height || frame_poses->width() != first.width)
+    throw std::invalid_argument("reward from poses: the scene renders " +
+                                std::to_string(frame_poses->height()) + "x" +
+                                std::to_string(frame_poses->width()) + " frames, the model " +
+                                std::to_string(first.height) + "x" + std::to_string(first.width));
+  m.pose_reward = std::make_unique<PoseReward>(*m.scene, bodies);
+  m.frame_poses = std::move(frame_poses);
+  m.root_xy.assign(2 * bodies.size(), 0.0f);
+  m.found.assign(bodies.size(), 0);
+  m.driven.assign(bodies.size(), 0);
+  for (std::size_t b = 0; b < bodies.size(); ++b)
+    for (const auto& act : m.scene->actuators) m.driven[b] |= act.body == bodies[b];
+  m.root_frames = torch::Tensor();  // the root's poses need finding again: set_root() anew
+}
+
+void DreamPlanModel::set_contact_gate(double metres) {
+  Impl& m = *impl_;
+  if (!std::isfinite(metres) || metres < 0.0)
+    throw std::invalid_argument("contact gate: must be a finite number of metres >= 0, got " +
+                                std::to_string(metres));
+  if (metres > 0.0 && !m.frame_poses)
+    throw std::invalid_argument(
+        "contact gate: needs the reward from poses found in frames (set_pose_reward() with a "
+        "frame model)");
+  if (metres > 0.0) {
+    // The bodies the actions drive are found too (after the reward's, which PoseReward reads).
+    std::vector<std::string> bodies = m.frame_poses->bodies();
+    bool more = false;
+    for (const auto& act : m.scene->actuators)
+      if (!act.body.empty() && std::find(bodies.begin(), bodies.end(), act.body) == bodies.end())
+        bodies.push_back(act.body), more = true;
+    if (std::find(m.driven.begin(), m.driven.end(), 1) == m.driven.end() && !more)
+      throw std::invalid_argument("contact gate: scene '" + m.scene->name +
+                                  "' has no actuated body to find in the frames (its actuators "
+                                  "drive joints)");
+    if (more) find_in_frames(std::move(bodies));
+  }
+  m.contact_gate = metres;
 }
 
 void DreamPlanModel::set_rest_tolerance(double metres) {

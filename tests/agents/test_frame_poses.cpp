@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,17 @@ torch::Tensor as_context(const std::vector<std::uint8_t>& rgb, const sim::SceneM
   return torch::from_blob(const_cast<std::uint8_t*>(rgb.data()), {1, h, w, 3}, torch::kUInt8)
       .permute({0, 3, 1, 2})
       .contiguous();
+}
+
+// The frame rolled `s` pixels to the right, as StillWorldModel(scene, 1) imagines it s steps on.
+std::vector<std::uint8_t> rolled(const std::vector<std::uint8_t>& rgb, int s, int h, int w) {
+  std::vector<std::uint8_t> out(rgb.size());
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c)
+        out[(static_cast<std::size_t>(y) * w + (x + s) % w) * 3 + c] =
+            rgb[(static_cast<std::size_t>(y) * w + x) * 3 + c];
+  return out;
 }
 
 }  // namespace
@@ -240,14 +252,8 @@ TEST_CASE("dream planner's rest tolerance holds a body that barely moves at its 
   double drifted = 0;
   discount = 1;
   for (int s = 1; s <= l; ++s) {
-    std::vector<std::uint8_t> rolled(rgb.size());
-    for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x)
-        for (int c = 0; c < 3; ++c)
-          rolled[(static_cast<std::size_t>(y) * w + (x + s) % w) * 3 + c] =
-              rgb[(static_cast<std::size_t>(y) * w + x) * 3 + c];
     float xy[2];
-    finder.find(rolled.data(), xy, found);
+    finder.find(rolled(rgb, s, h, w).data(), xy, found);
     REQUIRE(found[0]);
     REQUIRE(std::hypot(xy[0] - root[0], xy[1] - root[1]) > 0.005 * s);
     drifted += discount * -std::hypot(xy[0] - markers[0], xy[1] - markers[1]), discount *= gamma;
@@ -272,4 +278,75 @@ TEST_CASE("dream planner refuses a bad rest tolerance and one without frames",
   CHECK_THROWS_WITH(frames.set_rest_tolerance(-0.01), Catch::Contains("-0.01"));
   CHECK_THROWS_WITH(frames.set_rest_tolerance(std::nan("")), Catch::Contains("nan"));
   CHECK_NOTHROW(frames.set_rest_tolerance(0.01));
+}
+
+TEST_CASE("dream planner's contact gate holds a body until a driven body comes near it",
+          "[frame_poses][planner]") {
+  // The drifting model again (1 px right per step): cube and pusher both seem to move. The cube
+  // rests at the root's position until the pusher found in the same imagined frame comes within
+  // the gate of that spot; from then on its drifted position counts.
+  const auto scene = scene_named("push");
+  const auto model = std::make_shared<parallax::testing::StillWorldModel>(*scene, 1);
+  sim::Renderer renderer(scene, sim::RenderOptions{.threads = 1});
+  sim::World world(scene, 3);
+  std::vector<float> markers(scene->markers.size() * 3);
+  world.marker_positions(markers);
+  const auto rgb = render(renderer, *scene, world);
+  const int h = scene->camera.height, w = scene->camera.width, l = 3;
+  const float gamma = 0.9f;
+  // What the planner's finder reads: the cube at the root, then cube and pusher per step.
+  const ag::FramePoses finder(scene, {"cube", "pusher"});
+  float root[4], xy[4];
+  std::uint8_t found[2];
+  finder.find(rgb.data(), root, found);
+  REQUIRE((found[0] && found[1]));
+  std::vector<double> gap(l + 1), cube_goal(l + 1);  // pusher to the cube's root spot; cube to goal
+  for (int s = 0; s <= l; ++s) {
+    finder.find(rolled(rgb, s, h, w).data(), xy, found);
+    REQUIRE((found[0] && found[1]));
+    gap[s] = std::hypot(xy[2] - root[0], xy[3] - root[1]);
+    cube_goal[s] = std::hypot(xy[0] - markers[0], xy[1] - markers[1]);
+  }
+  const double nearest = *std::min_element(gap.begin() + 1, gap.end());
+  REQUIRE(nearest > 0.05);  // seed 3 starts the pusher well away from the cube
+  double at_rest = 0, drifted = 0, discount = 1;
+  for (int s = 1; s <= l; ++s) {
+    at_rest += discount * -cube_goal[0];
+    drifted += discount * -cube_goal[s];
+    discount *= gamma;
+  }
+  REQUIRE(std::abs(drifted - at_rest) > 1e-3);
+  const auto score = [&](double gate) {
+    ag::DreamPlanModel dream(model, 2, torch::kCPU);
+    dream.set_pose_reward(*scene);
+    dream.set_contact_gate(gate);
+    dream.set_markers(markers);
+    dream.set_root(as_context(rgb, *scene), torch::zeros({1, scene->action_size()}));
+    std::vector<float> plans(static_cast<std::size_t>(2) * l * scene->action_size(), 0.0f);
+    std::vector<double> returns(2);
+    dream.score(plans, 2, l, gamma, returns);
+    return returns;
+  };
+  // A gate short of the pusher's nearest approach: the cube rests, the return is the root's.
+  for (double r : score(0.9 * nearest)) CHECK(r == Approx(at_rest).epsilon(1e-6));
+  // A gate wider than every step's gap: touched from the first step, the drift counts.
+  const double widest = *std::max_element(gap.begin() + 1, gap.end());
+  for (double r : score(1.01 * widest)) CHECK(r == Approx(drifted).epsilon(1e-6));
+  // Off: the drift counts as well.
+  for (double r : score(0.0)) CHECK(r == Approx(drifted).epsilon(1e-6));
+}
+
+TEST_CASE("dream planner refuses a bad contact gate and one without frames",
+          "[frame_poses][planner]") {
+  const auto scene = scene_named("push");
+  const auto model = std::make_shared<parallax::testing::StillWorldModel>(*scene);
+  ag::DreamPlanModel head(model, 2, torch::kCPU);
+  CHECK_THROWS_WITH(head.set_contact_gate(0.1), Catch::Contains("frames"));
+  CHECK_NOTHROW(head.set_contact_gate(0.0));
+  ag::DreamPlanModel frames(model, 2, torch::kCPU);
+  frames.set_pose_reward(*scene);
+  CHECK_THROWS_WITH(frames.set_contact_gate(-0.1), Catch::Contains("-0.1"));
+  CHECK_THROWS_WITH(frames.set_contact_gate(std::numeric_limits<double>::infinity()),
+                    Catch::Contains("inf"));
+  CHECK_NOTHROW(frames.set_contact_gate(0.12));
 }

@@ -36,6 +36,7 @@ assert "verify" not in b2 and "verify" in b["per_episode"][0]
 lines = [json.loads(x) for x in open(f"{t}/b/decisions.jsonl")]
 assert len(lines) == b["decisions"] and lines[0]["tick"] == 0 and lines[1]["tick"] == 4, lines[:2]
 assert len(lines[0]["bullet_returns"]) == 16 and lines[0]["imagined"] == lines[0]["verified"]
+assert len(lines[0]["chosen_plan"]) == 8 * 2 and len(lines[0]["body_xy"]) == 3 * 2, lines[0]
 for run in ("b", "d"):
     img = io.imread(f"{t}/{run}/episode_000.png")
     assert img.shape == (2 * 64, 9 * 64, 3), img.shape

@@ -59,6 +59,9 @@ struct PlanRunOptions {
   // Dream, poses found in frames: a body within this many metres of its root position rests
   // there (DreamPlanModel::set_rest_tolerance; 0 = off).
   double rest_tolerance = 0.0;
+  // Dream, poses found in frames: a body the actions do not drive rests until a driven body
+  // comes within this many metres of it (DreamPlanModel::set_contact_gate; 0 = off).
+  double contact_gate = 0.0;
   // Dream: inference precision (DreamPlanModel::set_precision).
   worldmodel::Precision precision = worldmodel::Precision::kF32;
   // Verification: at each decision Bullet also scores, from the true state, the last

@@ -133,9 +133,20 @@ class DreamPlanModel : public PlanModel {
   // in Bullet they tie exactly. Throws std::invalid_argument for a negative or non-finite
   // tolerance, or when the poses do not come from frames.
   void set_rest_tolerance(double metres);
+  // Poses found in frames, contact gate: a body the actions do not drive (push's cube) rests
+  // where the root's last frame shows it until a body they drive (the pusher, found in the same
+  // imagined frames) comes within `metres` of that spot; from then on its found position counts
+  // (and the rest tolerance applies). A resting body on a table moves only when touched: the
+  // gate keeps the model's drift and misreadings away from plans that never touch it, where
+  // Bullet's returns tie exactly. 0 (the default) is off. Call after set_pose_reward() and
+  // before set_root() (it adds the driven bodies to those found). Throws
+  // std::invalid_argument for a negative or non-finite distance, when the poses do not come
+  // from frames, or for a scene whose actuators drive no body.
+  void set_contact_gate(double metres);
   void set_markers(std::span<const float> markers_xyz);  // [M, 3] m; ignored without pose reward
 
  private:
+  void find_in_frames(std::vector<std::string> bodies);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
