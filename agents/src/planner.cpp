@@ -223,6 +223,8 @@ struct DreamPlanModel::Impl {
   double contact_gate = 0.0;                // [m] frame_poses: set_contact_gate()
   std::vector<char> driven;                 // [P] frame_poses: a body the actions drive
   std::vector<std::uint8_t> touched;        // [K, P] contact gate: a driven body came close
+  std::vector<std::uint8_t> lost;           // [K, P] contact gate: a driven body left the view
+  std::vector<std::uint8_t> root_found;     // [P] found in the root's last frame
   std::shared_ptr<const sim::SceneModel> scene;  // set_pose_reward()'s (frame_poses)
   std::vector<std::uint8_t> fired;               // [K, success terms] (pose_reward)
   std::vector<char> ended;                       // [K] a terminating success fired (pose_reward)
@@ -263,9 +265,15 @@ struct DreamPlanModel::Impl {
       per = 2 * frame_poses->bodies().size();
       const auto f = dream.frames().slice(0, 0, k).permute({0, 2, 3, 1}).contiguous();
       const std::size_t fsz = static_cast<std::size_t>(f.size(1)) * f.size(2) * 3;
-      for (int i = 0; i < k; ++i)
+      for (int i = 0; i < k; ++i) {
         frame_poses->find(f.data_ptr<std::uint8_t>() + i * fsz,
                           std::span<float>(xy.data() + i * per, per), found);
+        // A driven body the imagined frame does not show is lost to the gate for the rest of
+        // the plan: where the model draws it again is no evidence of where it is.
+        if (contact_gate > 0.0)
+          for (std::size_t b = 0; b < found.size(); ++b)
+            if (driven[b] && !found[b]) lost[i * found.size() + b] = 1;
+      }
       pp = xy.data();
       if (rest_tolerance > 0.0 || contact_gate > 0.0) {
         rest_xy.assign(xy.begin(), xy.begin() + static_cast<std::ptrdiff_t>(k * per));
@@ -280,7 +288,7 @@ struct DreamPlanModel::Impl {
               // shows it; touched once a driven body is found within the gate of that spot.
               std::uint8_t& t = touched[i * np + b];
               for (std::size_t d = 0; d < np && !t; ++d) {
-                if (!driven[d]) continue;
+                if (!driven[d] || lost[i * np + d]) continue;
                 const float* o = xy.data() + i * per + 2 * d;
                 const double dx = o[0] - root[0], dy = o[1] - root[1];
                 t = dx * dx + dy * dy <= gate2;
@@ -316,6 +324,10 @@ struct DreamPlanModel::Impl {
     for (int i = 0; i < k; ++i)
       std::copy(root_xy.begin(), root_xy.end(), xy.begin() + i * root_xy.size());
     touched.assign(static_cast<std::size_t>(k) * driven.size(), 0);
+    lost.resize(static_cast<std::size_t>(k) * driven.size());
+    for (int i = 0; i < k; ++i)
+      for (std::size_t b = 0; b < driven.size(); ++b)
+        lost[i * driven.size() + b] = root_found.empty() || !root_found[b];
   }
   // The K plans' imagined returns in one member (one batched tick per step).
   void member_returns(worldmodel::DreamBatch& dream, std::span<const float> plans, int k, int l,
@@ -508,6 +520,7 @@ void DreamPlanModel::set_root(const torch::Tensor& frames, const torch::Tensor& 
   if (impl_->frame_poses) {
     const auto last = frames[frames.size(0) - 1].permute({1, 2, 0}).contiguous();  // [H, W, 3]
     impl_->frame_poses->find(last.data_ptr<std::uint8_t>(), impl_->root_xy, impl_->found);
+    impl_->root_found = impl_->found;
   }
 }
 

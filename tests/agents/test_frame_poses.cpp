@@ -334,6 +334,34 @@ TEST_CASE("dream planner's contact gate holds a body until a driven body comes n
   for (double r : score(1.01 * widest)) CHECK(r == Approx(drifted).epsilon(1e-6));
   // Off: the drift counts as well.
   for (double r : score(0.0)) CHECK(r == Approx(drifted).epsilon(1e-6));
+  // A root frame without the pusher (its pixels painted in the table's colour): the driven body
+  // is out of view, so even the wide gate stays shut and the cube rests where the root shows it.
+  sim::WorldRenderInputs inputs(*scene);
+  std::vector<std::uint8_t> rgb2(rgb.size()), ids(static_cast<std::size_t>(h) * w);
+  renderer.render(inputs.gather(world), rgb2.data(), ids.data());
+  REQUIRE(rgb2 == rgb);
+  const auto table = static_cast<std::uint8_t>(scene->body_index("table") + 1);
+  const auto pusher = static_cast<std::uint8_t>(scene->body_index("pusher") + 1);
+  std::size_t painted = 0, table_px = 0;
+  for (std::size_t p = 0; p < ids.size(); ++p)
+    if (ids[p] == table) table_px = p;
+  for (std::size_t p = 0; p < ids.size(); ++p)
+    if (ids[p] == pusher) {
+      std::copy_n(rgb.data() + table_px * 3, 3, rgb2.data() + p * 3);
+      ++painted;
+    }
+  REQUIRE(painted > 10);
+  finder.find(rgb2.data(), xy, found);
+  REQUIRE((found[0] && !found[1]));
+  ag::DreamPlanModel dream(model, 2, torch::kCPU);
+  dream.set_pose_reward(*scene);
+  dream.set_contact_gate(1.01 * widest);
+  dream.set_markers(markers);
+  dream.set_root(as_context(rgb2, *scene), torch::zeros({1, scene->action_size()}));
+  std::vector<float> plans(static_cast<std::size_t>(2) * l * scene->action_size(), 0.0f);
+  std::vector<double> returns(2);
+  dream.score(plans, 2, l, gamma, returns);
+  for (double r : returns) CHECK(r == Approx(at_rest).epsilon(1e-6));
 }
 
 TEST_CASE("dream planner refuses a bad contact gate and one without frames",

@@ -136,7 +136,10 @@ class DreamPlanModel : public PlanModel {
   // Poses found in frames, contact gate: a body the actions do not drive (push's cube) rests
   // where the root's last frame shows it until a body they drive (the pusher, found in the same
   // imagined frames) comes within `metres` of that spot; from then on its found position counts
-  // (and the rest tolerance applies). A resting body on a table moves only when touched: the
+  // (and the rest tolerance applies). A driven body that an imagined frame does not show (it
+  // left the view, or the root does not show it) cannot open the gate for the rest of that
+  // plan: a frame model does not know where an unseen body is, and draws it again where its
+  // data had it. A resting body on a table moves only when touched: the
   // gate keeps the model's drift and misreadings away from plans that never touch it, where
   // Bullet's returns tie exactly. 0 (the default) is off. Call after set_pose_reward() and
   // before set_root() (it adds the driven bodies to those found). Throws
