@@ -30,7 +30,7 @@ struct PlanArgs {
   std::vector<std::string> ensemble;
   std::uint64_t seed = 0, planner_seed = 0;
   std::string device = "cpu", out, record, reward = "head";
-  bool json_out = false, quiet = false, value = false, verify = false;
+  bool json_out = false, quiet = false, value = false, verify = false, proprioception = false;
 };
 
 void run(const PlanArgs& a) {
@@ -83,6 +83,9 @@ void run(const PlanArgs& a) {
   if (a.contact_gate > 0.0 && a.reward != "poses")
     throw UsageError("--contact-gate needs --reward poses");
   o.contact_gate = a.contact_gate;
+  if (a.proprioception && a.reward != "poses")
+    throw UsageError("--proprioception needs --reward poses");
+  o.proprioception = a.proprioception;
   o.verify = a.verify;
   o.world = a.world;
   o.episodes = a.episodes;
@@ -172,6 +175,7 @@ void run(const PlanArgs& a) {
     j["poses_from"] = src.model->info().pose_bodies.empty() ? "frames" : "pose head";
   if (o.rest_tolerance > 0.0) j["rest_tolerance_m"] = o.rest_tolerance;
   if (o.contact_gate > 0.0) j["contact_gate_m"] = o.contact_gate;
+  if (o.proprioception) j["proprioception"] = true;
   if (!o.ensemble.empty()) {
     j["ensemble"] = a.ensemble;  // the members after --model
     j["pessimism"] = o.pessimism;
@@ -293,6 +297,10 @@ void register_plan(CLI::App& app) {
                   "where the observed frame shows it until a driven body is found within this "
                   "many metres of it (0 = off)")
       ->capture_default_str();
+  sub->add_flag("--proprioception", a->proprioception,
+                "Dream, --reward poses from frames: the bodies the actions move kinematically "
+                "(push's pusher) are the agent's own: told where they stand at each decision, "
+                "moved by each plan's actions, not looked for in imagined frames");
   sub->add_option("--episodes", a->episodes, "Episodes (E)")->capture_default_str();
   sub->add_option("--seed", a->seed, "Bullet seed of episode 0 (episode e: seed + e)")
       ->capture_default_str();

@@ -143,6 +143,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     if (o.pose_reward) dream->set_pose_reward(*scene);
     dream->set_rest_tolerance(o.rest_tolerance);
     dream->set_contact_gate(o.contact_gate);
+    dream->set_proprioception(o.proprioception);
     dream->set_precision(o.precision);
   } else
     oracle = std::make_unique<BulletPlanModel>(scene, o.planner.candidates, o.threads);
@@ -181,9 +182,21 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     std::vector<std::vector<std::uint8_t>> seen{frame};
     std::vector<std::vector<float>> seen_actions{std::vector<float>(a, 0.0f)};
     std::vector<float> markers(scene->markers.size() * 3);
+    std::vector<int> own;  // proprioception: scene indices of the agent's own bodies
+    if (dreaming && o.proprioception)
+      for (const auto& name : dream->proprioceptive_bodies())
+        own.push_back(scene->body_index(name));
+    std::vector<float> own_poses(scene->bodies.size() * 7), own_xy(2 * own.size());
     auto set_dream_root = [&] {
       auto [f, act] = context_tensors(seen, seen_actions, h, w);
       dream->set_root(f, act);
+      if (!own.empty()) {
+        // Proprioception: where its own bodies stand, as the agent knows it (the true x, y).
+        world.poses(own_poses);
+        for (std::size_t q = 0; q < own.size(); ++q)
+          own_xy[2 * q] = own_poses[7 * own[q]], own_xy[2 * q + 1] = own_poses[7 * own[q] + 1];
+        dream->set_proprioception_xy(own_xy);
+      }
       if (o.pose_reward) {
         world.marker_positions(markers);  // the goal, as a goal-conditioned agent is told it
         dream->set_markers(markers);

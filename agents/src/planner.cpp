@@ -225,6 +225,12 @@ struct DreamPlanModel::Impl {
   std::vector<std::uint8_t> touched;        // [K, P] contact gate: a driven body came close
   std::vector<std::uint8_t> lost;           // [K, P] contact gate: a driven body left the view
   std::vector<std::uint8_t> root_found;     // [P] found in the root's last frame
+  bool proprio = false;                     // set_proprioception()
+  std::vector<int> own_offset;              // [P] proprioception: action offset, -1 = not own
+  std::vector<float> own_step;              // [P] proprioception: metres per tick at action 1
+  std::vector<float> own_root;              // [P, 2] proprioception: given at the root
+  bool own_given = false;                   // set_proprioception_xy() since set_root()
+  std::vector<float> own_xy;                // [K, P, 2] proprioception: each slot's
   std::shared_ptr<const sim::SceneModel> scene;  // set_pose_reward()'s (frame_poses)
   std::vector<std::uint8_t> fired;               // [K, success terms] (pose_reward)
   std::vector<char> ended;                       // [K] a terminating success fired (pose_reward)
@@ -265,9 +271,22 @@ struct DreamPlanModel::Impl {
       per = 2 * frame_poses->bodies().size();
       const auto f = dream.frames().slice(0, 0, k).permute({0, 2, 3, 1}).contiguous();
       const std::size_t fsz = static_cast<std::size_t>(f.size(1)) * f.size(2) * 3;
+      const float* act = actions.data_ptr<float>();
       for (int i = 0; i < k; ++i) {
         frame_poses->find(f.data_ptr<std::uint8_t>() + i * fsz,
                           std::span<float>(xy.data() + i * per, per), found);
+        // Proprioception: the agent's own bodies move by the step's actions, as the actuator
+        // moves them (World: clamped action x max_speed over 1 / control_hz); not looked for.
+        if (proprio)
+          for (std::size_t b = 0; b < found.size(); ++b) {
+            if (own_offset[b] < 0) continue;
+            float* q = own_xy.data() + i * per + 2 * b;
+            const float* u = act + static_cast<std::size_t>(i) * a + own_offset[b];
+            q[0] += std::clamp(u[0], -1.0f, 1.0f) * own_step[b];
+            q[1] += std::clamp(u[1], -1.0f, 1.0f) * own_step[b];
+            xy[i * per + 2 * b] = q[0], xy[i * per + 2 * b + 1] = q[1];
+            found[b] = 1;
+          }
         // A driven body the imagined frame does not show is lost to the gate for the rest of
         // the plan: where the model draws it again is no evidence of where it is.
         if (contact_gate > 0.0)
@@ -328,6 +347,19 @@ struct DreamPlanModel::Impl {
     for (int i = 0; i < k; ++i)
       for (std::size_t b = 0; b < driven.size(); ++b)
         lost[i * driven.size() + b] = root_found.empty() || !root_found[b];
+    if (!proprio) return;
+    if (!own_given)
+      throw std::logic_error(
+          "DreamPlanModel: proprioception needs set_proprioception_xy() after each set_root()");
+    own_xy.resize(xy.size());
+    for (int i = 0; i < k; ++i)
+      for (std::size_t b = 0; b < driven.size(); ++b) {
+        if (own_offset[b] < 0) continue;
+        const std::size_t q = (i * driven.size() + b) * 2;
+        own_xy[q] = xy[q] = own_root[2 * b];
+        own_xy[q + 1] = xy[q + 1] = own_root[2 * b + 1];
+        lost[i * driven.size() + b] = 0;
+      }
   }
   // The K plans' imagined returns in one member (one batched tick per step).
   void member_returns(worldmodel::DreamBatch& dream, std::span<const float> plans, int k, int l,
@@ -463,7 +495,8 @@ void DreamPlanModel::find_in_frames(std::vector<std::string> bodies) {
   m.driven.assign(bodies.size(), 0);
   for (std::size_t b = 0; b < bodies.size(); ++b)
     for (const auto& act : m.scene->actuators) m.driven[b] |= act.body == bodies[b];
-  m.root_frames = torch::Tensor();  // the root's poses need finding again: set_root() anew
+  m.root_frames = torch::Tensor();          // the root's poses need finding again: set_root() anew
+  if (m.proprio) set_proprioception(true);  // the bodies found changed
 }
 
 void DreamPlanModel::set_contact_gate(double metres) {
@@ -489,6 +522,76 @@ void DreamPlanModel::set_contact_gate(double metres) {
     if (more) find_in_frames(std::move(bodies));
   }
   m.contact_gate = metres;
+}
+
+void DreamPlanModel::set_proprioception(bool enable) {
+  Impl& m = *impl_;
+  m.proprio = false;
+  m.own_given = false;
+  if (!enable) return;
+  if (!m.frame_poses)
+    throw std::invalid_argument(
+        "proprioception: needs the reward from poses found in frames (set_pose_reward() with a "
+        "frame model)");
+  const auto& bodies = m.frame_poses->bodies();
+  m.own_offset.assign(bodies.size(), -1);
+  m.own_step.assign(bodies.size(), 0.0f);
+  m.own_root.assign(2 * bodies.size(), 0.0f);
+  bool any = false;
+  for (std::size_t b = 0; b < bodies.size(); ++b) {
+    if (!m.driven[b]) continue;
+    int offset = 0;
+    for (const auto& act : m.scene->actuators) {
+      if (act.body == bodies[b]) {
+        const int bi = m.scene->body_index(bodies[b]);
+        if (act.type != sim::ActuatorType::kPlanarVelocity || !m.scene->bodies[bi].kinematic)
+          throw std::invalid_argument(
+              "proprioception: scene '" + m.scene->name + "', body '" + bodies[b] +
+              "': only a kinematic body under a planar_velocity actuator moves exactly as its "
+              "actions say; this one is moved by forces");
+        m.own_offset[b] = offset;
+        m.own_step[b] = static_cast<float>(act.max_speed / m.scene->control_hz);
+        any = true;
+      }
+      offset += act.components;
+    }
+  }
+  if (!any)
+    throw std::invalid_argument("proprioception: scene '" + m.scene->name +
+                                "' has no body its actions move among those the planner finds "
+                                "(set a contact gate, or a reward that names one)");
+  m.proprio = true;
+}
+
+std::vector<std::string> DreamPlanModel::proprioceptive_bodies() const {
+  const Impl& m = *impl_;
+  std::vector<std::string> out;
+  if (!m.proprio) return out;
+  for (std::size_t b = 0; b < m.own_offset.size(); ++b)
+    if (m.own_offset[b] >= 0) out.push_back(m.frame_poses->bodies()[b]);
+  return out;
+}
+
+void DreamPlanModel::set_proprioception_xy(std::span<const float> xy) {
+  Impl& m = *impl_;
+  if (!m.proprio) throw std::logic_error("set_proprioception_xy: proprioception is off");
+  std::size_t n = 0;
+  for (int o : m.own_offset) n += o >= 0;
+  if (xy.size() != 2 * n)
+    throw std::invalid_argument("proprioception: expected x, y of " + std::to_string(n) +
+                                " bodies (" + std::to_string(2 * n) + " values), got " +
+                                std::to_string(xy.size()));
+  std::size_t q = 0;
+  for (std::size_t b = 0; b < m.own_offset.size(); ++b) {
+    if (m.own_offset[b] < 0) continue;
+    for (int c = 0; c < 2; ++c, ++q) {
+      if (!std::isfinite(xy[q]))
+        throw std::invalid_argument("proprioception: body '" + m.frame_poses->bodies()[b] + "' " +
+                                    (c ? "y" : "x") + " is " + std::to_string(xy[q]));
+      m.own_root[2 * b + c] = xy[q];
+    }
+  }
+  m.own_given = true;
 }
 
 void DreamPlanModel::set_rest_tolerance(double metres) {
@@ -522,6 +625,7 @@ void DreamPlanModel::set_root(const torch::Tensor& frames, const torch::Tensor& 
     impl_->frame_poses->find(last.data_ptr<std::uint8_t>(), impl_->root_xy, impl_->found);
     impl_->root_found = impl_->found;
   }
+  impl_->own_given = false;
 }
 
 void DreamPlanModel::score(std::span<const float> plans, int k, int l, float gamma,

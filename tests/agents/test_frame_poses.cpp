@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "frame_helpers.hpp"
 #include "parallax/agents/frame_poses.hpp"
 #include "parallax/agents/planner.hpp"
 #include "parallax/agents/policy.hpp"
@@ -28,37 +29,10 @@ namespace {
 
 namespace ag = parallax::agents;
 namespace sim = parallax::sim;
-
-std::shared_ptr<const sim::SceneModel> scene_named(const char* name) {
-  return std::make_shared<const sim::SceneModel>(sim::resolve_scene(name));
-}
-
-std::vector<std::uint8_t> render(const sim::Renderer& r, const sim::SceneModel& scene,
-                                 const sim::World& world) {
-  sim::WorldRenderInputs in(scene);
-  std::vector<std::uint8_t> rgb(static_cast<std::size_t>(r.height()) * r.width() * 3);
-  r.render(in.gather(world), rgb.data());
-  return rgb;
-}
-
-// One frame [H, W, 3] u8 as a context of one [1, 3, H, W] u8 (DreamPlanModel::set_root).
-torch::Tensor as_context(const std::vector<std::uint8_t>& rgb, const sim::SceneModel& scene) {
-  const int h = scene.camera.height, w = scene.camera.width;
-  return torch::from_blob(const_cast<std::uint8_t*>(rgb.data()), {1, h, w, 3}, torch::kUInt8)
-      .permute({0, 3, 1, 2})
-      .contiguous();
-}
-
-// The frame rolled `s` pixels to the right, as StillWorldModel(scene, 1) imagines it s steps on.
-std::vector<std::uint8_t> rolled(const std::vector<std::uint8_t>& rgb, int s, int h, int w) {
-  std::vector<std::uint8_t> out(rgb.size());
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      for (int c = 0; c < 3; ++c)
-        out[(static_cast<std::size_t>(y) * w + (x + s) % w) * 3 + c] =
-            rgb[(static_cast<std::size_t>(y) * w + x) * 3 + c];
-  return out;
-}
+using parallax::testing::as_context;
+using parallax::testing::render;
+using parallax::testing::rolled;
+using parallax::testing::scene_named;
 
 }  // namespace
 
@@ -336,21 +310,8 @@ TEST_CASE("dream planner's contact gate holds a body until a driven body comes n
   for (double r : score(0.0)) CHECK(r == Approx(drifted).epsilon(1e-6));
   // A root frame without the pusher (its pixels painted in the table's colour): the driven body
   // is out of view, so even the wide gate stays shut and the cube rests where the root shows it.
-  sim::WorldRenderInputs inputs(*scene);
-  std::vector<std::uint8_t> rgb2(rgb.size()), ids(static_cast<std::size_t>(h) * w);
-  renderer.render(inputs.gather(world), rgb2.data(), ids.data());
-  REQUIRE(rgb2 == rgb);
-  const auto table = static_cast<std::uint8_t>(scene->body_index("table") + 1);
-  const auto pusher = static_cast<std::uint8_t>(scene->body_index("pusher") + 1);
-  std::size_t painted = 0, table_px = 0;
-  for (std::size_t p = 0; p < ids.size(); ++p)
-    if (ids[p] == table) table_px = p;
-  for (std::size_t p = 0; p < ids.size(); ++p)
-    if (ids[p] == pusher) {
-      std::copy_n(rgb.data() + table_px * 3, 3, rgb2.data() + p * 3);
-      ++painted;
-    }
-  REQUIRE(painted > 10);
+  auto rgb2 = rgb;
+  REQUIRE(parallax::testing::paint_out(rgb2, renderer, *scene, world, "pusher") > 10);
   finder.find(rgb2.data(), xy, found);
   REQUIRE((found[0] && !found[1]));
   ag::DreamPlanModel dream(model, 2, torch::kCPU);

@@ -62,6 +62,10 @@ struct PlanRunOptions {
   // Dream, poses found in frames: a body the actions do not drive rests until a driven body
   // comes within this many metres of it (DreamPlanModel::set_contact_gate; 0 = off).
   double contact_gate = 0.0;
+  // Dream, poses found in frames: the bodies the actions move kinematically are the agent's
+  // own; at each decision it is told where they stand (their true x, y) and the planner moves
+  // them by each plan's actions (DreamPlanModel::set_proprioception).
+  bool proprioception = false;
   // Dream: inference precision (DreamPlanModel::set_precision).
   worldmodel::Precision precision = worldmodel::Precision::kF32;
   // Verification: at each decision Bullet also scores, from the true state, the last

@@ -146,6 +146,22 @@ class DreamPlanModel : public PlanModel {
   // std::invalid_argument for a negative or non-finite distance, when the poses do not come
   // from frames, or for a scene whose actuators drive no body.
   void set_contact_gate(double metres);
+  // Poses found in frames, proprioception: the bodies the actions move kinematically (push's
+  // pusher: a kinematic body under a planar_velocity actuator) are the agent's own. Where they
+  // stand at the root is given (set_proprioception_xy(), e.g. the true x, y, as a robot knows
+  // its own end effector), and through a plan they move by its actions exactly as the actuator
+  // does (clamped action x max_speed / control_hz per tick); the imagined frames are not asked
+  // where they are. The contact gate then opens on where the plan takes them: an off-view
+  // pusher the model redraws beside the cube, or one it drifts towards the cube, no longer
+  // opens it. Call after set_contact_gate() or set_pose_reward(), before set_root(). Throws
+  // std::invalid_argument when the poses do not come from frames, the scene has no such body
+  // among those found, or a driven body found is moved otherwise (forces, joints).
+  void set_proprioception(bool enable);
+  // The proprioceptive bodies, in the order set_proprioception_xy() takes them.
+  std::vector<std::string> proprioceptive_bodies() const;
+  // Their x, y [m] at the next root, [D, 2]; must be given before each plan when enabled.
+  // Throws std::invalid_argument for a wrong size or a non-finite value.
+  void set_proprioception_xy(std::span<const float> xy);
   void set_markers(std::span<const float> markers_xyz);  // [M, 3] m; ignored without pose reward
 
  private:
