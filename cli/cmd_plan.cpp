@@ -31,6 +31,7 @@ struct PlanArgs {
   std::uint64_t seed = 0, planner_seed = 0;
   std::string device = "cpu", out, record, reward = "head";
   bool json_out = false, quiet = false, value = false, verify = false, proprioception = false;
+  bool own_body_frames = false;
 };
 
 void run(const PlanArgs& a) {
@@ -86,6 +87,9 @@ void run(const PlanArgs& a) {
   if (a.proprioception && a.reward != "poses")
     throw UsageError("--proprioception needs --reward poses");
   o.proprioception = a.proprioception;
+  if (a.own_body_frames && !a.proprioception)
+    throw UsageError("--own-body-frames needs --proprioception");
+  o.own_body_frames = a.own_body_frames;
   o.verify = a.verify;
   o.world = a.world;
   o.episodes = a.episodes;
@@ -176,6 +180,7 @@ void run(const PlanArgs& a) {
   if (o.rest_tolerance > 0.0) j["rest_tolerance_m"] = o.rest_tolerance;
   if (o.contact_gate > 0.0) j["contact_gate_m"] = o.contact_gate;
   if (o.proprioception) j["proprioception"] = true;
+  if (o.own_body_frames) j["own_body_frames"] = true;
   if (!o.ensemble.empty()) {
     j["ensemble"] = a.ensemble;  // the members after --model
     j["pessimism"] = o.pessimism;
@@ -301,6 +306,9 @@ void register_plan(CLI::App& app) {
                 "Dream, --reward poses from frames: the bodies the actions move kinematically "
                 "(push's pusher) are the agent's own: told where they stand at each decision, "
                 "moved by each plan's actions, not looked for in imagined frames");
+  sub->add_flag("--own-body-frames", a->own_body_frames,
+                "Dream, with --proprioception: each imagined frame is repainted with the own "
+                "bodies where the plan has taken them, and the model goes on from it");
   sub->add_option("--episodes", a->episodes, "Episodes (E)")->capture_default_str();
   sub->add_option("--seed", a->seed, "Bullet seed of episode 0 (episode e: seed + e)")
       ->capture_default_str();

@@ -63,24 +63,35 @@ void BodyFinder::calibrate(const std::uint8_t* rgb, const std::uint8_t* ids, int
     }
 }
 
+int BodyFinder::classify(float r, float g, float b) const {
+  if (r + g + b < kDark) return -1;
+  const auto ch = chroma(r, g, b);
+  const float lb = std::log(r + g + b);
+  int best = 0;
+  float best_d = std::numeric_limits<float>::max();
+  for (std::size_t c = 0; c < ref_.size(); ++c) {
+    const float dr = ch[0] - ref_[c][0], dg = ch[1] - ref_[c][1];
+    const float out = std::max({range_[c][0] - lb, lb - range_[c][1], 0.0f});
+    const float d = dr * dr + dg * dg + kBrightnessWeight * out * out;
+    if (d < best_d) best_d = d, best = static_cast<int>(c);
+  }
+  return best;
+}
+
+void BodyFinder::classify(const std::uint8_t* rgb, int height, int width,
+                          std::int16_t* classes) const {
+  for (int p = 0; p < height * width; ++p)
+    classes[p] = static_cast<std::int16_t>(classify(rgb[3 * p], rgb[3 * p + 1], rgb[3 * p + 2]));
+}
+
 std::vector<Centroid> BodyFinder::find(const std::uint8_t* rgb, int height, int width) const {
   std::vector<Centroid> out(ref_.size());
   std::vector<double> sx(ref_.size(), 0), sy(ref_.size(), 0);
   for (int y = 0; y < height; ++y) {
     for (int x = 0; x < width; ++x) {
       const int p = y * width + x;
-      const float r = rgb[3 * p], g = rgb[3 * p + 1], b = rgb[3 * p + 2];
-      if (r + g + b < kDark) continue;
-      const auto ch = chroma(r, g, b);
-      const float lb = std::log(r + g + b);
-      int best = 0;
-      float best_d = std::numeric_limits<float>::max();
-      for (std::size_t c = 0; c < ref_.size(); ++c) {
-        const float dr = ch[0] - ref_[c][0], dg = ch[1] - ref_[c][1];
-        const float out = std::max({range_[c][0] - lb, lb - range_[c][1], 0.0f});
-        const float d = dr * dr + dg * dg + kBrightnessWeight * out * out;
-        if (d < best_d) best_d = d, best = static_cast<int>(c);
-      }
+      const int best = classify(rgb[3 * p], rgb[3 * p + 1], rgb[3 * p + 2]);
+      if (best < 0) continue;
       sx[best] += x + 0.5;
       sy[best] += y + 0.5;
       ++out[best].pixels;

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "parallax/agents/frame_poses.hpp"
+#include "parallax/agents/own_body_painter.hpp"
 #include "parallax/agents/pose_reward.hpp"
 #include "parallax/sim/thread_pool.hpp"
 #include "parallax/worldmodel/dream_batch.hpp"
@@ -231,6 +232,9 @@ struct DreamPlanModel::Impl {
   std::vector<float> own_root;              // [P, 2] proprioception: given at the root
   bool own_given = false;                   // set_proprioception_xy() since set_root()
   std::vector<float> own_xy;                // [K, P, 2] proprioception: each slot's
+  std::unique_ptr<OwnBodyPainter> painter;  // set_own_body_frames()
+  std::vector<float> painted_xy;            // [K, D, 2] painter: the own bodies' x, y
+  std::vector<float> markers;               // [M, 3] set_markers()'s (painter)
   std::shared_ptr<const sim::SceneModel> scene;  // set_pose_reward()'s (frame_poses)
   std::vector<std::uint8_t> fired;               // [K, success terms] (pose_reward)
   std::vector<char> ended;                       // [K] a terminating success fired (pose_reward)
@@ -269,24 +273,21 @@ struct DreamPlanModel::Impl {
     if (frame_poses) {
       // The poses the imagined frames show; a body not found keeps its last position.
       per = 2 * frame_poses->bodies().size();
-      const auto f = dream.frames().slice(0, 0, k).permute({0, 2, 3, 1}).contiguous();
+      auto f = dream.frames().slice(0, 0, k).permute({0, 2, 3, 1}).contiguous();
       const std::size_t fsz = static_cast<std::size_t>(f.size(1)) * f.size(2) * 3;
-      const float* act = actions.data_ptr<float>();
+      if (proprio) advance_own(k);
+      if (painter) paint_own(dream, f, k);
       for (int i = 0; i < k; ++i) {
         frame_poses->find(f.data_ptr<std::uint8_t>() + i * fsz,
                           std::span<float>(xy.data() + i * per, per), found);
-        // Proprioception: the agent's own bodies move by the step's actions, as the actuator
-        // moves them (World: clamped action x max_speed over 1 / control_hz); not looked for.
+        // Proprioception: the agent's own bodies are where the actions took them.
         if (proprio)
-          for (std::size_t b = 0; b < found.size(); ++b) {
-            if (own_offset[b] < 0) continue;
-            float* q = own_xy.data() + i * per + 2 * b;
-            const float* u = act + static_cast<std::size_t>(i) * a + own_offset[b];
-            q[0] += std::clamp(u[0], -1.0f, 1.0f) * own_step[b];
-            q[1] += std::clamp(u[1], -1.0f, 1.0f) * own_step[b];
-            xy[i * per + 2 * b] = q[0], xy[i * per + 2 * b + 1] = q[1];
-            found[b] = 1;
-          }
+          for (std::size_t b = 0; b < found.size(); ++b)
+            if (own_offset[b] >= 0) {
+              xy[i * per + 2 * b] = own_xy[i * per + 2 * b];
+              xy[i * per + 2 * b + 1] = own_xy[i * per + 2 * b + 1];
+              found[b] = 1;
+            }
         // A driven body the imagined frame does not show is lost to the gate for the rest of
         // the plan: where the model draws it again is no evidence of where it is.
         if (contact_gate > 0.0)
@@ -335,6 +336,38 @@ struct DreamPlanModel::Impl {
                                 std::span<std::uint8_t>(fired.data() + i * nf, nf), terminated));
       if (terminated) ended[i] = 1;
     }
+  }
+  // Proprioception: the own bodies of slots [0, k) move by the step's actions (staged in
+  // `actions`), as the actuator moves them (World: clamped action x max_speed / control_hz).
+  void advance_own(int k) {
+    const float* act = actions.data_ptr<float>();
+    const std::size_t np = own_offset.size();
+    for (int i = 0; i < k; ++i)
+      for (std::size_t b = 0; b < np; ++b) {
+        if (own_offset[b] < 0) continue;
+        float* q = own_xy.data() + (i * np + b) * 2;
+        const float* u = act + static_cast<std::size_t>(i) * a + own_offset[b];
+        q[0] += std::clamp(u[0], -1.0f, 1.0f) * own_step[b];
+        q[1] += std::clamp(u[1], -1.0f, 1.0f) * own_step[b];
+      }
+  }
+  // Own bodies in the frames: slots [0, k) of `f` [k, H, W, 3] u8 repainted with them where
+  // they stand, and re-observed by the model in place of its prediction.
+  void paint_own(worldmodel::DreamBatch& dream, torch::Tensor& f, int k) {
+    const std::size_t np = own_offset.size();
+    painted_xy.clear();
+    for (int i = 0; i < k; ++i)
+      for (std::size_t b = 0; b < np; ++b)
+        if (own_offset[b] >= 0) {
+          painted_xy.push_back(own_xy[(i * np + b) * 2]);
+          painted_xy.push_back(own_xy[(i * np + b) * 2 + 1]);
+        }
+    painter->paint(f.data_ptr<std::uint8_t>(), k, painted_xy);
+    auto all = torch::zeros({capacity, 3, f.size(1), f.size(2)}, torch::kUInt8);
+    all.slice(0, 0, k).copy_(f.permute({0, 3, 1, 2}));
+    auto mask = torch::zeros({capacity}, torch::kBool);
+    mask.slice(0, 0, k).fill_(true);
+    dream.observe(all, mask);
   }
   // frame_poses: every slot starts from the poses found in the root's last frame.
   void start_frame_poses(int k) {
@@ -528,7 +561,10 @@ void DreamPlanModel::set_proprioception(bool enable) {
   Impl& m = *impl_;
   m.proprio = false;
   m.own_given = false;
-  if (!enable) return;
+  if (!enable) {
+    m.painter.reset();
+    return;
+  }
   if (!m.frame_poses)
     throw std::invalid_argument(
         "proprioception: needs the reward from poses found in frames (set_pose_reward() with a "
@@ -561,6 +597,7 @@ void DreamPlanModel::set_proprioception(bool enable) {
                                 "' has no body its actions move among those the planner finds "
                                 "(set a contact gate, or a reward that names one)");
   m.proprio = true;
+  if (m.painter) set_own_body_frames(true);  // the bodies or the finder changed
 }
 
 std::vector<std::string> DreamPlanModel::proprioceptive_bodies() const {
@@ -611,6 +648,20 @@ bool DreamPlanModel::poses_from_frames() const {
 
 void DreamPlanModel::set_markers(std::span<const float> markers_xyz) {
   if (impl_->pose_reward) impl_->pose_reward->set_markers(markers_xyz);
+  impl_->markers.assign(markers_xyz.begin(), markers_xyz.end());
+  if (impl_->painter) impl_->painter->set_markers(markers_xyz);
+}
+
+void DreamPlanModel::set_own_body_frames(bool enable) {
+  Impl& m = *impl_;
+  m.painter.reset();
+  if (!enable) return;
+  if (!m.proprio)
+    throw std::invalid_argument(
+        "own bodies in the frames: needs proprioception (set_proprioception())");
+  m.painter =
+      std::make_unique<OwnBodyPainter>(m.scene, proprioceptive_bodies(), m.frame_poses->finder());
+  if (!m.markers.empty()) m.painter->set_markers(m.markers);
 }
 
 int DreamPlanModel::members() const {
@@ -664,10 +715,10 @@ std::vector<std::uint8_t> DreamPlanModel::imagine(std::span<const float> plan, i
   for (int s = 0; s < l; ++s) {
     std::copy_n(plan.data() + static_cast<std::size_t>(s) * m.a, m.a, m.actions.data_ptr<float>());
     dream.tick(m.actions);
+    m.step_rewards(dream, 1, r);  // (own bodies in the frames: repaints the frame first)
+    if (rewards) (*rewards)[s] = r[0];
     const auto f = dream.frames()[0].permute({1, 2, 0}).contiguous();  // [H, W, 3] u8
     std::copy_n(f.data_ptr<std::uint8_t>(), fsz, out.data() + s * fsz);
-    m.step_rewards(dream, 1, r);
-    if (rewards) (*rewards)[s] = r[0];
   }
   return out;
 }

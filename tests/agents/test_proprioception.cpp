@@ -1,8 +1,10 @@
 // Proprioception of the dream planner (DreamPlanModel::set_proprioception): the bodies the
 // actions move kinematically are moved by each plan's actions, not looked for in imagined frames.
 // References: Bullet's returns for the same plans from the same state (BulletPlanModel), on a
-// push variant whose reward names the pusher; and the contact gate worked out by hand from the
-// finder's readings of the drifting model's frames, with the pusher out of every frame.
+// push variant whose reward names the pusher; the contact gate worked out by hand from the
+// finder's readings of the drifting model's frames, with the pusher out of every frame; and for
+// the own bodies painted into frames (OwnBodyPainter), the renderer's true frames and Bullet's
+// pusher under the same actions.
 // torch first: c10 defines a glog-style CHECK that would replace Catch's (last one wins).
 #include <torch/torch.h>
 #undef CHECK
@@ -19,7 +21,9 @@
 
 #include "frame_helpers.hpp"
 #include "parallax/agents/frame_poses.hpp"
+#include "parallax/agents/own_body_painter.hpp"
 #include "parallax/agents/planner.hpp"
+#include "parallax/sim/render_inputs.hpp"
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/world.hpp"
 #include "still_world_model.hpp"
@@ -204,4 +208,114 @@ TEST_CASE("dream planner refuses proprioception it cannot have and names why",
                     Catch::Contains("set_proprioception_xy"));
   dream.set_proprioception_xy(pusher_xy(*scene, world));
   CHECK_NOTHROW(dream.score(plans, 2, 3, 0.9f, returns));
+}
+
+TEST_CASE("own body painter moves the pusher in a frame to where a true render has it",
+          "[proprioception][own_body_painter]") {
+  // A true frame of push (pusher at A) repainted with the pusher at B against the true render of
+  // the same world with the pusher moved to B: the pusher's pixels and shadow at B match
+  // exactly; what differs is at most the shadow the pusher cast at A (the painter keeps shadows
+  // the frame had), and the finder no longer sees a pusher at A.
+  const auto scene = scene_named("push");
+  sim::Renderer renderer(scene, sim::RenderOptions{.threads = 1});
+  sim::World world(scene, 3);
+  sim::WorldRenderInputs inputs(*scene);
+  const sim::RenderInputs at_a = inputs.gather(world);
+  const int nk = static_cast<int>(scene->bodies.size()), pusher = scene->body_index("pusher");
+  const int h = renderer.height(), w = renderer.width();
+  const std::size_t npx = static_cast<std::size_t>(h) * w;
+  std::vector<float> poses(at_a.poses, at_a.poses + nk * 7);
+  std::vector<std::uint8_t> rgb_a(npx * 3), ids_a(npx), rgb_b(npx * 3), ids_b(npx);
+  renderer.render(at_a, rgb_a.data(), ids_a.data());
+  const float a_xy[2] = {poses[7 * pusher], poses[7 * pusher + 1]};
+  const float b_xy[2] = {a_xy[0] + 0.12f, a_xy[1] - 0.08f};
+  poses[7 * pusher] = b_xy[0], poses[7 * pusher + 1] = b_xy[1];
+  std::vector<float> markers(at_a.markers, at_a.markers + scene->markers.size() * 3);
+  renderer.render(sim::RenderInputs{.n = 1,
+                                    .poses = poses.data(),
+                                    .markers = at_a.markers,
+                                    .colors = at_a.colors,
+                                    .scales = at_a.scales},
+                  rgb_b.data(), ids_b.data());
+  const ag::FramePoses finder(scene, {"pusher"});
+  ag::OwnBodyPainter painter(scene, {"pusher"}, finder.finder());
+  painter.set_markers(markers);
+  auto painted = rgb_a;
+  painter.paint(painted.data(), 1, b_xy);
+  // The pusher's shadow at A: pixels where the frame differs from the empty scene but shows
+  // neither the pusher nor another body (ids: background or marker).
+  const auto& empty = painter.empty_scene();
+  std::size_t shadow_a = 0, differ = 0, pusher_b = 0;
+  for (std::size_t q = 0; q < npx; ++q) {
+    const bool a_differs = !std::equal(&rgb_a[3 * q], &rgb_a[3 * q] + 3, &empty[3 * q]);
+    const bool on_body = ids_a[q] >= 1 && ids_a[q] <= nk && ids_a[q] != 1;  // id 1: the table
+    if (a_differs && !on_body) ++shadow_a;
+    if (!std::equal(&painted[3 * q], &painted[3 * q] + 3, &rgb_b[3 * q])) ++differ;
+    if (ids_b[q] == pusher + 1) {
+      ++pusher_b;
+      INFO("pixel " << q);
+      CHECK(std::equal(&painted[3 * q], &painted[3 * q] + 3, &rgb_b[3 * q]));
+    }
+  }
+  REQUIRE(pusher_b > 10);
+  INFO("pixels differing " << differ << ", shadow at A " << shadow_a);
+  CHECK(differ <= shadow_a);
+  float xy[2];
+  std::uint8_t found[1];
+  finder.find(painted.data(), xy, found);
+  REQUIRE(found[0]);
+  float truth[2];
+  finder.find(rgb_b.data(), truth, found);
+  CHECK(std::hypot(xy[0] - truth[0], xy[1] - truth[1]) < 1e-3);
+  CHECK(std::hypot(xy[0] - a_xy[0], xy[1] - a_xy[1]) > 0.1);
+  CHECK_THROWS_WITH(painter.paint(painted.data(), 1, std::vector<float>{0, 0, 0}),
+                    Catch::Contains("expected x, y of 1 bodies"));
+  CHECK_THROWS_WITH(ag::OwnBodyPainter(scene, {"table"}, finder.finder()),
+                    Catch::Contains("plane"));
+}
+
+TEST_CASE("dream planner with own bodies in the frames imagines the pusher where Bullet has it",
+          "[proprioception][own_body_painter][planner]") {
+  // A still model goes on from the last frame it observed: with own bodies in the frames, every
+  // imagined frame is the root's repainted with the pusher moved by the plan, so the pusher the
+  // finder reads in the imagined frames follows Bullet's pusher under the same actions (to the
+  // finder's accuracy); without it the still model keeps the pusher at the root.
+  const auto scene = scene_named("push");
+  const auto model = std::make_shared<parallax::testing::StillWorldModel>(*scene);
+  sim::Renderer renderer(scene, sim::RenderOptions{.threads = 1});
+  sim::World world(scene, 5);
+  std::vector<float> markers(scene->markers.size() * 3);
+  world.marker_positions(markers);
+  const auto rgb = render(renderer, *scene, world);
+  const auto root = pusher_xy(*scene, world);
+  const int l = 10;
+  std::vector<float> plan(static_cast<std::size_t>(l) * 2);
+  for (int s = 0; s < l; ++s) plan[2 * s] = 0.8f, plan[2 * s + 1] = 0.6f * std::cos(0.5f * s);
+  const ag::FramePoses finder(scene, {"pusher"});
+  for (bool own : {false, true}) {
+    INFO("own bodies in the frames: " << own);
+    ag::DreamPlanModel dream(model, 1, torch::kCPU);
+    dream.set_pose_reward(*scene);
+    dream.set_contact_gate(0.1);
+    dream.set_proprioception(true);
+    dream.set_own_body_frames(own);
+    dream.set_markers(markers);
+    dream.set_root(as_context(rgb, *scene), torch::zeros({1, scene->action_size()}));
+    dream.set_proprioception_xy(root);
+    const auto frames = dream.imagine(plan, l);
+    sim::World truth(scene, 5);
+    for (int s = 0; s < l; ++s) {
+      truth.step(std::span<const float>(plan).subspan(2 * s, 2));
+      const auto want = pusher_xy(*scene, truth);
+      float xy[2];
+      std::uint8_t found[1];
+      finder.find(frames.data() + static_cast<std::size_t>(s) * rgb.size(), xy, found);
+      REQUIRE(found[0]);
+      INFO("step " << s + 1);
+      if (own)
+        CHECK(std::hypot(xy[0] - want[0], xy[1] - want[1]) < 0.004);
+      else
+        CHECK(std::hypot(xy[0] - root[0], xy[1] - root[1]) < 0.004);
+    }
+  }
 }

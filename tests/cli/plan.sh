@@ -163,6 +163,7 @@ grep -Eq '"rest_tolerance_m": ?0.01' "$tmp/rest.json" || { echo "rest_tolerance_
 grep -Eq '"contact_gate_m": ?0.12' "$tmp/rest.json" || { echo "contact_gate_m missing"; exit 1; }
 grep -Eq '"proprioception": ?true' "$tmp/rest.json" || { echo "proprioception missing"; exit 1; }
 bad plan --world dream --proprioception
+bad plan --world dream --reward poses --own-body-frames
 bad plan --world dream --reward poses --contact-gate -1
 bad plan --world dream --contact-gate 0.1
 bad plan --world dream --reward poses --rest-tolerance -0.01

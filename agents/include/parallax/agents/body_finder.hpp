@@ -38,10 +38,14 @@ class BodyFinder {
   void calibrate(const std::uint8_t* rgb, const std::uint8_t* ids, int height, int width);
   // Centroid of each class in `rgb` [H, W, 3] u8: [num_classes].
   std::vector<Centroid> find(const std::uint8_t* rgb, int height, int width) const;
+  // The class of every pixel of `rgb` [H, W, 3] u8 into `classes` [H, W] (-1: too dark to
+  // tell), as find() counts them.
+  void classify(const std::uint8_t* rgb, int height, int width, std::int16_t* classes) const;
   int num_classes() const { return static_cast<int>(ref_.size()); }
 
  private:
-  std::vector<std::array<float, 2>> ref_;    // [classes] chromaticity (r, g)
+  int classify(float r, float g, float b) const;  // one pixel: the nearest class, -1 too dark
+  std::vector<std::array<float, 2>> ref_;         // [classes] chromaticity (r, g)
   std::vector<std::array<float, 2>> range_;  // [classes] log brightness range (lo, hi), widened
 };
 

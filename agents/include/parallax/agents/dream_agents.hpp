@@ -66,6 +66,10 @@ struct PlanRunOptions {
   // own; at each decision it is told where they stand (their true x, y) and the planner moves
   // them by each plan's actions (DreamPlanModel::set_proprioception).
   bool proprioception = false;
+  // Dream, with proprioception: each imagined frame is repainted with the own bodies where the
+  // plan has taken them, and the model goes on from that frame
+  // (DreamPlanModel::set_own_body_frames).
+  bool own_body_frames = false;
   // Dream: inference precision (DreamPlanModel::set_precision).
   worldmodel::Precision precision = worldmodel::Precision::kF32;
   // Verification: at each decision Bullet also scores, from the true state, the last

@@ -52,6 +52,8 @@ class FramePoses {
   int fit_samples(int p) const { return fits_[p].samples; }
   // The fitted map of body p: pixel centroid (u, v) -> x, y [m].
   void map(int p, double u, double v, float out[2]) const;
+  // The colour finder, calibrated on the scene's reset frame (seed 0).
+  const BodyFinder& finder() const { return *finder_; }
 
  private:
   struct Fit {

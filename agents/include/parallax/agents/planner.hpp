@@ -162,6 +162,13 @@ class DreamPlanModel : public PlanModel {
   // Their x, y [m] at the next root, [D, 2]; must be given before each plan when enabled.
   // Throws std::invalid_argument for a wrong size or a non-finite value.
   void set_proprioception_xy(std::span<const float> xy);
+  // Proprioception, own bodies in the frames: after each imagined step the model's frame is
+  // repainted with the agent's own bodies where the plan has taken them (OwnBodyPainter: where
+  // the model drew them becomes the empty table, and they are rendered at their positions), and
+  // the model re-observes that frame in place of its own (DreamBatch::observe): what the model
+  // predicts next starts from the pusher where it is, as in its teacher-forced training. Throws
+  // std::invalid_argument without set_proprioception().
+  void set_own_body_frames(bool enable);
   void set_markers(std::span<const float> markers_xyz);  // [M, 3] m; ignored without pose reward
 
  private:
