@@ -31,7 +31,7 @@ struct PlanArgs {
   std::uint64_t seed = 0, planner_seed = 0;
   std::string device = "cpu", out, record, reward = "head";
   bool json_out = false, quiet = false, value = false, verify = false, proprioception = false;
-  bool own_body_frames = false;
+  bool own_body_frames = false, edge_guard = false;
 };
 
 void run(const PlanArgs& a) {
@@ -90,6 +90,8 @@ void run(const PlanArgs& a) {
   if (a.own_body_frames && !a.proprioception)
     throw UsageError("--own-body-frames needs --proprioception");
   o.own_body_frames = a.own_body_frames;
+  if (a.edge_guard && a.reward != "poses") throw UsageError("--edge-guard needs --reward poses");
+  o.edge_guard = a.edge_guard;
   o.verify = a.verify;
   o.world = a.world;
   o.episodes = a.episodes;
@@ -181,6 +183,7 @@ void run(const PlanArgs& a) {
   if (o.contact_gate > 0.0) j["contact_gate_m"] = o.contact_gate;
   if (o.proprioception) j["proprioception"] = true;
   if (o.own_body_frames) j["own_body_frames"] = true;
+  if (o.edge_guard) j["edge_guard"] = true;
   if (!o.ensemble.empty()) {
     j["ensemble"] = a.ensemble;  // the members after --model
     j["pessimism"] = o.pessimism;
@@ -309,6 +312,9 @@ void register_plan(CLI::App& app) {
   sub->add_flag("--own-body-frames", a->own_body_frames,
                 "Dream, with --proprioception: each imagined frame is repainted with the own "
                 "bodies where the plan has taken them, and the model goes on from it");
+  sub->add_flag("--edge-guard", a->edge_guard,
+                "Dream, --reward poses from frames: no imagined success in a step where a body "
+                "the actions do not drive is unseen or cut by the frame's border");
   sub->add_option("--episodes", a->episodes, "Episodes (E)")->capture_default_str();
   sub->add_option("--seed", a->seed, "Bullet seed of episode 0 (episode e: seed + e)")
       ->capture_default_str();

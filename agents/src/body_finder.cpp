@@ -95,6 +95,7 @@ std::vector<Centroid> BodyFinder::find(const std::uint8_t* rgb, int height, int 
       sx[best] += x + 0.5;
       sy[best] += y + 0.5;
       ++out[best].pixels;
+      if (x == 0 || y == 0 || x == width - 1 || y == height - 1) out[best].border = true;
     }
   }
   for (std::size_t c = 0; c < ref_.size(); ++c)

@@ -183,9 +183,10 @@ void FramePoses::map(int p, double u, double v, float out[2]) const {
   out[1] = static_cast<float>((h[3] * un + h[4] * vn + h[5]) / d);
 }
 
-void FramePoses::find(const std::uint8_t* rgb, std::span<float> xy,
-                      std::span<std::uint8_t> found) const {
-  if (xy.size() != 2 * index_.size() || found.size() != index_.size())
+void FramePoses::find(const std::uint8_t* rgb, std::span<float> xy, std::span<std::uint8_t> found,
+                      std::span<std::uint8_t> border) const {
+  if (xy.size() != 2 * index_.size() || found.size() != index_.size() ||
+      (!border.empty() && border.size() != index_.size()))
     throw std::invalid_argument("poses from frames: find() needs " + std::to_string(index_.size()) +
                                 " bodies' buffers");
   const auto c = finder_->find(rgb, h_, w_);
@@ -193,6 +194,7 @@ void FramePoses::find(const std::uint8_t* rgb, std::span<float> xy,
     const auto& b = c[index_[p] + 1];
     found[p] = 4 * b.pixels >= fits_[p].reference_pixels && b.pixels > 0;
     if (found[p]) map(static_cast<int>(p), b.x, b.y, xy.data() + 2 * p);
+    if (!border.empty()) border[p] = b.border;
   }
 }
 

@@ -233,6 +233,10 @@ struct DreamPlanModel::Impl {
   bool own_given = false;                   // set_proprioception_xy() since set_root()
   std::vector<float> own_xy;                // [K, P, 2] proprioception: each slot's
   std::unique_ptr<OwnBodyPainter> painter;  // set_own_body_frames()
+  bool edge_guard = false;                  // set_edge_guard()
+  std::vector<std::uint8_t> border;         // [P] edge guard: scratch of find()
+  std::vector<std::uint8_t> root_unsure;    // [P] edge guard: the root's reading is unsure
+  std::vector<std::uint8_t> unsure;         // [K, P] edge guard: this step's reading is unsure
   std::vector<float> painted_xy;            // [K, D, 2] painter: the own bodies' x, y
   std::vector<float> markers;               // [M, 3] set_markers()'s (painter)
   std::shared_ptr<const sim::SceneModel> scene;  // set_pose_reward()'s (frame_poses)
@@ -277,9 +281,14 @@ struct DreamPlanModel::Impl {
       const std::size_t fsz = static_cast<std::size_t>(f.size(1)) * f.size(2) * 3;
       if (proprio) advance_own(k);
       if (painter) paint_own(dream, f, k);
+      if (edge_guard) unsure.assign(static_cast<std::size_t>(k) * found.size(), 0);
       for (int i = 0; i < k; ++i) {
         frame_poses->find(f.data_ptr<std::uint8_t>() + i * fsz,
-                          std::span<float>(xy.data() + i * per, per), found);
+                          std::span<float>(xy.data() + i * per, per), found,
+                          edge_guard ? std::span<std::uint8_t>(border) : std::span<std::uint8_t>());
+        if (edge_guard)
+          for (std::size_t b = 0; b < found.size(); ++b)
+            unsure[i * found.size() + b] = !found[b] || border[b];
         // Proprioception: the agent's own bodies are where the actions took them.
         if (proprio)
           for (std::size_t b = 0; b < found.size(); ++b)
@@ -315,6 +324,7 @@ struct DreamPlanModel::Impl {
               }
               if (!t) {
                 q[0] = root[0], q[1] = root[1];
+                if (edge_guard) unsure[i * np + b] = root_unsure[b];
                 continue;
               }
             }
@@ -329,8 +339,22 @@ struct DreamPlanModel::Impl {
       per = static_cast<std::size_t>(p.size(1)) * 2;
       pp = p.data_ptr<float>();
     }
+    std::vector<std::uint8_t> none_left(nf, 1);
     for (int i = 0; i < k; ++i) {
       bool terminated = false;
+      // Edge guard: a success the frame cannot confirm (a body the scene's reward names is cut
+      // by the border or not seen, and no proprioception knows where it is) neither pays nor
+      // ends the plan; the distance terms still count.
+      bool guarded = false;
+      if (edge_guard)
+        for (std::size_t b = 0; b < found.size() && !guarded; ++b)
+          guarded = !driven[b] && unsure[i * found.size() + b];
+      if (guarded) {
+        bool ignored = false;
+        out[i] = static_cast<float>(
+            pose_reward->evaluate(std::span<const float>(pp + i * per, per), none_left, ignored));
+        continue;
+      }
       out[i] = static_cast<float>(
           pose_reward->evaluate(std::span<const float>(pp + i * per, per),
                                 std::span<std::uint8_t>(fired.data() + i * nf, nf), terminated));
@@ -652,6 +676,15 @@ void DreamPlanModel::set_markers(std::span<const float> markers_xyz) {
   if (impl_->painter) impl_->painter->set_markers(markers_xyz);
 }
 
+void DreamPlanModel::set_edge_guard(bool enable) {
+  if (enable && !impl_->frame_poses)
+    throw std::invalid_argument(
+        "edge guard: needs the reward from poses found in frames (set_pose_reward() with a frame "
+        "model)");
+  impl_->edge_guard = enable;
+  impl_->border.assign(impl_->found.size(), 0);
+}
+
 void DreamPlanModel::set_own_body_frames(bool enable) {
   Impl& m = *impl_;
   m.painter.reset();
@@ -673,8 +706,13 @@ void DreamPlanModel::set_root(const torch::Tensor& frames, const torch::Tensor& 
   impl_->root_actions = actions;
   if (impl_->frame_poses) {
     const auto last = frames[frames.size(0) - 1].permute({1, 2, 0}).contiguous();  // [H, W, 3]
-    impl_->frame_poses->find(last.data_ptr<std::uint8_t>(), impl_->root_xy, impl_->found);
+    impl_->border.assign(impl_->found.size(), 0);
+    impl_->frame_poses->find(last.data_ptr<std::uint8_t>(), impl_->root_xy, impl_->found,
+                             impl_->border);
     impl_->root_found = impl_->found;
+    impl_->root_unsure.resize(impl_->found.size());
+    for (std::size_t b = 0; b < impl_->found.size(); ++b)
+      impl_->root_unsure[b] = !impl_->found[b] || impl_->border[b];
   }
   impl_->own_given = false;
 }

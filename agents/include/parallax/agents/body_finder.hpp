@@ -27,6 +27,7 @@ namespace parallax::agents {
 struct Centroid {
   double x = 0, y = 0;  // pixels (column, row), pixel centres at +0.5
   int pixels = 0;
+  bool border = false;  // some pixel of it lies on the frame's border (find() only)
 };
 
 class BodyFinder {

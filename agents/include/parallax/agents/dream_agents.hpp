@@ -70,6 +70,9 @@ struct PlanRunOptions {
   // plan has taken them, and the model goes on from that frame
   // (DreamPlanModel::set_own_body_frames).
   bool own_body_frames = false;
+  // Dream, poses found in frames: no imagined success where the frame cannot confirm it
+  // (DreamPlanModel::set_edge_guard).
+  bool edge_guard = false;
   // Dream: inference precision (DreamPlanModel::set_precision).
   worldmodel::Precision precision = worldmodel::Precision::kF32;
   // Verification: at each decision Bullet also scores, from the true state, the last

@@ -45,8 +45,11 @@ class FramePoses {
   int height() const { return h_; }
   int width() const { return w_; }
   // Bodies' x, y [P, 2] m in `rgb` [H, W, 3] u8. A body with fewer than a quarter of its
-  // reference pixels is not found: found[p] = 0 and xy keeps what it held.
-  void find(const std::uint8_t* rgb, std::span<float> xy, std::span<std::uint8_t> found) const;
+  // reference pixels is not found: found[p] = 0 and xy keeps what it held. `border` (optional,
+  // [P]): whether some pixel of the body lies on the frame's border (a body the border cuts is
+  // read inward of where it is).
+  void find(const std::uint8_t* rgb, std::span<float> xy, std::span<std::uint8_t> found,
+            std::span<std::uint8_t> border = {}) const;
   // Root-mean-square error [m] of body p's fit on its calibration renders.
   double fit_rms_m(int p) const { return fits_[p].rms; }
   int fit_samples(int p) const { return fits_[p].samples; }

@@ -169,6 +169,14 @@ class DreamPlanModel : public PlanModel {
   // predicts next starts from the pusher where it is, as in its teacher-forced training. Throws
   // std::invalid_argument without set_proprioception().
   void set_own_body_frames(bool enable);
+  // Poses found in frames, edge guard: in an imagined step where a body the actions do not drive
+  // (push's cube) is not seen, or some pixel of it lies on the frame's border (the finder reads a
+  // body the border cuts inward of where it is), the scene's success terms neither pay nor end
+  // the plan; the distance terms still count. The same for the root's reading while the contact
+  // gate holds the body there. Planners then stop aiming at successes only a blind frame shows
+  // (round 11: with the contact gate, the dream's failures on push were cubes pushed past goals
+  // near the view's edge). Throws std::invalid_argument when the poses do not come from frames.
+  void set_edge_guard(bool enable);
   void set_markers(std::span<const float> markers_xyz);  // [M, 3] m; ignored without pose reward
 
  private:
