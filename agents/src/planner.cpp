@@ -237,7 +237,9 @@ struct DreamPlanModel::Impl {
   std::vector<std::uint8_t> border;         // [P] edge guard: scratch of find()
   std::vector<std::uint8_t> root_unsure;    // [P] edge guard: the root's reading is unsure
   std::vector<std::uint8_t> unsure;         // [K, P] edge guard: this step's reading is unsure
+  std::vector<std::uint8_t> none_left;      // [success terms] edge guard: all fired (scratch)
   std::vector<float> painted_xy;            // [K, D, 2] painter: the own bodies' x, y
+  torch::Tensor painted, painted_mask;      // [capacity, 3, H, W] u8, [capacity] bool (painter)
   std::vector<float> markers;               // [M, 3] set_markers()'s (painter)
   std::shared_ptr<const sim::SceneModel> scene;  // set_pose_reward()'s (frame_poses)
   std::vector<std::uint8_t> fired;               // [K, success terms] (pose_reward)
@@ -339,7 +341,7 @@ struct DreamPlanModel::Impl {
       per = static_cast<std::size_t>(p.size(1)) * 2;
       pp = p.data_ptr<float>();
     }
-    std::vector<std::uint8_t> none_left(nf, 1);
+    none_left.assign(nf, 1);
     for (int i = 0; i < k; ++i) {
       bool terminated = false;
       // Edge guard: a success the frame cannot confirm (a body the scene's reward names is cut
@@ -387,11 +389,14 @@ struct DreamPlanModel::Impl {
           painted_xy.push_back(own_xy[(i * np + b) * 2 + 1]);
         }
     painter->paint(f.data_ptr<std::uint8_t>(), k, painted_xy);
-    auto all = torch::zeros({capacity, 3, f.size(1), f.size(2)}, torch::kUInt8);
-    all.slice(0, 0, k).copy_(f.permute({0, 3, 1, 2}));
-    auto mask = torch::zeros({capacity}, torch::kBool);
-    mask.slice(0, 0, k).fill_(true);
-    dream.observe(all, mask);
+    if (!painted.defined()) {  // allocated once: this runs every imagined step
+      painted = torch::zeros({capacity, 3, f.size(1), f.size(2)}, torch::kUInt8);
+      painted_mask = torch::zeros({capacity}, torch::kBool);
+    }
+    painted.slice(0, 0, k).copy_(f.permute({0, 3, 1, 2}));
+    painted_mask.zero_();
+    painted_mask.slice(0, 0, k).fill_(true);
+    dream.observe(painted, painted_mask);
   }
   // frame_poses: every slot starts from the poses found in the root's last frame.
   void start_frame_poses(int k) {
