@@ -31,7 +31,7 @@ struct PlanArgs {
   std::uint64_t seed = 0, planner_seed = 0;
   std::string device = "cpu", out, record, reward = "head";
   bool json_out = false, quiet = false, value = false, verify = false, proprioception = false;
-  bool own_body_frames = false, edge_guard = false;
+  bool own_body_frames = false, edge_guard = false, edge_reader = false;
 };
 
 void run(const PlanArgs& a) {
@@ -92,6 +92,8 @@ void run(const PlanArgs& a) {
   o.own_body_frames = a.own_body_frames;
   if (a.edge_guard && a.reward != "poses") throw UsageError("--edge-guard needs --reward poses");
   o.edge_guard = a.edge_guard;
+  if (a.edge_reader && a.reward != "poses") throw UsageError("--edge-reader needs --reward poses");
+  o.edge_reader = a.edge_reader;
   o.verify = a.verify;
   o.world = a.world;
   o.episodes = a.episodes;
@@ -184,6 +186,7 @@ void run(const PlanArgs& a) {
   if (o.proprioception) j["proprioception"] = true;
   if (o.own_body_frames) j["own_body_frames"] = true;
   if (o.edge_guard) j["edge_guard"] = true;
+  if (o.edge_reader) j["edge_reader"] = true;
   if (!o.ensemble.empty()) {
     j["ensemble"] = a.ensemble;  // the members after --model
     j["pessimism"] = o.pessimism;
@@ -315,6 +318,9 @@ void register_plan(CLI::App& app) {
   sub->add_flag("--edge-guard", a->edge_guard,
                 "Dream, --reward poses from frames: no imagined success in a step where a body "
                 "the actions do not drive is unseen or cut by the frame's border");
+  sub->add_flag("--edge-reader", a->edge_reader,
+                "Dream, --reward poses from frames: read a body the frame's border cuts where it "
+                "is (fits calibrated on cut renders), not inward");
   sub->add_option("--episodes", a->episodes, "Episodes (E)")->capture_default_str();
   sub->add_option("--seed", a->seed, "Bullet seed of episode 0 (episode e: seed + e)")
       ->capture_default_str();

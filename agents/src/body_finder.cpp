@@ -23,6 +23,13 @@ std::array<float, 2> chroma(float r, float g, float b) {
   return {r / s, g / s};
 }
 
+// Counts pixel (x, y) on each border it lies on.
+void count_edges(Centroid& c, int x, int y, int width, int height) {
+  const bool on[4] = {x == 0, x == width - 1, y == 0, y == height - 1};
+  for (int s = 0; s < 4; ++s)
+    if (on[s]) ++c.edge[s], c.border = true;
+}
+
 }  // namespace
 
 BodyFinder::BodyFinder(const sim::SceneModel& scene, const float* colors) {
@@ -95,7 +102,7 @@ std::vector<Centroid> BodyFinder::find(const std::uint8_t* rgb, int height, int 
       sx[best] += x + 0.5;
       sy[best] += y + 0.5;
       ++out[best].pixels;
-      if (x == 0 || y == 0 || x == width - 1 || y == height - 1) out[best].border = true;
+      count_edges(out[best], x, y, width, height);
     }
   }
   for (std::size_t c = 0; c < ref_.size(); ++c)
@@ -114,6 +121,7 @@ std::vector<Centroid> id_centroids(const std::uint8_t* ids, int height, int widt
       sx[c] += x + 0.5;
       sy[c] += y + 0.5;
       ++out[c].pixels;
+      count_edges(out[c], x, y, width, height);
     }
   for (int c = 0; c < num_classes; ++c)
     if (out[c].pixels > 0) out[c].x = sx[c] / out[c].pixels, out[c].y = sy[c] / out[c].pixels;

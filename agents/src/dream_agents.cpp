@@ -146,6 +146,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     dream->set_proprioception(o.proprioception);
     dream->set_own_body_frames(o.own_body_frames);
     dream->set_edge_guard(o.edge_guard);
+    dream->set_edge_reader(o.edge_reader);
     dream->set_precision(o.precision);
   } else
     oracle = std::make_unique<BulletPlanModel>(scene, o.planner.candidates, o.threads);

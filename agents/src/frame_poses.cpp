@@ -51,6 +51,42 @@ std::array<float, 4> multiply(const std::array<float, 4>& q, const float* p) {
           q[3] * p[3] - q[0] * p[0] - q[1] * p[1] - q[2] * p[2]};
 }
 
+// Border side s (0 left, 1 right, 2 top, 3 bottom) of a width x height frame: a pixel (u, v)'s
+// signed distance beyond that border [px] (positive outside) and its position along it [px].
+std::array<double, 2> to_side(int s, double u, double v, int width, int height) {
+  switch (s) {
+    case 0:
+      return {-u, v};
+    case 1:
+      return {u - width, v};
+    case 2:
+      return {-v, u};
+    default:
+      return {v - height, u};
+  }
+}
+std::array<double, 2> from_side(int s, double out, double along, int width, int height) {
+  switch (s) {
+    case 0:
+      return {-out, along};
+    case 1:
+      return {width + out, along};
+    case 2:
+      return {along, -out};
+    default:
+      return {along, height + out};
+  }
+}
+
+// The cut fits' features (frame_poses.hpp) of a visible centroid at `side` coordinates `sc`
+// (side length `length` [px]), for a body of radius `radius` [px] showing `visible` of its
+// reference pixels.
+std::array<double, 7> cut_features(const std::array<double, 2>& sc, double radius, double length,
+                                   double visible) {
+  const double a = -sc[0] / radius, c = 2.0 * sc[1] / length - 1.0;
+  return {1.0, a, a * a, c, c * c, a * c, visible};
+}
+
 }  // namespace
 
 FramePoses::FramePoses(std::shared_ptr<const sim::SceneModel> scene,
@@ -95,8 +131,27 @@ FramePoses::FramePoses(std::shared_ptr<const sim::SceneModel> scene,
   for (int m = 0; m < nm; ++m) hidden_markers[m * 3 + 2] = kHidden;
   std::mt19937_64 rng(options.seed);
   std::uniform_real_distribution<float> ux(options.box_min[0], options.box_max[0]),
-      uy(options.box_min[1], options.box_max[1]), yaw(-3.14159265f, 3.14159265f);
+      uy(options.box_min[1], options.box_max[1]), yaw(-3.14159265f, 3.14159265f), unit(0.0f, 1.0f);
   const double cx = 0.5 * w_, cy = 0.5 * h_;
+  // The cut fits draw from their own stream, so that the plain fits stay those of the same seed.
+  std::mt19937_64 cut_rng(options.seed ^ 0x9e3779b97f4a7c15ull);
+  // Body k alone at x, y (its reset height) turned by a yaw drawn from `gen`: its ids' centroid.
+  const auto shoot = [&](int k, float x, float y, std::mt19937_64& gen) {
+    std::vector<float> pose = hidden;
+    float* b = pose.data() + k * 7;
+    b[0] = x, b[1] = y;
+    b[2] = poses[k * 7 + 2];
+    const float half = 0.5f * yaw(gen);
+    const auto q = multiply({0.0f, 0.0f, std::sin(half), std::cos(half)}, poses.data() + k * 7 + 3);
+    std::copy(q.begin(), q.end(), b + 3);
+    renderer.render(sim::RenderInputs{.n = 1,
+                                      .poses = pose.data(),
+                                      .markers = hidden_markers.data(),
+                                      .colors = colors.data(),
+                                      .scales = scales.data()},
+                    rgb.data(), ids.data());
+    return id_centroids(ids.data(), h_, w_, finder_->num_classes())[k + 1];
+  };
   for (std::size_t p = 0; p < index_.size(); ++p) {
     const int k = index_[p];
     struct Sample {
@@ -105,30 +160,9 @@ FramePoses::FramePoses(std::shared_ptr<const sim::SceneModel> scene,
     };
     std::vector<Sample> all;
     for (int s = 0; s < options.samples; ++s) {
-      std::vector<float> pose = hidden;
-      float* b = pose.data() + k * 7;
-      b[0] = ux(rng), b[1] = uy(rng);
-      b[2] = poses[k * 7 + 2];
-      const float half = 0.5f * yaw(rng);
-      const auto q =
-          multiply({0.0f, 0.0f, std::sin(half), std::cos(half)}, poses.data() + k * 7 + 3);
-      std::copy(q.begin(), q.end(), b + 3);
-      renderer.render(sim::RenderInputs{.n = 1,
-                                        .poses = pose.data(),
-                                        .markers = hidden_markers.data(),
-                                        .colors = colors.data(),
-                                        .scales = scales.data()},
-                      rgb.data(), ids.data());
-      const auto c = id_centroids(ids.data(), h_, w_, finder_->num_classes())[k + 1];
-      bool border = false;
-      for (int y = 0; y < h_ && !border; ++y)
-        for (int x = 0; x < w_; ++x)
-          if (ids[static_cast<std::size_t>(y) * w_ + x] == k + 1 &&
-              (x == 0 || y == 0 || x == w_ - 1 || y == h_ - 1)) {
-            border = true;
-            break;
-          }
-      if (!border && c.pixels > 0) all.push_back({c.x, c.y, b[0], b[1], c.pixels});
+      const float x = ux(rng), y = uy(rng);
+      const auto c = shoot(k, x, y, rng);
+      if (!c.border && c.pixels > 0) all.push_back({c.x, c.y, x, y, c.pixels});
     }
     std::vector<int> counts;
     for (const auto& s : all) counts.push_back(s.pixels);
@@ -164,6 +198,7 @@ FramePoses::FramePoses(std::shared_ptr<const sim::SceneModel> scene,
     if (!solve(ata, atb, 8)) refuse(names_[p], "the calibration's homography is singular");
     std::copy(atb.begin(), atb.end(), fit.h);
     fit.h[8] = 1.0;
+    fit.radius = std::sqrt(std::max(fit.reference_pixels, 1) / 3.14159265358979);
     fits_.push_back(fit);
     double se = 0;
     for (const auto& s : used) {
@@ -172,7 +207,78 @@ FramePoses::FramePoses(std::shared_ptr<const sim::SceneModel> scene,
       se += (xy[0] - s.x) * (xy[0] - s.x) + (xy[1] - s.y) * (xy[1] - s.y);
     }
     fits_.back().rms = std::sqrt(se / static_cast<double>(used.size()));
+
+    // Cut fits, one per border side: virtual centroids drawn across the border, mapped to x, y.
+    Fit& f = fits_.back();
+    double cut_se = 0;
+    for (int side = 0; side < 4; ++side) {
+      const double length = side < 2 ? h_ : w_;
+      struct CutSample {
+        std::array<double, kCutFeatures> f;
+        double t[2];
+        float x, y;
+      };
+      std::vector<CutSample> cs;
+      for (int s = 0; s < options.cut_samples; ++s) {
+        const double out = f.radius * (3.0 * unit(cut_rng) - 2.0), along = length * unit(cut_rng);
+        const auto uv = from_side(side, out, along, w_, h_);
+        float xy[2];
+        map(static_cast<int>(p), uv[0], uv[1], xy);
+        const auto c = shoot(k, xy[0], xy[1], cut_rng);
+        if (c.pixels < kMinCutPixels || c.edge[side] == 0 ||
+            *std::max_element(c.edge, c.edge + 4) != c.edge[side])
+          continue;
+        const auto sc = to_side(side, c.x, c.y, w_, h_);
+        cs.push_back(
+            {cut_features(sc, f.radius, length, static_cast<double>(c.pixels) / f.reference_pixels),
+             {out / f.radius, 2.0 * along / length - 1.0},
+             xy[0],
+             xy[1]});
+      }
+      Cut& cut = f.cut[side];
+      if (static_cast<int>(cs.size()) < 3 * kCutFeatures) continue;
+      for (int t = 0; t < 2; ++t) {
+        std::vector<double> m(kCutFeatures * kCutFeatures, 0.0), r(kCutFeatures, 0.0);
+        for (const auto& c : cs)
+          for (int i = 0; i < kCutFeatures; ++i) {
+            for (int j = 0; j < kCutFeatures; ++j) m[i * kCutFeatures + j] += c.f[i] * c.f[j];
+            r[i] += c.f[i] * c.t[t];
+          }
+        if (!solve(m, r, kCutFeatures)) break;
+        std::copy(r.begin(), r.end(), cut.coef[t]);
+        cut.ok = t == 1;
+      }
+      if (!cut.ok) continue;
+      for (const auto& c : cs) cut.a_max = std::max(cut.a_max, c.f[1]);
+      for (const auto& c : cs) {
+        double t[2] = {0, 0};
+        for (int i = 0; i < kCutFeatures; ++i)
+          t[0] += cut.coef[0][i] * c.f[i], t[1] += cut.coef[1][i] * c.f[i];
+        const auto uv = from_side(side, t[0] * f.radius, 0.5 * (t[1] + 1.0) * length, w_, h_);
+        float xy[2];
+        map(static_cast<int>(p), uv[0], uv[1], xy);
+        cut_se += (xy[0] - c.x) * (xy[0] - c.x) + (xy[1] - c.y) * (xy[1] - c.y);
+      }
+      f.cut_used += static_cast<int>(cs.size());
+    }
+    if (f.cut_used > 0) f.cut_rms = std::sqrt(cut_se / f.cut_used);
   }
+}
+
+bool FramePoses::cut_centroid(int p, int side, const Centroid& c, double uv[2]) const {
+  const Fit& f = fits_[p];
+  const Cut& cut = f.cut[side];
+  if (!cut.ok) return false;
+  const double length = side < 2 ? h_ : w_;
+  const auto feat = cut_features(to_side(side, c.x, c.y, w_, h_), f.radius, length,
+                                 static_cast<double>(c.pixels) / f.reference_pixels);
+  if (feat[1] > cut.a_max) return false;
+  double t[2] = {0, 0};
+  for (int i = 0; i < kCutFeatures; ++i)
+    t[0] += cut.coef[0][i] * feat[i], t[1] += cut.coef[1][i] * feat[i];
+  const auto out = from_side(side, t[0] * f.radius, 0.5 * (t[1] + 1.0) * length, w_, h_);
+  uv[0] = out[0], uv[1] = out[1];
+  return true;
 }
 
 void FramePoses::map(int p, double u, double v, float out[2]) const {
@@ -192,8 +298,14 @@ void FramePoses::find(const std::uint8_t* rgb, std::span<float> xy, std::span<st
   const auto c = finder_->find(rgb, h_, w_);
   for (std::size_t p = 0; p < index_.size(); ++p) {
     const auto& b = c[index_[p] + 1];
-    found[p] = 4 * b.pixels >= fits_[p].reference_pixels && b.pixels > 0;
-    if (found[p]) map(static_cast<int>(p), b.x, b.y, xy.data() + 2 * p);
+    double uv[2] = {b.x, b.y};
+    bool cut = false;
+    if (cut_reading_ && b.border && b.pixels >= kMinCutPixels) {
+      const int side = static_cast<int>(std::max_element(b.edge, b.edge + 4) - b.edge);
+      cut = cut_centroid(static_cast<int>(p), side, b, uv);
+    }
+    found[p] = cut || (4 * b.pixels >= fits_[p].reference_pixels && b.pixels > 0);
+    if (found[p]) map(static_cast<int>(p), uv[0], uv[1], xy.data() + 2 * p);
     if (!border.empty()) border[p] = b.border;
   }
 }

@@ -290,7 +290,7 @@ struct DreamPlanModel::Impl {
                           edge_guard ? std::span<std::uint8_t>(border) : std::span<std::uint8_t>());
         if (edge_guard)
           for (std::size_t b = 0; b < found.size(); ++b)
-            unsure[i * found.size() + b] = !found[b] || border[b];
+            unsure[i * found.size() + b] = !found[b] || (border[b] && !frame_poses->cut_reading());
         // Proprioception: the agent's own bodies are where the actions took them.
         if (proprio)
           for (std::size_t b = 0; b < found.size(); ++b)
@@ -690,6 +690,14 @@ void DreamPlanModel::set_edge_guard(bool enable) {
   impl_->border.assign(impl_->found.size(), 0);
 }
 
+void DreamPlanModel::set_edge_reader(bool enable) {
+  if (enable && !impl_->frame_poses)
+    throw std::invalid_argument(
+        "edge reader: needs the reward from poses found in frames (set_pose_reward() with a frame "
+        "model)");
+  if (impl_->frame_poses) impl_->frame_poses->set_cut_reading(enable);
+}
+
 void DreamPlanModel::set_own_body_frames(bool enable) {
   Impl& m = *impl_;
   m.painter.reset();
@@ -717,7 +725,8 @@ void DreamPlanModel::set_root(const torch::Tensor& frames, const torch::Tensor& 
     impl_->root_found = impl_->found;
     impl_->root_unsure.resize(impl_->found.size());
     for (std::size_t b = 0; b < impl_->found.size(); ++b)
-      impl_->root_unsure[b] = !impl_->found[b] || impl_->border[b];
+      impl_->root_unsure[b] =
+          !impl_->found[b] || (impl_->border[b] && !impl_->frame_poses->cut_reading());
   }
   impl_->own_given = false;
 }

@@ -1,7 +1,8 @@
 // The dream planner's edge guard (DreamPlanModel::set_edge_guard): no imagined success where the
 // frame cannot confirm it. References: push's reward written out by hand on the cube the finder
 // reads in the root frame (a still model imagines that frame at every step), with the goal put
-// on the cube so that the success term fires at once without the guard.
+// on the cube so that the success term fires at once without the guard; with the edge reader
+// (DreamPlanModel::set_edge_reader) the reading of FramePoses with cut reading on.
 // torch first: c10 defines a glog-style CHECK that would replace Catch's (last one wins).
 #include <torch/torch.h>
 #undef CHECK
@@ -69,10 +70,11 @@ TEST_CASE("dream planner's edge guard refuses a success the frame's border cuts"
   REQUIRE((cut.found[0] && cut.border[0]));
   const int k = 2, l = 4;
   const float gamma = 0.9f;
-  const auto score = [&](const Shot& s, bool guard) {
+  const auto score = [&](const Shot& s, bool guard, bool reader = false) {
     ag::DreamPlanModel dream(model, k, torch::kCPU);
     dream.set_pose_reward(*scene);
     dream.set_edge_guard(guard);
+    dream.set_edge_reader(reader);
     dream.set_markers(s.markers);
     dream.set_root(parallax::testing::as_context(s.rgb, *scene),
                    torch::zeros({1, scene->action_size()}));
@@ -94,8 +96,31 @@ TEST_CASE("dream planner's edge guard refuses a success the frame's border cuts"
     for (double r : score(*s, true))
       CHECK(r == Approx(on_border ? no_success : success).epsilon(1e-6));
   }
+  // Deeper cut (the first x where the finder reads the cube over 1 cm inward): with the edge
+  // reader it is read where it is (FramePoses' cut fits, the same calibration as the planner's),
+  // and the guard lets its success pay: the frame confirms it.
+  ag::FramePoses reader(scene, {"cube"});
+  reader.set_cut_reading(true);
+  const auto inward = [](const Shot& s) {
+    return std::hypot(s.xy[0] - s.markers[0], s.xy[1] - s.markers[1]);
+  };
+  Shot deep = cut;
+  for (float x = deep.markers[0]; x < 0.8f && deep.found[0] && inward(deep) < 0.01f; x += 0.005f)
+    deep = shoot(x);
+  REQUIRE((deep.found[0] && deep.border[0] && inward(deep) >= 0.01));
+  float xy[2];
+  std::uint8_t found[1];
+  reader.find(deep.rgb.data(), xy, found);
+  REQUIRE(found[0]);
+  const double d_cut = std::hypot(xy[0] - deep.markers[0], xy[1] - deep.markers[1]);
+  INFO("cube read " << inward(deep) << " m from where it is inward, " << d_cut
+                    << " m by the reader");
+  CHECK(d_cut < 0.5 * inward(deep));
+  for (double r : score(deep, true, true)) CHECK(r == Approx(-d_cut + 10.0).epsilon(1e-6));
   // Refused without poses from frames.
   ag::DreamPlanModel head(model, 2, torch::kCPU);
   CHECK_THROWS_WITH(head.set_edge_guard(true), Catch::Contains("frames"));
   CHECK_NOTHROW(head.set_edge_guard(false));
+  CHECK_THROWS_WITH(head.set_edge_reader(true), Catch::Contains("frames"));
+  CHECK_NOTHROW(head.set_edge_reader(false));
 }

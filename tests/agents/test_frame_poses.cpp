@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -129,6 +130,80 @@ TEST_CASE("frame poses find billiards' small balls where Bullet has them", "[fra
     CHECK(m.q(p, 0.5) < 0.003);
     CHECK(m.q(p, 1) < 0.008);
   }
+}
+
+TEST_CASE("frame poses read a body the border cuts where it is", "[frame_poses]") {
+  // Push's cube placed at random x, y in a box wider than the view, at random yaw (a draw of its
+  // own, not the calibration's), rendered alone; the frames where the border cuts it (it shows
+  // at least kMinCutPixels, some on the border) are read with cut reading off and on, against
+  // the pose it was rendered at.
+  const auto scene = scene_named("push");
+  ag::FramePoses finder(scene, {"cube"});
+  INFO("cut fits: " << finder.cut_samples(0) << " renders, rms " << finder.cut_rms_m(0) << " m");
+  REQUIRE(finder.cut_samples(0) >= 300);
+  sim::Renderer renderer(scene, sim::RenderOptions{.threads = 1});
+  sim::World world(scene, 0);
+  sim::WorldRenderInputs inputs(*scene);
+  const sim::RenderInputs ref = inputs.gather(world);
+  const int nk = static_cast<int>(scene->bodies.size()), cube = scene->body_index("cube");
+  std::vector<float> hidden_markers(ref.markers, ref.markers + scene->markers.size() * 3);
+  for (std::size_t m = 2; m < hidden_markers.size(); m += 3) hidden_markers[m] = -50.0f;
+  const std::size_t npx = static_cast<std::size_t>(renderer.height()) * renderer.width();
+  std::vector<std::uint8_t> rgb(npx * 3), ids(npx);
+  std::mt19937_64 rng(12345);
+  std::uniform_real_distribution<float> box(-0.7f, 0.7f), turn(-3.14159f, 3.14159f);
+  std::vector<double> plain, cut, inside_delta;
+  int cut_found = 0, plain_found = 0, cuts = 0;
+  for (int s = 0; s < 3000 && cuts < 200; ++s) {
+    std::vector<float> poses(ref.poses, ref.poses + nk * 7);
+    for (int k = 0; k < nk; ++k)
+      if (k != cube && scene->bodies[k].shape != sim::Shape::kPlane) poses[k * 7 + 2] = -50.0f;
+    const float x = box(rng), y = box(rng), half = 0.5f * turn(rng);
+    float* b = poses.data() + cube * 7;
+    b[0] = x, b[1] = y, b[3] = 0, b[4] = 0, b[5] = std::sin(half), b[6] = std::cos(half);
+    renderer.render(sim::RenderInputs{.n = 1,
+                                      .poses = poses.data(),
+                                      .markers = hidden_markers.data(),
+                                      .colors = ref.colors,
+                                      .scales = ref.scales},
+                    rgb.data(), ids.data());
+    const auto id = ag::id_centroids(ids.data(), renderer.height(), renderer.width(), nk + 1);
+    if (id[cube + 1].pixels < ag::FramePoses::kMinCutPixels) continue;
+    float xy_plain[2] = {0, 0}, xy_cut[2] = {0, 0};
+    std::uint8_t f_plain[1], f_cut[1], border[1];
+    finder.set_cut_reading(false);
+    finder.find(rgb.data(), xy_plain, f_plain, border);
+    finder.set_cut_reading(true);
+    finder.find(rgb.data(), xy_cut, f_cut);
+    if (!border[0]) {  // whole in view: cut reading changes nothing
+      if (f_plain[0])
+        inside_delta.push_back(std::hypot(xy_cut[0] - xy_plain[0], xy_cut[1] - xy_plain[1]));
+      continue;
+    }
+    ++cuts;
+    plain_found += f_plain[0];
+    cut_found += f_cut[0];
+    if (f_plain[0] && f_cut[0]) {
+      plain.push_back(std::hypot(xy_plain[0] - x, xy_plain[1] - y));
+      cut.push_back(std::hypot(xy_cut[0] - x, xy_cut[1] - y));
+    }
+  }
+  std::sort(plain.begin(), plain.end());
+  std::sort(cut.begin(), cut.end());
+  REQUIRE(cuts >= 100);
+  REQUIRE(plain.size() >= 50);
+  REQUIRE(inside_delta.size() >= 50);
+  const auto q = [](const std::vector<double>& v, double f) {
+    return v[static_cast<std::size_t>(f * (v.size() - 1))];
+  };
+  INFO(cuts << " cut frames; found plain " << plain_found << ", cut " << cut_found
+            << "; both found: plain p50 / p90 " << q(plain, 0.5) << " / " << q(plain, 0.9)
+            << " m, cut " << q(cut, 0.5) << " / " << q(cut, 0.9) << " m");
+  CHECK(*std::max_element(inside_delta.begin(), inside_delta.end()) == 0.0);
+  CHECK(cut_found > plain_found);
+  CHECK(q(cut, 0.5) < 0.5 * q(plain, 0.5));
+  CHECK(q(cut, 0.9) < q(plain, 0.9));
+  CHECK(q(cut, 0.5) < 0.015);
 }
 
 TEST_CASE("frame poses refuse bodies they cannot find and name them", "[frame_poses]") {

@@ -158,13 +158,16 @@ grep -Eq '"poses_from": ?"frames"' "$tmp/poses.json" || { echo "poses_from missi
 # and is recorded in the report.
 "$exe" plan --world dream --reward poses --model "$src/assets/models/push.pt" --episodes 1 \
   --max-steps 2 --k 4 --horizon 3 --iterations 1 --threads 1 --rest-tolerance 0.01 --quiet \
-  --contact-gate 0.12 --proprioception --own-body-frames --edge-guard --json >"$tmp/rest.json"
+  --contact-gate 0.12 --proprioception --own-body-frames --edge-guard --edge-reader --json \
+  >"$tmp/rest.json"
 grep -Eq '"rest_tolerance_m": ?0.01' "$tmp/rest.json" || { echo "rest_tolerance_m missing"; exit 1; }
 grep -Eq '"contact_gate_m": ?0.12' "$tmp/rest.json" || { echo "contact_gate_m missing"; exit 1; }
 grep -Eq '"proprioception": ?true' "$tmp/rest.json" || { echo "proprioception missing"; exit 1; }
 grep -Eq '"own_body_frames": ?true' "$tmp/rest.json" || { echo "own_body_frames missing"; exit 1; }
 grep -Eq '"edge_guard": ?true' "$tmp/rest.json" || { echo "edge_guard missing"; exit 1; }
+grep -Eq '"edge_reader": ?true' "$tmp/rest.json" || { echo "edge_reader missing"; exit 1; }
 bad plan --world dream --edge-guard
+bad plan --world dream --edge-reader
 bad plan --world dream --proprioception
 bad plan --world dream --reward poses --own-body-frames
 bad plan --world dream --reward poses --contact-gate -1

@@ -27,7 +27,8 @@ namespace parallax::agents {
 struct Centroid {
   double x = 0, y = 0;  // pixels (column, row), pixel centres at +0.5
   int pixels = 0;
-  bool border = false;  // some pixel of it lies on the frame's border (find() only)
+  bool border = false;         // some pixel of it lies on the frame's border
+  int edge[4] = {0, 0, 0, 0};  // its pixels on the left, right, top and bottom border rows
 };
 
 class BodyFinder {

@@ -73,6 +73,9 @@ struct PlanRunOptions {
   // Dream, poses found in frames: no imagined success where the frame cannot confirm it
   // (DreamPlanModel::set_edge_guard).
   bool edge_guard = false;
+  // Dream, poses found in frames: read a body the border cuts where it is
+  // (DreamPlanModel::set_edge_reader).
+  bool edge_reader = false;
   // Dream: inference precision (DreamPlanModel::set_precision).
   worldmodel::Precision precision = worldmodel::Precision::kF32;
   // Verification: at each decision Bullet also scores, from the true state, the last

@@ -177,6 +177,11 @@ class DreamPlanModel : public PlanModel {
   // (round 11: with the contact gate, the dream's failures on push were cubes pushed past goals
   // near the view's edge). Throws std::invalid_argument when the poses do not come from frames.
   void set_edge_guard(bool enable);
+  // Poses found in frames, edge reader: a body the frame's border cuts is read by FramePoses' cut
+  // fits (FramePoses::set_cut_reading), where it is rather than inward, while it shows a few
+  // pixels; with the edge guard on, only an unseen body then stays unsure. Throws
+  // std::invalid_argument when the poses do not come from frames.
+  void set_edge_reader(bool enable);
   void set_markers(std::span<const float> markers_xyz);  // [M, 3] m; ignored without pose reward
 
  private:
