@@ -26,6 +26,7 @@ struct PlanArgs {
   std::string scene = "push", model, planner = "cem", world = "dream", precision = "f32";
   int k = 64, horizon = 15, iterations = 4, elites = 8, episodes = 10;
   int replan_every = 1, resync_every = 1, max_steps = 0, threads = 0;
+  double action_limit = 1.0;
   double temperature = 0.1, gamma = 0.99, pessimism = 1.0, rest_tolerance = 0.0, contact_gate = 0.0;
   std::vector<std::string> ensemble;
   std::uint64_t seed = 0, planner_seed = 0;
@@ -52,6 +53,7 @@ void run(const PlanArgs& a) {
   o.planner.elites = std::min(a.elites, a.k);
   o.planner.temperature = static_cast<float>(a.temperature);
   o.planner.gamma = static_cast<float>(a.gamma);
+  o.planner.action_limit = static_cast<float>(a.action_limit);
   o.planner.seed = a.planner_seed;
   try {
     agents::validate(o.planner);
@@ -187,6 +189,7 @@ void run(const PlanArgs& a) {
   if (o.own_body_frames) j["own_body_frames"] = true;
   if (o.edge_guard) j["edge_guard"] = true;
   if (o.edge_reader) j["edge_reader"] = true;
+  if (o.planner.action_limit < 1.0f) j["action_limit"] = a.action_limit;
   if (!o.ensemble.empty()) {
     j["ensemble"] = a.ensemble;  // the members after --model
     j["pessimism"] = o.pessimism;
@@ -275,6 +278,9 @@ void register_plan(CLI::App& app) {
   sub->add_option("--iterations", a->iterations, "CEM / MPPI iterations per decision")
       ->capture_default_str();
   sub->add_option("--elites", a->elites, "CEM elites")->capture_default_str();
+  sub->add_option("--action-limit", a->action_limit,
+                  "Every planned action in [-L, L] (0 < L <= 1; the actuator's range is 1)")
+      ->capture_default_str();
   sub->add_option("--temperature", a->temperature,
                   "MPPI temperature (relative to the spread of returns)")
       ->capture_default_str();

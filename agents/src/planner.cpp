@@ -53,6 +53,8 @@ void validate(const PlannerOptions& o) {
     bad("need init_std > 0 and 0 <= min_std <= init_std");
   if (!(o.noise_correlation >= 0 && o.noise_correlation < 1))
     bad("noise correlation must be in [0, 1), got " + std::to_string(o.noise_correlation));
+  if (!(o.action_limit > 0 && o.action_limit <= 1))
+    bad("action limit must be in (0, 1], got " + std::to_string(o.action_limit));
 }
 
 // ---- Planner ---------------------------------------------------------------------------------
@@ -81,6 +83,7 @@ void sample_plans(const PlannerOptions& options, int a, std::mt19937_64& rng,
                   std::span<float> out) {
   const int k = options.candidates, l = options.horizon;
   const float rho = options.noise_correlation, fresh = std::sqrt(1.0f - rho * rho);
+  const float lim = options.action_limit;
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> noise(a);
   for (int i = 0; i < k; ++i) {
@@ -90,7 +93,7 @@ void sample_plans(const PlannerOptions& options, int a, std::mt19937_64& rng,
         const float e = normal(rng);
         noise[j] = s == 0 ? e : rho * noise[j] + fresh * e;
         const std::size_t at = static_cast<std::size_t>(s) * a + j;
-        c[at] = std::clamp(mean[at] + stddev[at] * noise[j], -1.0f, 1.0f);
+        c[at] = std::clamp(mean[at] + stddev[at] * noise[j], -lim, lim);
       }
   }
 }
@@ -104,7 +107,8 @@ void Planner::sample(int iteration) {
   (void)iteration;
   if (options_.candidates == 1) return;
   const auto& keep = options_.kind == PlannerKind::kShooting ? best_ : mean_;
-  for (std::size_t at = 0; at < keep.size(); ++at) cand_[at] = std::clamp(keep[at], -1.0f, 1.0f);
+  const float lim = options_.action_limit;
+  for (std::size_t at = 0; at < keep.size(); ++at) cand_[at] = std::clamp(keep[at], -lim, lim);
 }
 
 std::span<const float> Planner::plan(PlanModel& model) {

@@ -159,6 +159,37 @@ TEST_CASE("planners find the optimum of a known model and are deterministic for 
   }
 }
 
+TEST_CASE("planners keep every action within the action limit", "[planner]") {
+  // The quadratic's optimum (0.5, -0.3) lies outside the box [-0.4, 0.4]^2: the optimum within
+  // it is the target clamped to the box, (0.4, -0.3) (the return is separable per action).
+  QuadraticModel model({0.5f, -0.3f});
+  const float expected[2] = {0.4f, -0.3f};
+  for (auto kind : {ag::PlannerKind::kShooting, ag::PlannerKind::kCem, ag::PlannerKind::kMppi}) {
+    INFO("planner " << ag::to_string(kind));
+    ag::PlannerOptions o;
+    o.kind = kind;
+    o.candidates = 256;
+    o.horizon = 3;
+    o.iterations = 6;
+    o.elites = 16;
+    o.seed = 7;
+    o.action_limit = 0.4f;
+    ag::Planner p(o, 2);
+    p.reset(3);
+    for (int decision = 0; decision < 2; ++decision) {  // the warm start too
+      const auto plan = p.plan(model);
+      for (float v : plan) CHECK(std::abs(v) <= 0.4f);
+      const double tol = kind == ag::PlannerKind::kShooting ? 0.6 : 0.1;
+      for (int s = 0; s < 3; ++s)
+        for (int j = 0; j < 2; ++j) CHECK(std::abs(plan[s * 2 + j] - expected[j]) < tol);
+      p.shift(1);
+    }
+  }
+  for (float bad : {0.0f, -0.5f, 1.5f})
+    CHECK_THROWS_WITH(ag::validate(ag::PlannerOptions{.action_limit = bad}),
+                      Catch::Contains("action limit"));
+}
+
 TEST_CASE("planner shift keeps the tail of the plan as the warm start", "[planner]") {
   QuadraticModel model({0.25f});
   ag::PlannerOptions o;

@@ -166,6 +166,12 @@ grep -Eq '"proprioception": ?true' "$tmp/rest.json" || { echo "proprioception mi
 grep -Eq '"own_body_frames": ?true' "$tmp/rest.json" || { echo "own_body_frames missing"; exit 1; }
 grep -Eq '"edge_guard": ?true' "$tmp/rest.json" || { echo "edge_guard missing"; exit 1; }
 grep -Eq '"edge_reader": ?true' "$tmp/rest.json" || { echo "edge_reader missing"; exit 1; }
+# An action limit: the planner's actions stay within it; recorded.
+"$exe" plan --world bullet --episodes 1 --max-steps 2 --k 4 --horizon 3 --iterations 1 \
+  --threads 1 --action-limit 0.5 --quiet --json >"$tmp/limit.json"
+grep -Eq '"action_limit": ?0.5' "$tmp/limit.json" || { echo "action_limit missing"; exit 1; }
+bad plan --action-limit 0
+bad plan --action-limit 1.5
 bad plan --world dream --edge-guard
 bad plan --world dream --edge-reader
 bad plan --world dream --proprioception

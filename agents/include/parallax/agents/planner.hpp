@@ -57,6 +57,9 @@ struct PlannerOptions {
   float init_std = 0.6f;           // initial (and reset) standard deviation of the actions
   float min_std = 0.05f;           // CEM / MPPI: floor of the refitted standard deviation
   float noise_correlation = 0.8f;  // AR(1) correlation of the sampling noise along a plan, [0, 1)
+  // Every action of every plan lies in [-action_limit, action_limit] (0, 1]: a planner kept to the
+  // speeds a model was trained on (push's expert pushes at up to 0.6 of the pusher's top speed).
+  float action_limit = 1.0f;
   std::uint64_t seed = 0;
 };
 
@@ -64,7 +67,8 @@ struct PlannerOptions {
 void validate(const PlannerOptions& options);
 
 // Draws K = options.candidates plans [K, L, A] into `out`: mean + std * AR(1) noise along each
-// plan (correlation options.noise_correlation, unit variance), clamped to [-1, 1]. `mean` and
+// plan (correlation options.noise_correlation, unit variance), clamped to
+// [-options.action_limit, options.action_limit]. `mean` and
 // `stddev` are [L, A]. The planners' sampling; also the candidates of the scale curves.
 void sample_plans(const PlannerOptions& options, int action_size, std::mt19937_64& rng,
                   std::span<const float> mean, std::span<const float> stddev, std::span<float> out);
