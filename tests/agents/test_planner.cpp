@@ -72,6 +72,12 @@ class QuadraticModel : public ag::PlanModel {
   std::vector<float> target_;
 };
 
+// The search the quadratic tests run: 256 candidates, horizon 3, 6 iterations, 16 elites, seed 7.
+ag::PlannerOptions quadratic_search(ag::PlannerKind kind) {
+  return ag::PlannerOptions{
+      .kind = kind, .candidates = 256, .horizon = 3, .iterations = 6, .elites = 16, .seed = 7};
+}
+
 std::vector<float> sine_plans(int k, int l, int a) {
   std::vector<float> v(static_cast<std::size_t>(k) * l * a);
   for (std::size_t i = 0; i < v.size(); ++i)
@@ -131,13 +137,7 @@ TEST_CASE("planners find the optimum of a known model and are deterministic for 
   QuadraticModel model(target);
   for (auto kind : {ag::PlannerKind::kShooting, ag::PlannerKind::kCem, ag::PlannerKind::kMppi}) {
     INFO("planner " << ag::to_string(kind));
-    ag::PlannerOptions o;
-    o.kind = kind;
-    o.candidates = 256;
-    o.horizon = 3;
-    o.iterations = 6;
-    o.elites = 16;
-    o.seed = 7;
+    ag::PlannerOptions o = quadratic_search(kind);
     ag::Planner p1(o, 2), p2(o, 2);
     p1.reset(3), p2.reset(3);
     const auto s1 = p1.plan(model);
@@ -166,13 +166,7 @@ TEST_CASE("planners keep every action within the action limit", "[planner]") {
   const float expected[2] = {0.4f, -0.3f};
   for (auto kind : {ag::PlannerKind::kShooting, ag::PlannerKind::kCem, ag::PlannerKind::kMppi}) {
     INFO("planner " << ag::to_string(kind));
-    ag::PlannerOptions o;
-    o.kind = kind;
-    o.candidates = 256;
-    o.horizon = 3;
-    o.iterations = 6;
-    o.elites = 16;
-    o.seed = 7;
+    ag::PlannerOptions o = quadratic_search(kind);
     o.action_limit = 0.4f;
     ag::Planner p(o, 2);
     p.reset(3);
