@@ -294,7 +294,7 @@ struct DreamPlanModel::Impl {
                           edge_guard ? std::span<std::uint8_t>(border) : std::span<std::uint8_t>());
         if (edge_guard)
           for (std::size_t b = 0; b < found.size(); ++b)
-            unsure[i * found.size() + b] = !found[b] || (border[b] && !frame_poses->cut_reading());
+            unsure[i * found.size() + b] = reading_unsure(b);
         // Proprioception: the agent's own bodies are where the actions took them.
         if (proprio)
           for (std::size_t b = 0; b < found.size(); ++b)
@@ -401,6 +401,11 @@ struct DreamPlanModel::Impl {
     painted_mask.zero_();
     painted_mask.slice(0, 0, k).fill_(true);
     dream.observe(painted, painted_mask);
+  }
+  // Edge guard: whether body b of the last find() (found, border) is unsure: not seen, or cut by
+  // the border and not read by the edge reader.
+  bool reading_unsure(std::size_t b) const {
+    return !found[b] || (border[b] && !frame_poses->cut_reading());
   }
   // frame_poses: every slot starts from the poses found in the root's last frame.
   void start_frame_poses(int k) {
@@ -729,8 +734,7 @@ void DreamPlanModel::set_root(const torch::Tensor& frames, const torch::Tensor& 
     impl_->root_found = impl_->found;
     impl_->root_unsure.resize(impl_->found.size());
     for (std::size_t b = 0; b < impl_->found.size(); ++b)
-      impl_->root_unsure[b] =
-          !impl_->found[b] || (impl_->border[b] && !impl_->frame_poses->cut_reading());
+      impl_->root_unsure[b] = impl_->reading_unsure(b);
   }
   impl_->own_given = false;
 }
