@@ -173,8 +173,9 @@ void register_collect(CLI::App& app) {
   sub->add_option("--scene", a->scene, "Shipped scene name or path to a scene .json")
       ->capture_default_str();
   sub->add_option("--policy,--agent", a->agent,
-                  "Policy: random, expert, noisy (expert + noise) or decoy (expert, random goals)")
-      ->check(CLI::IsMember({"random", "expert", "noisy", "decoy"}))
+                  "Policy: random, expert, noisy (expert + noise), decoy (expert, random goals) or "
+                  "rush (decoy at up to full speed)")
+      ->check(CLI::IsMember({"random", "expert", "noisy", "decoy", "rush"}))
       ->capture_default_str();
   sub->add_option("--episodes", a->episodes, "Episodes the dataset must hold at the end")
       ->required()

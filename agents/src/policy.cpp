@@ -1,5 +1,5 @@
-// Policies for data collection: random, scripted experts per scene, noisy experts, and the
-// expert chasing decoy goals.
+// Policies for data collection: random, scripted experts per scene, noisy experts, the expert
+// chasing decoy goals, and the same at up to the actuators' full speed (rush).
 #include "parallax/agents/policy.hpp"
 
 #include "scripted_experts.hpp"
@@ -90,14 +90,21 @@ std::array<double, 4> workspace(const sim::SceneModel& s) {
   return b;
 }
 
+struct ActionGain {  // the expert's action gain is drawn uniformly in [lo, hi]
+  double lo = 1.0, hi = 1.0;
+};
+
 // Expert, optionally with Ornstein-Uhlenbeck noise (correlation ~0.3 s at 30 Hz) added. With
 // decoys, the expert sees every marker (the goal) at a random place of the scene's workspace,
 // a new one every `kDecoyPeriod` ticks: it pushes the cube toward places that are not the goal.
+// With a gain range [lo, hi] (lo >= 1), the expert's action is multiplied by a gain drawn
+// uniformly in it for each decoy period (each episode without decoys), before the noise and the
+// clamp to [-1, 1]: the same moves at up to the actuators' full speed.
 class ExpertPolicy final : public Policy {
  public:
   static constexpr int kDecoyPeriod = 45;  // ticks (1.5 s at 30 Hz)
   ExpertPolicy(std::shared_ptr<const sim::SceneModel> scene, Controller c, int num_envs,
-               std::uint64_t seed, double noise_sigma, bool decoys = false)
+               std::uint64_t seed, double noise_sigma, bool decoys = false, ActionGain gain = {})
       : scene_(std::move(scene)),
         ctl_(std::move(c)),
         n_(num_envs),
@@ -112,7 +119,9 @@ class ExpertPolicy final : public Policy {
         decoys_(decoys),
         box_(workspace(*scene_)),
         decoy_(decoys ? static_cast<std::size_t>(num_envs * m_ * 3) : 0, 0.0f),
-        decoy_ticks_(num_envs, 0) {
+        decoy_ticks_(num_envs, 0),
+        gain_range_(gain),
+        gain_(num_envs, 1.0) {
     for (int i = 0; i < n_; ++i) reset(i, static_cast<std::uint64_t>(i));
   }
   void reset(int env, std::uint64_t seed) override {
@@ -121,6 +130,7 @@ class ExpertPolicy final : public Policy {
     std::normal_distribution<double> g(0.0, sigma_);
     for (int k = 0; k < a_; ++k) noise_[env * a_ + k] = sigma_ > 0 ? g(rng_[env]) : 0.0;
     decoy_ticks_[env] = 0;
+    draw_gain(env);
   }
   void act(const PolicyInput& in, std::span<float> actions) override {
     check_input(in, actions, n_, a_);
@@ -152,6 +162,7 @@ class ExpertPolicy final : public Policy {
             d[m * 3 + 1] = static_cast<float>(uy(rng_[i]));
             d[m * 3 + 2] = markers[m * 3 + 2];
           }
+          if (decoy_ticks_[i] > 1) draw_gain(i);  // the first period's gain comes from reset()
         }
         markers = d;
       }
@@ -159,6 +170,8 @@ class ExpertPolicy final : public Policy {
                         in.velocities.empty() ? nullptr : in.velocities.data() + i * k_ * 6,
                         in.joint_states.empty() ? nullptr : in.joint_states.data() + i * j_ * 2};
       ctl_.fn(st, a);
+      if (gain_[i] != 1.0)
+        for (int k = 0; k < a_; ++k) a[k] = clamp1(a[k] * gain_[i]);
       if (sigma_ <= 0) continue;
       std::normal_distribution<double> g(0.0, sigma_);
       for (int k = 0; k < a_; ++k) {
@@ -181,6 +194,17 @@ class ExpertPolicy final : public Policy {
   std::array<double, 4> box_;     // workspace x, y box (decoys are drawn in it)
   std::vector<float> decoy_;      // [N, M, 3] the markers the expert is shown (decoys)
   std::vector<int> decoy_ticks_;  // [N] ticks since the episode started
+  ActionGain gain_range_;
+  std::vector<double> gain_;  // [N] the current action gain
+
+  void draw_gain(int env) {
+    if (gain_range_.hi <= gain_range_.lo) {
+      gain_[env] = gain_range_.lo;
+      return;
+    }
+    std::uniform_real_distribution<double> u(gain_range_.lo, gain_range_.hi);
+    gain_[env] = u(rng_[env]);
+  }
 };
 
 }  // namespace
@@ -192,7 +216,10 @@ std::vector<std::string> policy_kinds(const sim::SceneModel& scene) {
 
 std::vector<std::string> all_policy_kinds(const sim::SceneModel& scene) {
   auto kinds = policy_kinds(scene);
-  if (kinds.size() > 1 && !scene.markers.empty()) kinds.push_back("decoy");
+  if (kinds.size() > 1 && !scene.markers.empty()) {
+    kinds.push_back("decoy");
+    kinds.push_back("rush");
+  }
   return kinds;
 }
 
@@ -202,20 +229,25 @@ std::unique_ptr<Policy> make_policy(const std::string& kind,
   assert(scene && "make_policy: scene is null");
   assert(num_envs >= 1 && "make_policy: num_envs must be >= 1");
   if (kind == "random") return std::make_unique<RandomPolicy>(num_envs, scene->action_size(), seed);
-  if (kind != "expert" && kind != "noisy" && kind != "decoy")
+  const bool decoys = kind == "decoy" || kind == "rush";
+  if (kind != "expert" && kind != "noisy" && !decoys)
     throw std::invalid_argument("policy \"" + kind +
-                                "\": unknown (expected random, expert, noisy or decoy)");
+                                "\": unknown (expected random, expert, noisy, decoy or rush)");
   auto c = find_expert(*scene);
   if (!c)
     throw std::invalid_argument("policy \"" + kind + "\": scene \"" + scene->name +
                                 "\" has no scripted expert (available: random)");
-  if (kind == "decoy" && scene->markers.empty())
-    throw std::invalid_argument("policy \"decoy\": scene \"" + scene->name +
+  if (decoys && scene->markers.empty())
+    throw std::invalid_argument("policy \"" + kind + "\": scene \"" + scene->name +
                                 "\" has no markers to move (available: random, expert, noisy)");
-  // noise std, in action units: noisy 0.35; decoy 0.2 (its pushes should mostly land)
-  const double sigma = kind == "noisy" ? 0.35 : kind == "decoy" ? 0.2 : 0.0;
+  // noise std, in action units: noisy 0.35; decoy and rush 0.2 (their pushes should mostly land)
+  const double sigma = kind == "noisy" ? 0.35 : decoys ? 0.2 : 0.0;
+  // rush: the push expert moves at 0.3 m/s while pushing (0.45 around the cube), 0.6 of the
+  // actuator's 0.5 m/s per axis; gains 1.5-3 push at 0.45 m/s up to the clamp (0.71 m/s on a
+  // diagonal), the speeds a planner's unbounded plans choose (assets/models/push.md, round 12).
+  const ActionGain gain = kind == "rush" ? ActionGain{1.5, 3.0} : ActionGain{};
   return std::make_unique<ExpertPolicy>(std::move(scene), std::move(*c), num_envs, seed, sigma,
-                                        kind == "decoy");
+                                        decoys, gain);
 }
 
 void act_on_world(Policy& policy, const sim::World& world, std::span<float> action) {

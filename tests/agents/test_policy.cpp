@@ -119,11 +119,13 @@ TEST_CASE("policy: unknown kind and missing expert are named", "[policy]") {
   REQUIRE(make_policy("random", other, 1, 0) != nullptr);
   CHECK(parallax::agents::policy_kinds(*scene).size() == 3);
   CHECK(parallax::agents::policy_kinds(*other).size() == 1);
-  CHECK(parallax::agents::all_policy_kinds(*scene).back() == "decoy");
+  CHECK(parallax::agents::all_policy_kinds(*scene) ==
+        std::vector<std::string>{"random", "expert", "noisy", "decoy", "rush"});
   CHECK(parallax::agents::all_policy_kinds(*other).size() == 1);
   // decoy moves markers: a scene with an expert and no markers (tower) refuses it by name.
   auto tower = std::make_shared<const SceneModel>(parallax::sim::resolve_scene("tower"));
   REQUIRE_THROWS_WITH(make_policy("decoy", tower, 1, 0), Catch::Contains("has no markers"));
+  REQUIRE_THROWS_WITH(make_policy("rush", tower, 1, 0), Catch::Contains("has no markers"));
   CHECK(parallax::agents::all_policy_kinds(*tower).size() == 3);
 }
 
@@ -132,7 +134,7 @@ TEST_CASE("policy: actions depend only on the policy seed and episode seed (not 
   auto scene = push_scene();
   const int a = scene->action_size();
   const int k = static_cast<int>(scene->bodies.size()), m = static_cast<int>(scene->markers.size());
-  for (const std::string kind : {"random", "noisy", "decoy"}) {
+  for (const std::string kind : {"random", "noisy", "decoy", "rush"}) {
     INFO(kind);
     // Env 0 of a 1-env policy and env 2 of a 3-env policy, both reset with episode seed 77.
     auto p1 = make_policy(kind, scene, 1, 5);
@@ -208,6 +210,52 @@ TEST_CASE("policy: the push decoy moves the cube but not onto the goal", "[polic
   INFO("cube moved > 5 cm in " << pushed << " / " << n << ", successes " << successes);
   CHECK(pushed >= n / 2);
   CHECK(successes <= n / 4);
+}
+
+// rush: the decoy's pushes at up to full speed. The push expert pushes at 0.3 m/s at most
+// (scripted_experts.cpp); rush multiplies its actions by 1.5-3, so the cube, while it moves,
+// moves clearly faster than under the decoy over the same seeds, and it is still pushed about.
+TEST_CASE("policy: the push rush pushes the cube faster than the decoy", "[policy][sim]") {
+  auto scene = push_scene();
+  const int n = 16, a = scene->action_size(), cube = scene->body_index("cube");
+  const std::size_t k = scene->bodies.size();
+  struct Pushes {
+    std::vector<double> speeds;  // cube speed (m/s) at every tick it moves faster than 2 cm/s
+    int pushed = 0;              // episodes with the cube moved more than 5 cm
+  };
+  const auto run_kind = [&](const std::string& kind) {
+    parallax::sim::WorldBatch batch(scene, n, 43, 2);
+    auto policy = make_policy(kind, scene, n, 43);
+    for (int i = 0; i < n; ++i) policy->reset(i, batch.episode_seeds()[i]);
+    std::vector<float> start(batch.poses().begin(), batch.poses().end());
+    std::vector<float> actions(static_cast<std::size_t>(n * a));
+    std::vector<double> moved(n, 0.0);
+    Pushes out;
+    for (int t = 0; t + 1 < scene->episode_steps; ++t) {  // one episode per env, no autoreset
+      policy->act({n, a, batch.poses(), batch.marker_positions()}, actions);
+      batch.step(actions);
+      for (int i = 0; i < n; ++i) {
+        const float* v = batch.velocities().data() + (i * k + cube) * 6;
+        const double speed = std::hypot(double(v[0]), double(v[1]));
+        if (speed > 0.02) out.speeds.push_back(speed);
+        const float* p = batch.poses().data() + (i * k + cube) * 7;
+        const float* s0 = start.data() + (i * k + cube) * 7;
+        moved[i] = std::max(moved[i], std::hypot(double(p[0]) - s0[0], double(p[1]) - s0[1]));
+      }
+    }
+    for (double d : moved) out.pushed += d > 0.05 ? 1 : 0;
+    std::sort(out.speeds.begin(), out.speeds.end());
+    return out;
+  };
+  const Pushes decoy = run_kind("decoy"), rush = run_kind("rush");
+  REQUIRE(decoy.speeds.size() >= 20);
+  REQUIRE(rush.speeds.size() >= 20);
+  const auto p90 = [](const std::vector<double>& v) { return v[v.size() * 9 / 10]; };
+  INFO("cube speed p90 while moving: decoy " << p90(decoy.speeds) << " m/s, rush "
+                                             << p90(rush.speeds) << " m/s; pushed " << decoy.pushed
+                                             << ", " << rush.pushed << " / " << n);
+  CHECK(p90(rush.speeds) > 1.3 * p90(decoy.speeds));
+  CHECK(rush.pushed >= n / 2);
 }
 
 TEST_CASE("policy: the tower expert brings the top block down", "[policy][sim]") {

@@ -5,7 +5,9 @@
 // temporally correlated noise: varied data that still reaches the goals often), `decoy` (scenes
 // with markers: the expert shown every marker at a random place of the scene's workspace, a new
 // one every 1.5 s, with less noise: contact that moves objects toward places that are not the
-// goal, so a model cannot learn "touched objects go to the goal" from the data).
+// goal, so a model cannot learn "touched objects go to the goal" from the data), `rush` (the
+// decoy with the expert's action multiplied by a gain in [1.5, 3] drawn per decoy goal: the same
+// pushes at up to the actuators' full speed, which the expert never uses and planners do).
 //
 // Determinism: everything a policy draws comes from (policy seed, episode seed) set by reset();
 // the actions of an episode do not depend on the number of envs or on the other envs. Experts
@@ -50,9 +52,9 @@ class Policy {
   virtual void act(const PolicyInput& in, std::span<float> actions) = 0;
 };
 
-// kind: "random" | "expert" | "noisy" | "decoy". An unknown kind, expert/noisy/decoy for a scene
-// without a scripted expert, or decoy for one without markers, throws std::invalid_argument
-// naming it (and listing what exists).
+// kind: "random" | "expert" | "noisy" | "decoy" | "rush". An unknown kind, expert/noisy/decoy/
+// rush for a scene without a scripted expert, or decoy/rush for one without markers, throws
+// std::invalid_argument naming it (and listing what exists).
 std::unique_ptr<Policy> make_policy(const std::string& kind,
                                     std::shared_ptr<const sim::SceneModel> scene, int num_envs,
                                     std::uint64_t seed);
@@ -65,7 +67,7 @@ void act_on_world(Policy& policy, const sim::World& world, std::span<float> acti
 // the default policies of evaluation sets (fidelity, evaluate).
 std::vector<std::string> policy_kinds(const sim::SceneModel& scene);
 // Every kind make_policy() accepts for `scene`: policy_kinds() and, with an expert and markers,
-// the data policy "decoy".
+// the data policies "decoy" and "rush".
 std::vector<std::string> all_policy_kinds(const sim::SceneModel& scene);
 
 }  // namespace parallax::agents
