@@ -2,14 +2,16 @@
 # Planner part of bench/device-check.sh (issue 11), run on the GPU machine:
 #   bash bench/device-check-planner.sh BUILD_DIR OUT_DIR
 # 1. bench_planner on CUDA: CEM decisions with the shipped push models (latent, unet) at K = 64, 256, 1024
-#    (H = 15, 4 iterations), eager and with CUDA graphs, against the Bullet oracle on this
+#    (H = 15, 4 iterations, 2 decisions), eager and with CUDA graphs, against the Bullet oracle on this
 #    machine's cores in the same run; then the CPU figures (K = 64 only: the CPU is slow here).
-# 2. `parallax scale` on CUDA with more decisions than the CPU allows (32, K up to 1024).
+# 2. `parallax scale` on CUDA with more decisions than the CPU allows (12, K up to 512, in what is
+#    left of the deadline).
 # Writes OUT_DIR/planner-bench.jsonl and OUT_DIR/planner-scale/ (scale.json, scale.md, scale.png).
 set -uo pipefail
 build=${1:?usage: device-check-planner.sh BUILD_DIR OUT_DIR}
 out=${2:?usage: device-check-planner.sh BUILD_DIR OUT_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$here/bench/device-lib.sh"  # cap: every timeout ends before DEVICE_DEADLINE
 export PARALLAX_ASSETS="$here/assets"
 mkdir -p "$out"
 bench="$out/planner-bench.jsonl"
@@ -19,8 +21,8 @@ rc=0
 echo "planner: CUDA benchmark (eager, then CUDA graphs), the planners' latent model and the unet"
 for model in "$here/assets/models/push-latent.pt" "$here/assets/models/push.pt"; do
   for graph in 0 1; do
-    timeout 200 "$build/bench/bench_planner" "$model" --device cuda --graph "$graph" \
-      --k 64,256,1024 --horizon 15 --iterations 4 --decisions 3 >>"$bench" 2>&1 || rc=1
+    timeout "$(cap 200)" "$build/bench/bench_planner" "$model" --device cuda --graph "$graph" \
+      --k 64,256,1024 --horizon 15 --iterations 4 --decisions 2 >>"$bench" 2>&1 || rc=1
   done
 done
 model="$here/assets/models/push-latent.pt"
@@ -28,12 +30,12 @@ grep -q '"device":"cuda"' "$bench" || { echo "planner: no CUDA figures"; rc=1; }
 grep -q '"cuda_graph":true' "$bench" || echo "planner: note: CUDA graphs not in use (eager only)"
 
 echo "planner: CPU benchmark on this machine ($(nproc) cores), K = 64"
-timeout 180 "$build/bench/bench_planner" "$model" --device cpu --k 64 --decisions 1 \
+timeout "$(cap 180)" "$build/bench/bench_planner" "$model" --device cpu --k 64 --decisions 1 \
   >>"$bench" 2>&1 || rc=1
 
 echo "planner: parallax scale on CUDA"
-timeout 600 "$build/cli/parallax" scale --scene push --device cuda --decisions 32 \
-  --k 1,2,4,...,1024 --batch 1024 --out "$out/planner-scale" --quiet \
+timeout "$(cap 600)" "$build/cli/parallax" scale --scene push --device cuda --decisions 12 \
+  --k 1,2,4,...,512 --batch 1024 --out "$out/planner-scale" --quiet \
   >>"$out/planner-scale.log" 2>&1 || { echo "planner: scale FAILED"; tail -5 "$out/planner-scale.log"; rc=1; }
 cat "$bench"
 [[ -f $out/planner-scale/scale.md ]] && cat "$out/planner-scale/scale.md"

@@ -10,12 +10,13 @@ set -uo pipefail
 build=${1:?usage: device-check-render.sh BUILD_DIR OUT_DIR}
 out=${2:?usage: device-check-render.sh BUILD_DIR OUT_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$here/bench/device-lib.sh"  # cap: every timeout ends before DEVICE_DEADLINE
 export PARALLAX_ASSETS="$here/assets"
 mkdir -p "$out"
 rc=0
 
 echo "render: CUDA vs CPU"
-if "$build/tests/parallax_tests_sim" "[cuda]" >"$out/render-cuda-vs-cpu.log" 2>&1; then
+if timeout "$(cap 90)" "$build/tests/parallax_tests_sim" "[cuda]" >"$out/render-cuda-vs-cpu.log" 2>&1; then
   if grep -q "CUDA-vs-CPU comparison not run" "$out/render-cuda-vs-cpu.log"; then
     echo "render: FAILED: the CUDA renderer is not live (built without sim/src/render_cuda.cu?)"
     rc=1
@@ -29,13 +30,13 @@ else
 fi
 
 echo "render: CUDA benchmark"
-timeout 240 "$build/bench/bench_render" --cuda-only --no-pybullet --seconds 0.5 \
+timeout "$(cap 240)" "$build/bench/bench_render" --cuda-only --no-pybullet --seconds 0.5 \
   --ns 1,64,1024,4096,16384 >"$out/render-bench-cuda.jsonl" 2>&1 || rc=1
 cat "$out/render-bench-cuda.jsonl"
 grep -q '"device":"cuda","fps"' "$out/render-bench-cuda.jsonl" || { echo "render: no CUDA figures"; rc=1; }
 
 echo "render: CPU benchmark on this machine ($(nproc) cores)"
-timeout 240 "$build/bench/bench_render" --cpu-only --seconds 0.3 --ns 1,64,1024 \
+timeout "$(cap 240)" "$build/bench/bench_render" --cpu-only --seconds 0.3 --ns 1,64,1024 \
   --threads "1,2,$(nproc)" >"$out/render-bench-cpu.jsonl" 2>&1 || rc=1
 cat "$out/render-bench-cpu.jsonl"
 exit $rc

@@ -16,6 +16,7 @@ set -uo pipefail
 build=${1:?usage: device-check-worldmodel.sh BUILD_DIR OUT_DIR}
 out=${2:?usage: device-check-worldmodel.sh BUILD_DIR OUT_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$here/bench/device-lib.sh"  # cap: every timeout ends before DEVICE_DEADLINE
 export PARALLAX_ASSETS="$here/assets"
 mkdir -p "$out"
 log="$out/worldmodel-cuda.log"
@@ -27,7 +28,7 @@ trap 'rm -rf "$tmp"' EXIT
 rc=0
 
 echo "worldmodel: CUDA tests"
-if timeout 240 "$build/tests/parallax_tests_worldmodel" "[cuda]" -d yes >>"$log" 2>&1; then
+if timeout "$(cap 240)" "$build/tests/parallax_tests_worldmodel" "[cuda]" -d yes >>"$log" 2>&1; then
   if grep -q "CUDA not available" "$log"; then
     echo "worldmodel: FAILED: LibTorch sees no CUDA device (tests not live)"
     rc=1
@@ -43,9 +44,9 @@ fi
 echo "worldmodel: collect + train --device cuda"
 {
   echo "== parallax collect + train --device cuda"
-  timeout 120 "$build/cli/parallax" collect --scene push --agent noisy --episodes 16 --envs 16 \
+  timeout "$(cap 120)" "$build/cli/parallax" collect --scene push --agent noisy --episodes 16 --envs 16 \
     --seed 1 --out "$tmp/ds" --quiet &&
-  timeout 240 "$build/cli/parallax" train --data "$tmp/ds" --preset small --device cuda \
+  timeout "$(cap 240)" "$build/cli/parallax" train --data "$tmp/ds" --preset small --device cuda \
     --steps 200 --batch 16 --seq 32 --out "$tmp/m.pt" --log "$tmp/train.jsonl" --quiet --json
 } >>"$log" 2>&1
 train_rc=$?
@@ -59,12 +60,12 @@ else
 fi
 
 echo "worldmodel: CUDA benchmark"
-timeout 240 "$build/bench/bench_worldmodel" --device cuda --presets tiny,small,base --batch 16 \
+timeout "$(cap 240)" "$build/bench/bench_worldmodel" --device cuda --presets tiny,small,base --batch 16 \
   --seq 64 --train-steps 10 --dream 1,64,1024,4096 --ticks 50 >>"$bench" 2>&1 || rc=1
 grep -q '"device":"cuda","frames_per_s"' "$bench" || { echo "worldmodel: no CUDA figures"; rc=1; }
 
 echo "worldmodel: CPU benchmark on this machine ($(nproc) cores)"
-timeout 180 "$build/bench/bench_worldmodel" --device cpu --presets tiny,small --batch 8 --seq 16 \
+timeout "$(cap 180)" "$build/bench/bench_worldmodel" --device cpu --presets tiny,small --batch 8 --seq 16 \
   --train-steps 3 --dream 1,64 --ticks 10 >>"$bench" 2>&1 || rc=1
 cat "$bench"
 exit $rc

@@ -1,74 +1,123 @@
 #!/usr/bin/env bash
-# The shipped `unet` recipe on a GPU (CUDA, bf16 autocast), within 8 minutes, for the device
-# machine (PyTorch in its python3, no Bullet/HDF5/h5py: the data travels as a training pack).
-# Here first:  scripts/train-default-model push   (collects runs/default-model-push), then
-#   python worldmodel/python/train_unet.py --data runs/default-model-push/random,runs/default-model-push/noisy,runs/default-model-push/expert \
-#     --eval-data runs/default-model-push/heldout-random,runs/default-model-push/heldout-noisy --pack .device-pack/push.npz
-# Then:        device run, carry [".device-pack"], command: bash bench/device-train.sh push
-# Writes $OUT/push.pt (loadable by the C++ library on any machine; $OUT/push-unet.pt is the
-# U-Net stage before the head stage; $OUT/push-nodecoy.pt the model before the decoy stage when
-# it ran), $OUT/push-latent.pt (the planners' `latent` model), the logs in $OUT/logs.tar.gz.
-# Budget: U-Net 330 s + heads + latent 120 s, within the 8 minutes (with the decoy pack: U-Net
-# 150 s + the decoy stage at most 60 s + heads twice + the round-7 stage at most 40 s + latent
-# 120 s; the split is a guess until a first GPU run measures the stages' speed).
-# The latent here is round 0: the rounds of the planner's own data (stage 6 of
-# scripts/train-default-model) record episodes in Bullet, which the GPU machine does not have;
-# fine-tune there from packs of recorded datasets with train_latent.py --init --data-weights.
-# Bigger batches than the CPU recipe (--frames-per-step 256) and the same step schedule.
-# Status: written for the GPU machine, exercised here only on the CPU (TRAIN_DEVICE=cpu with a
-# tiny budget); no session with a GPU has run it yet.
+# The shipped `unet` recipe of scripts/train-default-model on a GPU (CUDA, bf16 autocast) in 8
+# minutes or less, for the device machine (PyTorch and h5py in its python3; no Bullet there, but
+# bench/device-check.sh builds our CLI against the carried Bullet and collects the data there).
+#   bash bench/device-check.sh --train push      (the usual way: collects, then runs this script)
+#   bash bench/device-train.sh --collect SCENE PARALLAX DIR    (the data of scripts/train-default-model:
+#        same policies, episodes and seeds, so the same episodes; DEVICE_COLLECT_THREADS threads)
+#   TRAIN_DATA=DIR bash bench/device-train.sh SCENE            (train on DIR's datasets)
+#   bash bench/device-train.sh SCENE                           (train on a carried pack instead:
+#        .device-pack/SCENE.npz and -eval.npz, written here by train_unet.py --pack; packs over
+#        ~25 MiB do not fit the device tool's 64 MiB next to .device-deps)
+# Stages (scripts/train-default-model): the U-Net, its frame-reading head on true frames; with
+# decoy data (push) the decoy stage, its head again and the round-7 stage (1-, 4- and 8-step
+# rollouts); then the planners' `latent` model (round 0: the rounds of the planner's own data
+# need Bullet episodes played by the planner; fine-tune those on a CPU machine).
+# Time: TRAIN_DEADLINE (epoch second) or TRAIN_BUDGET seconds (default 480) is split between the
+# stages (--max-seconds each; about a quarter is left for start-up, data loading and evaluation).
+# Bigger batches than the CPU recipe (--frames-per-step 256), learning rate scaled up; every stage
+# runs --time-schedule (its learning-rate and rollout schedules end with its share of the time).
+# Writes $OUT/SCENE.pt (loadable by the C++ library on any machine), $OUT/SCENE-unet.pt (the
+# U-Net stage), $OUT/SCENE-latent.pt and $OUT/train-logs.tar.gz (JSON lines of every stage).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-scene=${1:-push}
+py=${PYTHON:-python3}
+
+if [[ ${1:-} == --collect ]]; then
+  scene=${2:?usage: device-train.sh --collect SCENE PARALLAX DIR}
+  px=${3:?usage: device-train.sh --collect SCENE PARALLAX DIR}
+  dir=${4:?usage: device-train.sh --collect SCENE PARALLAX DIR}
+  case $scene in
+    push) sets=("random random 400 0" "noisy noisy 400 100000" "expert expert 100 200000"
+                "heldout-random random 24 500000" "heldout-noisy noisy 24 510000"
+                "decoy decoy 800 600000" "heldout-decoy decoy 24 610000") ;;
+    billiards) sets=("random random 300 0" "noisy noisy 300 100000" "expert expert 100 200000"
+                     "heldout-random random 24 500000" "heldout-noisy noisy 24 510000") ;;
+    *) echo "device-train: error: no recipe for scene '$scene' (push, billiards)" >&2; exit 2 ;;
+  esac
+  for s in "${sets[@]}"; do
+    read -r name agent episodes seed <<<"$s"
+    [[ -f $dir/$name/data/metadata.json ]] && continue
+    "$px" collect --scene "$scene" --agent "$agent" --episodes "$episodes" --envs 16 --seed "$seed" \
+      --threads "${DEVICE_COLLECT_THREADS:-0}" --quiet --out "$dir/$name"
+  done
+  echo "device-train: collected ${#sets[@]} datasets of $scene under $dir" >&2
+  exit 0
+fi
+
+scene=${1:?usage: device-train.sh SCENE | --collect SCENE PARALLAX DIR}
+case $scene in
+  push) context=2 ;;
+  billiards) context=4 ;;
+  *) echo "device-train: error: no recipe for scene '$scene' (push, billiards)" >&2; exit 2 ;;
+esac
 OUT=${OUT:-$here/out/device-train}
 mkdir -p "$OUT"
-pack="$here/.device-pack/$scene.npz"
-[[ -f $pack ]] || { echo "device-train: $pack missing (see the header of this script)" >&2; exit 1; }
-# (push) The decoy stage of scripts/train-default-model (step 3b) runs when its pack is there:
-#   train_unet.py --data runs/default-model-push/decoy --pack .device-pack/push-decoy.npz
-# and then the U-Net stage gets 150 s instead of 330 s.
-decoy="${pack%.npz}-decoy.npz"
-unet_seconds=330
-[[ -f $decoy ]] && unet_seconds=150
-device=${TRAIN_DEVICE:-cuda}
-extra=()
-[[ $device == cuda ]] && extra=(--bf16)
-"${PYTHON:-python3}" "$here/worldmodel/python/train_unet.py" --data "$pack" --eval-data "${pack%.npz}-eval.npz" \
-  --eval-episodes 12 --steps "${TRAIN_STEPS:-5000}" --frames-per-step "${TRAIN_FRAMES:-256}" \
-  --lr 2e-3 --eval-every 1000 --checkpoint-every 500 --rollout 1:0.5,4:0.8,8:1 \
-  --device "$device" "${extra[@]}" --threads 8 --seed 0 --max-seconds "${TRAIN_MAX_SECONDS:-$unet_seconds}" \
-  --out "$OUT/$scene-unet.pt" --log "$OUT/train.jsonl" 2>&1 | tail -n 40 >"$OUT/train-stderr.txt"
-# The head stage (assets/models/SCENE.md): a frame-reading reward head on true frames, U-Net frozen.
-"${PYTHON:-python3}" "$here/worldmodel/python/train_unet.py" --data "$pack" --init "$OUT/$scene-unet.pt" \
-  --reward-input frame --heads-only --true-frames-only --steps "${HEADS_STEPS:-3000}" --frames-per-step 64 \
-  --rollout 1:1 --checkpoint-every 1000 --device "$device" --threads 8 --seed 0 \
-  --out "$OUT/$scene.pt" --log "$OUT/train.jsonl" 2>&1 | tail -n 10 >>"$OUT/train-stderr.txt"
-if [[ -f $decoy ]]; then
-  mv "$OUT/$scene.pt" "$OUT/$scene-nodecoy.pt"
-  "${PYTHON:-python3}" "$here/worldmodel/python/train_unet.py" --data "$pack,$decoy" --data-weights 1,2 \
-    --init "$OUT/$scene-nodecoy.pt" --reward-input frame --steps 1500 --frames-per-step "${TRAIN_FRAMES:-256}" \
-    --lr 6e-4 --lr-final 6e-5 --rollout 4:0.4,8:1 --checkpoint-every 500 --device "$device" "${extra[@]}" \
-    --threads 8 --seed 1 --max-seconds "${TRAIN_DECOY_SECONDS:-60}" --out "$OUT/$scene-decoy.pt" \
-    --log "$OUT/train.jsonl" 2>&1 | tail -n 10 >>"$OUT/train-stderr.txt"
-  "${PYTHON:-python3}" "$here/worldmodel/python/train_unet.py" --data "$pack,$decoy" --data-weights 1,2 \
-    --init "$OUT/$scene-decoy.pt" --reward-input frame --heads-only --true-frames-only --steps "${HEADS_STEPS:-3000}" \
-    --frames-per-step 64 --rollout 1:1 --checkpoint-every 1000 --device "$device" --threads 8 --seed 0 \
-    --out "$OUT/$scene-decoy-heads.pt" --log "$OUT/train.jsonl" 2>&1 | tail -n 10 >>"$OUT/train-stderr.txt"
-  # Step 3c (round 7): one-step, then 4- and 8-step training at a low learning rate.
-  "${PYTHON:-python3}" "$here/worldmodel/python/train_unet.py" --data "$pack,$decoy" --data-weights 1,2 \
-    --init "$OUT/$scene-decoy-heads.pt" --reward-input frame --steps 1000 --frames-per-step "${TRAIN_FRAMES:-256}" \
-    --lr 2e-4 --lr-final 2e-5 --rollout 1:0.3,4:0.6,8:1 --checkpoint-every 500 --device "$device" "${extra[@]}" \
-    --threads 8 --seed 2 --max-seconds "${TRAIN_R7_SECONDS:-40}" --out "$OUT/$scene.pt" \
-    --log "$OUT/train.jsonl" 2>&1 | tail -n 10 >>"$OUT/train-stderr.txt"
+logs=$(mktemp -d)
+if [[ -n ${TRAIN_DATA:-} ]]; then
+  d=$TRAIN_DATA
+  for s in random noisy expert heldout-random heldout-noisy; do
+    [[ -f $d/$s/data/metadata.json ]] || { echo "device-train: error: $d/$s: no dataset (device-train.sh --collect)" >&2; exit 1; }
+  done
+  data="$d/random,$d/noisy,$d/expert"
+  eval_data="$d/heldout-random,$d/heldout-noisy"
+  decoy=; [[ -f $d/decoy/data/metadata.json ]] && decoy="$d/decoy"
+  weights=1,1,1,2
+else
+  data="$here/.device-pack/$scene.npz"
+  eval_data="${data%.npz}-eval.npz"
+  [[ -f $data ]] || { echo "device-train: error: $data missing and TRAIN_DATA unset (see the header)" >&2; exit 1; }
+  decoy=; [[ -f ${data%.npz}-decoy.npz ]] && decoy="${data%.npz}-decoy.npz"
+  weights=1,2
 fi
-# The planners' `latent` model (assets/models/SCENE-latent.md): bigger batches, same steps.
-"${PYTHON:-python3}" "$here/worldmodel/python/train_latent.py" --data "$pack" --eval-data "${pack%.npz}-eval.npz" \
+now=$(date +%s)
+budget=$(( ${TRAIN_DEADLINE:-$((now + ${TRAIN_BUDGET:-480}))} - now ))
+((budget >= 60)) || { echo "device-train: error: ${budget} s left, 60 needed" >&2; exit 1; }
+# Shares of the budget per stage, in percent (the rest: start-up, loading, evaluation).
+if [[ -n $decoy ]]; then
+  s_unet=$((budget * 32 / 100)); s_heads=$((budget * 6 / 100)); s_decoy=$((budget * 12 / 100))
+  s_r7=$((budget * 8 / 100)); s_latent=$((budget * 12 / 100))
+else
+  s_unet=$((budget * 50 / 100)); s_heads=$((budget * 8 / 100)); s_latent=$((budget * 15 / 100))
+fi
+device=${TRAIN_DEVICE:-cuda}
+bf16=(); [[ $device == cuda ]] && bf16=(--bf16)
+common=(--context "$context" --device "$device" --threads "${TRAIN_THREADS:-4}" --time-schedule)
+frames=${TRAIN_FRAMES:-256}
+stage() {  # stage NAME ARGS...: one train_unet.py run, its log kept
+  local name=$1; shift
+  echo "device-train: [$(date +%T)] $name" >&2
+  "$py" "$here/worldmodel/python/train_unet.py" "${common[@]}" "$@" --log "$logs/$name.jsonl" \
+    >"$logs/$name.txt" 2>&1 || { tail -20 "$logs/$name.txt" >&2; return 1; }
+  tail -2 "$logs/$name.txt" >&2
+}
+stage unet --data "$data" --eval-data "$eval_data" --eval-episodes 12 --steps "${TRAIN_STEPS:-5000}" \
+  --frames-per-step "$frames" --lr 2e-3 --eval-every 1000 --checkpoint-every 500 --rollout 1:0.5,4:0.8,8:1 \
+  "${bf16[@]}" --seed 0 --max-seconds "$s_unet" --out "$OUT/$scene-unet.pt"
+# The head stage: a frame-reading reward head on true frames, the U-Net frozen.
+stage heads --data "$data" --init "$OUT/$scene-unet.pt" --reward-input frame --heads-only --true-frames-only \
+  --steps "${HEADS_STEPS:-3000}" --frames-per-step 64 --rollout 1:1 --checkpoint-every 1000 --seed 0 \
+  --max-seconds "$s_heads" --out "$OUT/$scene.pt"
+if [[ -n $decoy ]]; then
+  # Decoy pushes weighted 2 (4- and 8-step rollouts), the head again, then the round-7 stage.
+  stage decoy --data "$data,$decoy" --data-weights "$weights" --init "$OUT/$scene.pt" --reward-input frame \
+    --steps 1500 --frames-per-step "$frames" --lr 6e-4 --lr-final 6e-5 --rollout 4:0.4,8:1 \
+    --checkpoint-every 500 "${bf16[@]}" --seed 1 --max-seconds "$s_decoy" --out "$logs/decoy.pt"
+  stage decoy-heads --data "$data,$decoy" --data-weights "$weights" --init "$logs/decoy.pt" --reward-input frame \
+    --heads-only --true-frames-only --steps "${HEADS_STEPS:-3000}" --frames-per-step 64 --rollout 1:1 \
+    --checkpoint-every 1000 --seed 0 --max-seconds "$s_heads" --out "$logs/decoy-heads.pt"
+  stage r7 --data "$data,$decoy" --data-weights "$weights" --init "$logs/decoy-heads.pt" --reward-input frame \
+    --steps 1000 --frames-per-step "$frames" --lr 2e-4 --lr-final 2e-5 --rollout 1:0.3,4:0.6,8:1 \
+    --checkpoint-every 500 "${bf16[@]}" --seed 2 --max-seconds "$s_r7" --out "$OUT/$scene.pt"
+fi
+echo "device-train: [$(date +%T)] latent" >&2
+"$py" "$here/worldmodel/python/train_latent.py" --data "$data" --eval-data "$eval_data" \
   --eval-episodes 12 --steps 2500 --batch "${LATENT_BATCH:-128}" --horizon 20 --eval-every 500 \
-  --device "$device" --threads 8 --seed 0 --max-seconds "${LATENT_MAX_SECONDS:-120}" \
-  --out "$OUT/$scene-latent.pt" --log "$OUT/latent.jsonl" 2>&1 | tail -n 10 >>"$OUT/train-stderr.txt"
-# At most 8 files come back from the device machine: drop the resume states and the decoy
-# stages' intermediate checkpoints, pack the logs.
-rm -f "$OUT"/*.state "$OUT/$scene-decoy.pt" "$OUT/$scene-decoy-heads.pt"
-tar -C "$OUT" -czf "$OUT/logs.tar.gz" train.jsonl latent.jsonl train-stderr.txt &&
-  rm -f "$OUT/train.jsonl" "$OUT/latent.jsonl" "$OUT/train-stderr.txt"
-echo "device-train: wrote $OUT/$scene.pt, $OUT/$scene-latent.pt and $OUT/logs.tar.gz" >&2
+  --device "$device" --threads "${TRAIN_THREADS:-4}" --time-schedule --seed 0 --max-seconds "$s_latent" \
+  --out "$OUT/$scene-latent.pt" --log "$logs/latent.jsonl" >"$logs/latent.txt" 2>&1 ||
+  { tail -20 "$logs/latent.txt" >&2; exit 1; }
+tail -2 "$logs/latent.txt" >&2
+# At most 8 files come back from the device machine: no resume states, the logs in one archive.
+rm -f "$OUT"/*.state "$logs"/*.pt "$logs"/*.state
+tar -C "$logs" -czf "$OUT/train-logs.tar.gz" . && rm -rf "$logs"
+echo "device-train: wrote $OUT/$scene.pt, $OUT/$scene-unet.pt, $OUT/$scene-latent.pt, $OUT/train-logs.tar.gz" >&2

@@ -89,6 +89,14 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (device != "cpu" && device != "cuda") {
+    std::fprintf(stderr, "bench_planner: --device: '%s' is not cpu or cuda\n", device.c_str());
+    return 2;
+  }
+  if (device == "cuda" && !wm::cuda_available()) {
+    std::fprintf(stderr, "bench_planner: --device cuda: no CUDA device is available on this machine\n");
+    return 2;
+  }
   threads = wm::init_torch_threads(threads);
   auto model = wm::load_world_model(model_path).model;
   // bf16 stores the convolution weights channels-last: its own copy leaves the f32 runs as is.

@@ -75,6 +75,17 @@ PY
   fail "plan with the unet checkpoint: $(cat "$tmp/p.err")"
 grep -q '"success_rate"' "$tmp/p.json" || fail "plan report: $(cat "$tmp/p.json")"
 
+# --time-schedule: a run cut by --max-seconds still ends its learning-rate schedule (the GPU
+# recipe's budget, bench/device-train.sh): it stops by time long before --steps, at a learning
+# rate near --lr-final (the cosine's last value before the time ran out), with its checkpoint.
+"${trainer[@]}" "${tiny[@]}" --eval-data "" --steps 1000000 --lr 1e-2 --lr-final 1e-4 --time-schedule \
+  --max-seconds 4 --out "$tmp/t.pt" 2>"$tmp/t.err" || fail "--time-schedule run failed: $(tail -3 "$tmp/t.err")"
+line=$(grep -- "--time-schedule: the schedule ended" "$tmp/t.err") || fail "no schedule end: $(tail -3 "$tmp/t.err")"
+[[ $line =~ at\ step\ ([0-9]+)\ \(last\ learning\ rate\ ([0-9.e+-]+)\) ]] || fail "unreadable: $line"
+"$py" -c "import sys; s, lr = int(sys.argv[1]), float(sys.argv[2]); assert 1 < s < 1000000 and lr < 1e-3, (s, lr)" \
+  "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" || fail "schedule not annealed by time: $line"
+[ -s "$tmp/t.pt" ] || fail "--time-schedule wrote no checkpoint"
+
 # Bad flags: exit 2, one line naming the flag (bad WORD ARGS...); nothing written.
 bad() {
   local word=$1; shift
@@ -89,5 +100,6 @@ bad --data-weights --data-weights 1,0
 bad --data-weights --data-weights 1,x
 bad --rollout --rollout 4:0.5
 bad --steps --steps 0
+bad --time-schedule --time-schedule
 [ -e "$tmp/x.pt" ] && fail "a refused run wrote a checkpoint"
 echo "train_unet ok"

@@ -46,11 +46,28 @@ def add_run_flags(p, checkpoint_every: int):
     p.add_argument("--log", default="")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--max-seconds", type=float, default=0, help="stop (resumably) after this long")
+    p.add_argument("--time-schedule", action="store_true",
+                   help="with --max-seconds: the learning-rate (and rollout) schedule runs over "
+                   "whichever of --steps or --max-seconds ends first, so a run cut by time still "
+                   "anneals (a time budget on a machine of unknown speed; not bit-reproducible)")
+
+
+def schedule_fraction(args, step: int, t_start: float) -> float:
+    """How far along the schedule the run is: step / --steps, or with --time-schedule the larger
+    of that and the elapsed fraction of --max-seconds."""
+    import time
+
+    frac = step / args.steps
+    if args.time_schedule and args.max_seconds:
+        frac = max(frac, (time.time() - t_start) / args.max_seconds)
+    return min(frac, 1.0)
 
 
 def torch_device(args, fail):
     """(torch, device) for --threads and --device; fail() with exit 2 when CUDA is asked for and
-    absent."""
+    absent; and for --time-schedule without --max-seconds."""
+    if args.time_schedule and not args.max_seconds > 0:
+        fail("--time-schedule needs --max-seconds (the time the schedule runs over)", 2)
     import torch
 
     torch.set_num_threads(max(1, args.threads))

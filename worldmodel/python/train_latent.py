@@ -39,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train_common import (JsonLog, TrainState, add_run_flags, data_weights,  # noqa: E402
-                          load_training_data, torch_device)
+                          load_training_data, schedule_fraction, torch_device)
 from train_unet import Sampler, load_dataset  # noqa: E402
 
 
@@ -245,9 +245,15 @@ def main():
     k_len, b = args.horizon, args.batch
     weights = torch.tensor([args.rho ** i for i in range(k_len)], device=device)
     t_start = t0 = time.time()
+    lr = args.lr
     sums, n_sum, frames_done = {}, 0, 0
     while state.step < args.steps:
-        frac = state.step / args.steps
+        frac = schedule_fraction(args, state.step, t_start)
+        if frac >= 1.0:  # --time-schedule: the time is up
+            save()
+            print(f"train_latent: --time-schedule: the schedule ended after {time.time() - t_start:.0f} s at "
+                  f"step {state.step} (last learning rate {lr:.3g})", file=sys.stderr)
+            break
         lr = args.lr_final + 0.5 * (args.lr - args.lr_final) * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:
             g["lr"] = lr * g.get("scale", 1.0)  # a state saved before the pose head has no "scale"
@@ -330,7 +336,7 @@ def main():
             t0 += time.time() - te
         if state.step % args.checkpoint_every == 0 or state.step == args.steps:
             save()
-        if args.max_seconds and time.time() - t_start > args.max_seconds:
+        if args.max_seconds and not args.time_schedule and time.time() - t_start > args.max_seconds:
             save()
             print(f"train_latent: stopped after --max-seconds at step {state.step} (resume with --resume)",
                   file=sys.stderr)

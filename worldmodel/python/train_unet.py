@@ -265,7 +265,7 @@ def main():
         return
 
     import parallax_unet as pu
-    from train_common import data_weights, torch_device
+    from train_common import data_weights, schedule_fraction, torch_device
 
     torch, device = torch_device(args, fail)
     if args.steps < 1 or args.frames_per_step < 1:
@@ -327,12 +327,18 @@ def main():
         state.save()
 
     t_start = time.time()
+    lr = args.lr
     t0 = time.time()
     frames_done = 0
     losses = []
     head_losses = []
     while state.step < args.steps:
-        frac = state.step / args.steps
+        frac = schedule_fraction(args, state.step, t_start)
+        if frac >= 1.0:  # --time-schedule: the time is up
+            save()
+            print(f"train_unet: --time-schedule: the schedule ended after {time.time() - t_start:.0f} s at "
+                  f"step {state.step} (last learning rate {lr:.3g})", file=sys.stderr)
+            break
         k = next(kk for kk, f in schedule if frac < f or f >= 1.0)
         b = max(1, args.frames_per_step // k)
         lr = args.lr_final + 0.5 * (args.lr - args.lr_final) * (1 + math.cos(math.pi * frac))
@@ -418,7 +424,7 @@ def main():
             t0 += time.time() - te
         if state.step % args.checkpoint_every == 0 or state.step == args.steps:
             save()
-        if args.max_seconds and time.time() - t_start > args.max_seconds:
+        if args.max_seconds and not args.time_schedule and time.time() - t_start > args.max_seconds:
             save()
             print(f"train_unet: stopped after --max-seconds at step {state.step} (resume with --resume)",
                   file=sys.stderr)
