@@ -87,7 +87,7 @@ json merge_baseline(const json& existing, const json& set) {
   json out = {{"parallax_baseline", 1}, {"sets", json::array()}};
   if (existing.is_object() && existing.contains("sets") && existing["sets"].is_array())
     for (const auto& s : existing["sets"])
-      if (s.is_object() && s.value("identity", std::string()) != set.at("identity"))
+      if (s.is_object() && s.value("identity", json()) != set.at("identity"))
         out["sets"].push_back(s);
   out["sets"].push_back(set);
   return out;
