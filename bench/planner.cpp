@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (device == "cuda" && !wm::cuda_available()) {
-    std::fprintf(stderr, "bench_planner: --device cuda: no CUDA device is available on this machine\n");
+    std::fprintf(stderr,
+                 "bench_planner: --device cuda: no CUDA device is available on this machine\n");
     return 2;
   }
   threads = wm::init_torch_threads(threads);

@@ -173,6 +173,7 @@ void bench_preset(const Args& a, const std::string& preset, const std::string& d
       s = std::chrono::duration<double>(Clock::now() - t0).count();
       j = base;
       j.update({{"kind", decode ? "imagine_decode" : "imagine_latent"},
+                {"cuda_graph", graph},
                 {"slots", n},
                 {"tick_ms", 1e3 * s / a.ticks},
                 {"ticks_per_s", a.ticks / s},

@@ -11,10 +11,13 @@ struct Mp4Writer::Impl {
   std::string path;
 };
 
-std::string h264_encoder_name() { return ""; }
+std::string h264_encoder_name() {
+  return "";
+}
 
 Mp4Writer::Mp4Writer(std::string path, Mp4Options /*options*/) {
-  throw std::runtime_error(path + ": cannot write MP4: this build of Parallax has no FFmpeg "
+  throw std::runtime_error(path +
+                           ": cannot write MP4: this build of Parallax has no FFmpeg "
                            "(configured with -DPARALLAX_WITH_FFMPEG=OFF)");
 }
 
@@ -24,9 +27,17 @@ Mp4Writer::~Mp4Writer() = default;
 void Mp4Writer::write(std::span<const std::uint8_t> /*rgb*/) {
   throw std::logic_error("Mp4Writer::write: no FFmpeg in this build");
 }
-void Mp4Writer::finish() { throw std::logic_error("Mp4Writer::finish: no FFmpeg in this build"); }
-int Mp4Writer::frames() const { return 0; }
-const std::string& Mp4Writer::path() const { return impl_->path; }
-const char* Mp4Writer::encoder() const { return ""; }
+void Mp4Writer::finish() {
+  throw std::logic_error("Mp4Writer::finish: no FFmpeg in this build");
+}
+int Mp4Writer::frames() const {
+  return 0;
+}
+const std::string& Mp4Writer::path() const {
+  return impl_->path;
+}
+const char* Mp4Writer::encoder() const {
+  return "";
+}
 
 }  // namespace parallax::media
