@@ -63,6 +63,15 @@ def schedule_fraction(args, step: int, t_start: float) -> float:
     return min(frac, 1.0)
 
 
+def end_time_schedule(who: str, step: int, t_start: float, lr: float, save) -> None:
+    """--time-schedule's end: the checkpoint saved, one line saying where the schedule ended."""
+    import time
+
+    save()
+    print(f"{who}: --time-schedule: the schedule ended after {time.time() - t_start:.0f} s at "
+          f"step {step} (last learning rate {lr:.3g})", file=sys.stderr)
+
+
 def torch_device(args, fail):
     """(torch, device) for --threads and --device; fail() with exit 2 when CUDA is asked for and
     absent; and for --time-schedule without --max-seconds."""

@@ -39,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train_common import (JsonLog, TrainState, add_run_flags, data_weights,  # noqa: E402
-                          load_training_data, schedule_fraction, torch_device)
+                          load_training_data, end_time_schedule, schedule_fraction, torch_device)
 from train_unet import Sampler, load_dataset  # noqa: E402
 
 
@@ -250,9 +250,7 @@ def main():
     while state.step < args.steps:
         frac = schedule_fraction(args, state.step, t_start)
         if frac >= 1.0:  # --time-schedule: the time is up
-            save()
-            print(f"train_latent: --time-schedule: the schedule ended after {time.time() - t_start:.0f} s at "
-                  f"step {state.step} (last learning rate {lr:.3g})", file=sys.stderr)
+            end_time_schedule("train_latent", state.step, t_start, lr, save)
             break
         lr = args.lr_final + 0.5 * (args.lr - args.lr_final) * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:

@@ -265,7 +265,7 @@ def main():
         return
 
     import parallax_unet as pu
-    from train_common import data_weights, schedule_fraction, torch_device
+    from train_common import data_weights, end_time_schedule, schedule_fraction, torch_device
 
     torch, device = torch_device(args, fail)
     if args.steps < 1 or args.frames_per_step < 1:
@@ -335,9 +335,7 @@ def main():
     while state.step < args.steps:
         frac = schedule_fraction(args, state.step, t_start)
         if frac >= 1.0:  # --time-schedule: the time is up
-            save()
-            print(f"train_unet: --time-schedule: the schedule ended after {time.time() - t_start:.0f} s at "
-                  f"step {state.step} (last learning rate {lr:.3g})", file=sys.stderr)
+            end_time_schedule("train_unet", state.step, t_start, lr, save)
             break
         k = next(kk for kk, f in schedule if frac < f or f >= 1.0)
         b = max(1, args.frames_per_step // k)
