@@ -2,7 +2,7 @@
 # Planner part of bench/device-check.sh (issue 11), run on the GPU machine:
 #   bash bench/device-check-planner.sh BUILD_DIR OUT_DIR
 # 1. bench_planner on CUDA: CEM decisions with the shipped push models (latent, unet) at K = 64, 256, 1024
-#    (H = 15, 4 iterations, 2 decisions), eager and with CUDA graphs, against the Bullet oracle on this
+#    (H = 15, 4 iterations, 2 decisions; the unet at f32 and bf16), eager and with CUDA graphs, against the Bullet oracle on this
 #    machine's cores in the same run; then the CPU figures (K = 64 only: the CPU is slow here).
 # 2. `parallax scale` on CUDA with more decisions than the CPU allows (12, K up to 512, in what is
 #    left of the deadline).
@@ -20,18 +20,21 @@ rc=0
 
 echo "planner: CUDA benchmark (eager, then CUDA graphs), the planners' latent model and the unet"
 for model in "$here/assets/models/push-latent.pt" "$here/assets/models/push.pt"; do
+  bf16=0; [[ $model == */push.pt ]] && bf16=1  # the unet also at bf16 (speed_ratio_bf16_vs_f32)
   for graph in 0 1; do
     timeout "$(cap 200)" "$build/bench/bench_planner" "$model" --device cuda --graph "$graph" \
-      --k 64,256,1024 --horizon 15 --iterations 4 --decisions 2 >>"$bench" 2>&1 || rc=1
+      --bf16 "$bf16" --k 64,256,1024 --horizon 15 --iterations 4 --decisions 2 >>"$bench" 2>&1 || rc=1
   done
 done
 model="$here/assets/models/push-latent.pt"
 grep -q '"device":"cuda"' "$bench" || { echo "planner: no CUDA figures"; rc=1; }
 grep -q '"cuda_graph":true' "$bench" || echo "planner: note: CUDA graphs not in use (eager only)"
 
-echo "planner: CPU benchmark on this machine ($(nproc) cores), K = 64"
-timeout "$(cap 180)" "$build/bench/bench_planner" "$model" --device cpu --k 64 --decisions 1 \
-  >>"$bench" 2>&1 || rc=1
+if cpu_figures planner; then
+  echo "planner: CPU benchmark on this machine ($(nproc) cores), K = 64"
+  timeout "$(cap 180)" "$build/bench/bench_planner" "$model" --device cpu --k 64 --decisions 1 \
+    >>"$bench" 2>&1 || rc=1
+fi
 
 echo "planner: parallax scale on CUDA"
 timeout "$(cap 600)" "$build/cli/parallax" scale --scene push --device cuda --decisions 12 \

@@ -11,7 +11,7 @@
 # 2. with --train SCENE: collect SCENE's training data with that CLI (Bullet is carried; the seeds of
 #    scripts/train-default-model) and start bench/device-train.sh in the background on it, its
 #    budget what is left of the deadline; it shares the GPU with steps 3-4 (the benchmark figures
-#    say so: "concurrent_training" in summary.txt);
+#    say so: "concurrent_training" in summary.txt, and the parts skip their CPU benchmarks);
 # 3. build the GPU checks' targets (the sim and worldmodel test binaries, the benchmarks); the CPU
 #    ctest suite is not run here (CI runs it);
 # 4. the bench/device-check-{render,worldmodel,planner}.sh parts: the "[cuda]" tests live (they fail if a device is present
@@ -76,6 +76,7 @@ if [[ -n $train_scene && $built == 1 ]]; then
     TRAIN_DATA="$data" TRAIN_DEADLINE=$((DEVICE_DEADLINE - 25)) OUT="$OUT" \
       bash "$here/bench/device-train.sh" "$train_scene" >"$logs/device-train.log" 2>&1 &
     train_pid=$!
+    export DEVICE_CONCURRENT_TRAINING=1  # the parts skip their CPU benchmarks (bench/device-lib.sh)
     echo "concurrent_training: $train_scene (bench/device-train.sh shares the GPU with the checks below)" >>"$OUT/summary.txt"
   else
     log "collect FAILED (collect.log)"; rc=1

@@ -19,3 +19,12 @@ time_left() {
   [[ -z ${DEVICE_DEADLINE:-} ]] && return 0
   (($(date +%s) + ${1:-0} < DEVICE_DEADLINE))
 }
+
+# cpu_figures PART: succeeds when CPU benchmarks are worth running here; with a training job on
+# the same machine (DEVICE_CONCURRENT_TRAINING=1, bench/device-check.sh --train) says why not.
+cpu_figures() {
+  if [[ ${DEVICE_CONCURRENT_TRAINING:-0} == 1 ]]; then
+    echo "$1: CPU benchmark skipped: a training job shares this machine's cores"
+    return 1
+  fi
+}
