@@ -2,21 +2,23 @@
 # GPU check, run on the device machine from the repository root (it has CUDA 13 and PyTorch 2.11 in
 # its python3, but no Bullet, HDF5, stb, JSON, CLI11 or Catch2, and no package registry).
 # Here first:   scripts/prepare-device-deps            (fills .device-deps/, ~36 MiB)
-# Then:         device run, carry [".device-deps"], timeout_s 595, command:
-#                 bash bench/device-check.sh [--train SCENE]
+# Then:         device run, carry [".device-deps"], timeout_s 590, command:
+#                 DEVICE_SECONDS=545 bash bench/device-check.sh [--train SCENE]
+# (first run, 2026-12-04 on an H200: 9 minutes with --train push; README "GPU check").
 # The device tool runs one command for at most 10 minutes, build included, and brings back at most
 # 8 files, so this script works to one deadline (DEVICE_SECONDS, default 560 s from its start; every
 # step's timeout is capped by it, bench/device-lib.sh) and leaves at most 6 files under $OUT.
-# 1. configure with CUDA, without the viewer and FFmpeg (not on that machine); build the CLI (`parallax` and its model plugin);
+# 1. configure with CUDA, without the viewer and FFmpeg (not on that machine); build the CLI
+#    (`parallax` and its model plugin);
 # 2. with --train SCENE: collect SCENE's training data with that CLI (Bullet is carried; the seeds of
 #    scripts/train-default-model) and start bench/device-train.sh in the background on it, its
 #    budget what is left of the deadline; it shares the GPU with steps 3-4 (the benchmark figures
 #    say so: "concurrent_training" in summary.txt, and the parts skip their CPU benchmarks);
 # 3. build the GPU checks' targets (the sim and worldmodel test binaries, the benchmarks); the CPU
 #    ctest suite is not run here (CI runs it);
-# 4. the bench/device-check-{render,worldmodel,planner}.sh parts: the "[cuda]" tests live (they fail if a device is present
-#    but they do not run), the renderer, world-model and planner benchmarks, a CUDA training run of
-#    the RSSM and `parallax scale` on CUDA;
+# 4. the bench/device-check-{render,worldmodel,planner}.sh parts: the "[cuda]" tests live (they
+#    fail if a device is present but they do not run), the renderer, world-model and planner
+#    benchmarks, a CUDA training run of the RSSM and `parallax scale` on CUDA;
 # 5. $OUT: summary.txt, logs.tar.gz (nvidia-smi, torch, configure, build, the parts' logs, JSON
 #    lines and the scale report) and, with --train, the models of bench/device-train.sh.
 set -uo pipefail
