@@ -10,7 +10,9 @@ py=${PARALLAX_TEST_PYTHON:-python3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-want=80
+# Enough episodes that four kills land before the end on a fast machine too: CI's runner
+# collected 12 episodes in 0.4 s, and with 80 wanted its fourth kill came after the last one.
+want=320
 args=(collect --scene push --agent random --episodes $want --envs 4 --seed 11 --threads 2
       --out "$tmp/ds" --quiet)
 
@@ -31,7 +33,7 @@ committed() {  # episodes metadata.json counts (0 if none yet)
 }
 
 # Round 0 is killed during start-up; the others once they committed a new episode, plus a
-# random 0..0.3 s, so the kill lands anywhere in the writing of the next episodes.
+# random 0..0.1 s, so the kill lands anywhere in the writing of the next episodes.
 killed=0
 for round in 0 1 2 3 4; do
   if [ -e "$tmp/ds/data/metadata.json" ]; then resume=--resume; else resume=; fi
@@ -47,7 +49,7 @@ for round in 0 1 2 3 4; do
       [ "${now:-0}" -gt "$before" ] && break
       sleep 0.05
     done
-    sleep "0.$((RANDOM % 300))"
+    sleep "$(printf '0.%03d' $((RANDOM % 100)))"
   fi
   delay="round $round"
   kill -9 "$pid" 2>/dev/null
