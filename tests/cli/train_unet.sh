@@ -75,6 +75,26 @@ PY
   fail "plan with the unet checkpoint: $(cat "$tmp/p.err")"
 grep -q '"success_rate"' "$tmp/p.json" || fail "plan report: $(cat "$tmp/p.json")"
 
+# The keypoint head (--reward-input keypoints): a heads-only stage on true frames from a.pt keeps
+# the U-Net's weights bit for bit, trains fresh keypoint heads, and the C++ library plans with it.
+"${trainer[@]}" "${tiny[@]}" --eval-data "" --steps 2 --init "$tmp/a.pt" --reward-input keypoints \
+  --keypoints 4 --heads-only --true-frames-only --out "$tmp/k.pt" 2>"$tmp/k.err" ||
+  fail "keypoint head stage failed: $(tail -3 "$tmp/k.err")"
+"$py" - "$tmp" "$src/worldmodel/python" <<'PY' || fail "keypoint head checkpoint"
+import sys
+sys.path.insert(0, sys.argv[2])
+import torch
+import parallax_unet as pu
+a, k = (pu.load_checkpoint(f"{sys.argv[1]}/{n}.pt").state_dict() for n in ("a", "k"))
+trunk = [n for n in a if not n.startswith("frame_head.")]
+assert trunk and all(torch.equal(a[n], k[n]) for n in trunk), "the frozen U-Net changed"
+assert k["frame_head.conv3.weight"].shape[0] == 4, k["frame_head.conv3.weight"].shape
+assert "frame_head.fc3.weight" in k and "frame_head.convs.0.weight" not in k, sorted(k)
+PY
+"$exe" plan --scene push --world dream --model "$tmp/k.pt" --k 2 --horizon 2 --iterations 1 \
+  --elites 1 --episodes 1 --max-steps 2 --threads 1 --quiet --json >"$tmp/pk.json" 2>"$tmp/pk.err" ||
+  fail "plan with the keypoint-head checkpoint: $(cat "$tmp/pk.err")"
+
 # --time-schedule: a run cut by --max-seconds still ends its learning-rate schedule (the GPU
 # recipe's budget, bench/device-train.sh): it stops by time long before --steps, at a learning
 # rate near --lr-final (the cosine's last value before the time ran out), with its checkpoint.
@@ -101,5 +121,6 @@ bad --data-weights --data-weights 1,x
 bad --rollout --rollout 4:0.5
 bad --steps --steps 0
 bad --time-schedule --time-schedule
+bad --keypoints --reward-input keypoints --keypoints 0
 [ -e "$tmp/x.pt" ] && fail "a refused run wrote a checkpoint"
 echo "train_unet ok"

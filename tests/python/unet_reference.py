@@ -4,7 +4,8 @@ the forward pass of worldmodel/python/parallax_unet.py from random weights and i
     unet_reference.py OUT_DIR    writes OUT_DIR/model.pt (a checkpoint with random, non-zero
                                  weights, also in the output conv and FiLM), OUT_DIR/io.pt
                                  (inputs and PyTorch's outputs, also under bf16 autocast), the same for reward_input "frame" in
-                                 OUT_DIR/frame_head/, and OUT_DIR/variants/*.pt
+                                 OUT_DIR/frame_head/ and "keypoints" in OUT_DIR/keypoint_head/,
+                                 and OUT_DIR/variants/*.pt
                                  (checkpoints the loader must refuse)
 """
 import json
@@ -65,6 +66,7 @@ def reference(folder: str, reward_input: str):
 
 
 reference(os.path.join(out, "frame_head"), "frame")  # the heads read the predicted frame
+kp_model, kp_cfg = reference(os.path.join(out, "keypoint_head"), "keypoints")  # ... its keypoints
 model, cfg = reference(out, "bottleneck")
 
 # Checkpoints the loader must refuse, each for one reason.
@@ -83,4 +85,7 @@ save("nan_weight", dict(base, weights=nan))
 bad_cfg = dict(cfg); bad_cfg["channels"] = [8]
 save("bad_config", dict(base, config=json.dumps(bad_cfg)))
 save("not_a_dict", [1, 2, 3])
+no_k = {k: v for k, v in kp_cfg.items() if k != "keypoints"}
+kp_sd = {k: v.clone() for k, v in kp_model.state_dict().items()}
+save("keypoints_missing", dict(base, config=json.dumps(no_k), weights=kp_sd))
 print("ok")

@@ -38,8 +38,9 @@ const fs::path& reference_dir() {
 
 TEST_CASE("unet: C++ forward equals PyTorch on the same weights and inputs", "[worldmodel][unet]") {
   torch::set_num_threads(1);
-  // Heads on the bottleneck (the default) and on the predicted frame (reward_input "frame").
-  const fs::path dir = GENERATE(as<fs::path>{}, "", "frame_head");
+  // Heads on the bottleneck (the default), on the predicted frame (reward_input "frame") and on
+  // its keypoints (reward_input "keypoints").
+  const fs::path dir = GENERATE(as<fs::path>{}, "", "frame_head", "keypoint_head");
   INFO("reference " << (reference_dir() / dir).string());
   auto loaded = wm::load_world_model((reference_dir() / dir / "model.pt").string());
   const auto& info = loaded.model->info();
@@ -93,6 +94,7 @@ TEST_CASE("unet: the loader refuses bad checkpoints with one line naming the fil
   refuses("nan_weight", "weight 'head1.bias' holds non-finite values");
   refuses("bad_config", "config field 'channels'");
   refuses("not_a_dict", "not a dict");
+  refuses("keypoints_missing", "config field 'keypoints' is missing");
 }
 
 TEST_CASE("unet: DreamBatch fork then step equals slots reset separately to the bit",

@@ -19,6 +19,14 @@ on arriving there and whether the episode goes on after it.
              -> SiLU -> Linear -> [symlog r, cont logit]. The reward is then a learned function
              of what the frame shows (trained on true frames and on the model's own rollouts),
              so that what does not change the reward (where the pusher is) does not move it.
+             reward_input "keypoints": the heads read the predicted frame through K spatial
+             keypoints: y as above -> conv3x3/2 (16) -> SiLU -> conv3x3 (32) -> SiLU -> conv3x3
+             (K = keypoints) -> per channel a softmax over the H/2 x W/2 positions -> its
+             expected x and y in [-1, 1] and the logsumexp of its logits (how sure) -> 3K
+             features ++ a_t -> Linear -> SiLU -> Linear -> SiLU -> Linear -> [symlog r, cont
+             logit]. A body's position enters as two numbers that move smoothly with it, so
+             rewards that are distances between bodies (push's -|cube - goal|) are a small
+             function of them and plans that move the cube a little are told apart.
 
 Parameter names are the contract with the C++ implementation (unet.cpp): the C++ loader reads
 these names from the checkpoint and tests/python/unet_reference.py checks both forward passes
@@ -72,11 +80,22 @@ def validate_config(cfg: dict, source: str = "config") -> dict:
     need("context_frames", lambda v: isinstance(v, int) and 1 <= v <= 8, "an int in [1, 8]")
     need("channels", lambda v: isinstance(v, list) and 2 <= len(v) <= 6, "a list of 2..6 ints")
     cfg.setdefault("reward_input", "bottleneck")  # checkpoints before the frame head
-    need("reward_input", lambda v: v in ("bottleneck", "frame"), "'bottleneck' or 'frame'")
+    need("reward_input", lambda v: v in REWARD_INPUTS, "'bottleneck', 'frame' or 'keypoints'")
     if cfg["reward_input"] == "frame":
         need("height", lambda v: v % 16 == 0, "a multiple of 16 (reward_input 'frame')")
         need("width", lambda v: v % 16 == 0, "a multiple of 16 (reward_input 'frame')")
+    if cfg["reward_input"] == "keypoints":
+        cfg.setdefault("keypoints", KEYPOINTS)
+        need("keypoints", lambda v: isinstance(v, int) and 1 <= v <= 64, "an int in [1, 64]")
+        need("height", lambda v: v % 2 == 0, "even (reward_input 'keypoints')")
+        need("width", lambda v: v % 2 == 0, "even (reward_input 'keypoints')")
     return cfg
+
+
+REWARD_INPUTS = ("bottleneck", "frame", "keypoints")
+FRAME_READERS = ("frame", "keypoints")  # heads that read the predicted frame, not the bottleneck
+KEYPOINTS = 16
+KEYPOINT_CHANNELS = (16, 32)
 
 
 FRAME_HEAD_CHANNELS = (16, 32, 64, 64)
@@ -96,15 +115,49 @@ class FrameHead(nn.Module):
 
     def forward(self, frame, action):
         """frame [B, 3, H, W] (any range; clamped to [0, 1]), action [B, A] -> [B, 2]."""
-        b, _, h, w = frame.shape
-        ys = torch.linspace(-1, 1, h, dtype=frame.dtype, device=frame.device)
-        xs = torch.linspace(-1, 1, w, dtype=frame.dtype, device=frame.device)
-        yy = ys[:, None].expand(h, w)[None, None].expand(b, 1, h, w)
-        xx = xs[None, :].expand(h, w)[None, None].expand(b, 1, h, w)
-        y = torch.cat([frame.clamp(0, 1) - 0.5, xx, yy], dim=1)
+        y = coordinate_planes(frame)
         for conv in self.convs:
             y = F.silu(conv(y))
         return self.fc2(F.silu(self.fc1(torch.cat([y.flatten(1), action.to(y.dtype)], dim=1))))
+
+
+def coordinate_planes(frame):
+    """[clamp(frame, 0, 1) - 0.5, x, y] with x and y in [-1, 1]: [B, 5, H, W]."""
+    b, _, h, w = frame.shape
+    ys = torch.linspace(-1, 1, h, dtype=frame.dtype, device=frame.device)
+    xs = torch.linspace(-1, 1, w, dtype=frame.dtype, device=frame.device)
+    yy = ys[:, None].expand(h, w)[None, None].expand(b, 1, h, w)
+    xx = xs[None, :].expand(h, w)[None, None].expand(b, 1, h, w)
+    return torch.cat([frame.clamp(0, 1) - 0.5, xx, yy], dim=1)
+
+
+class KeypointHead(nn.Module):
+    """Reward and continue from K spatial keypoints of the predicted frame (reward_input
+    "keypoints")."""
+
+    def __init__(self, cfg: dict):
+        super().__init__()
+        c1, c2, k = KEYPOINT_CHANNELS[0], KEYPOINT_CHANNELS[1], cfg["keypoints"]
+        self.conv1 = nn.Conv2d(5, c1, 3, stride=2, padding=1)
+        self.conv2 = nn.Conv2d(c1, c2, 3, padding=1)
+        self.conv3 = nn.Conv2d(c2, k, 3, padding=1)
+        self.fc1 = nn.Linear(3 * k + cfg["action_size"], cfg["head_hidden"])
+        self.fc2 = nn.Linear(cfg["head_hidden"], cfg["head_hidden"])
+        self.fc3 = nn.Linear(cfg["head_hidden"], 2)
+
+    def forward(self, frame, action):
+        """frame [B, 3, H, W] (any range; clamped to [0, 1]), action [B, A] -> [B, 2]."""
+        y = F.silu(self.conv2(F.silu(self.conv1(coordinate_planes(frame)))))
+        logits = self.conv3(y).float()  # the softmax in f32 under autocast too
+        b, k, h, w = logits.shape
+        logits = logits.flatten(2)
+        p = torch.softmax(logits, dim=-1)
+        ys = torch.linspace(-1, 1, h, dtype=p.dtype, device=p.device)
+        xs = torch.linspace(-1, 1, w, dtype=p.dtype, device=p.device)
+        ex = (p.view(b, k, h, w).sum(dim=2) * xs).sum(dim=-1)
+        ey = (p.view(b, k, h, w).sum(dim=3) * ys).sum(dim=-1)
+        feats = torch.cat([ex, ey, torch.logsumexp(logits, dim=-1), action.float()], dim=1)
+        return self.fc3(F.silu(self.fc2(F.silu(self.fc1(feats.to(self.fc1.weight.dtype))))))
 
 
 def symlog(x):
@@ -163,6 +216,8 @@ class UNetWorldModel(nn.Module):
         fw = cfg["width"] >> (len(ch) - 1)
         if cfg["reward_input"] == "frame":
             self.frame_head = FrameHead(cfg)
+        elif cfg["reward_input"] == "keypoints":
+            self.frame_head = KeypointHead(self.cfg)
         else:
             self.head_conv = nn.Conv2d(ch[-1], cfg["head_channels"], 1)
             self.head1 = nn.Linear(cfg["head_channels"] * fh * fw, cfg["head_hidden"])
@@ -194,7 +249,7 @@ class UNetWorldModel(nn.Module):
         for up in self.ups:
             x = up(x, skips.pop())
         nxt = last + self.out(x)
-        if self.cfg["reward_input"] == "frame":
+        if self.cfg["reward_input"] in FRAME_READERS:
             heads = self.frame_head(nxt.detach(), action)  # the pixels learn from pixels only
         return nxt, heads[:, 0], heads[:, 1]
 

@@ -232,14 +232,17 @@ def main():
     add_run_flags(p, 500)
     p.add_argument("--init", default="", help="start from this checkpoint's weights (same config); "
                    "the fine-tuning stage of a recipe")
-    p.add_argument("--reward-input", choices=("bottleneck", "frame"), default="bottleneck",
-                   help="what the reward and continue heads read: the U-Net's bottleneck or the "
-                   "predicted frame (parallax_unet.py)")
+    p.add_argument("--reward-input", choices=("bottleneck", "frame", "keypoints"),
+                   default="bottleneck",
+                   help="what the reward and continue heads read: the U-Net's bottleneck, the "
+                   "predicted frame, or keypoints of the predicted frame (parallax_unet.py)")
+    p.add_argument("--keypoints", type=int, default=16,
+                   help="with --reward-input keypoints: how many")
     p.add_argument("--heads-only", action="store_true",
                    help="train only the reward and continue heads (the frame predictor frozen: "
                    "its images stay bit-identical), on the model's own rollouts")
     p.add_argument("--true-frames-only", action="store_true",
-                   help="with --heads-only and --reward-input frame: train the frame head on true "
+                   help="with --heads-only and --reward-input frame or keypoints: train the frame head on true "
                    "frames only (the frozen U-Net is not run: fast); a later stage adapts it to "
                    "the model's own rollouts")
     p.add_argument("--diff-weight", type=float, default=0.0,
@@ -270,6 +273,8 @@ def main():
     torch, device = torch_device(args, fail)
     if args.steps < 1 or args.frames_per_step < 1:
         fail("--steps and --frames-per-step must be positive", 2)
+    if not 1 <= args.keypoints <= 64:
+        fail(f"--keypoints is {args.keypoints}, expected 1..64", 2)
     schedule = rollout_schedule(args.rollout)
     weights_of = data_weights(args.data_weights, args.data, fail)  # bad flags before loading
 
@@ -282,6 +287,9 @@ def main():
     cfg["channels"] = [int(x) for x in args.channels.split(",")]
     cfg["scene"] = meta0.get("scene_name", "")
     cfg["reward_input"] = args.reward_input
+    if args.reward_input == "keypoints":
+        cfg["keypoints"] = args.keypoints
+    reads_frame = args.reward_input in pu.FRAME_READERS
     torch.manual_seed(args.seed)
     model = pu.UNetWorldModel(cfg).to(device)
     head_names = ("head_conv.", "head1.", "head2.", "frame_head.")
@@ -300,8 +308,8 @@ def main():
         missing, _ = model.load_state_dict(keep, strict=False)
         if any(not k.startswith(head_names) for k in missing):
             fail(f"{args.init}: --init checkpoint lacks weights {missing[:3]}")
-    if args.true_frames_only and not (args.heads_only and args.reward_input == "frame"):
-        fail("--true-frames-only needs --heads-only and --reward-input frame", 2)
+    if args.true_frames_only and not (args.heads_only and reads_frame):
+        fail("--true-frames-only needs --heads-only and --reward-input frame or keypoints", 2)
     if args.heads_only:
         if not args.init:
             fail("--heads-only needs --init (the trained frame predictor to keep)", 2)
@@ -361,7 +369,7 @@ def main():
                 loss_rew = loss_rew + (((r.float() - pu.symlog(rw[:, i])) ** 2) * m).sum() / denom
                 loss_cont = loss_cont + (torch.nn.functional.binary_cross_entropy_with_logits(
                     c.float(), ct[:, i], reduction="none") * m).sum() / denom
-                if args.reward_input == "frame":  # the frame head also learns on true frames
+                if reads_frame:  # the frame head also learns on true frames
                     th = model.frame_head(target, ac[:, i]).float()
                     loss_rew = loss_rew + (((th[:, 0] - pu.symlog(rw[:, i])) ** 2) * m).sum() / denom
                     loss_cont = loss_cont + (torch.nn.functional.binary_cross_entropy_with_logits(

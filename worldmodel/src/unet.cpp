@@ -56,6 +56,15 @@ struct UpImpl : torch::nn::Module {
 };
 TORCH_MODULE(Up);
 
+// [clamp(frame, 0, 1) - 0.5, x, y] with x and y in [-1, 1]: [B, 5, H, W].
+torch::Tensor coordinate_planes(const torch::Tensor& frame) {
+  const int64_t b = frame.size(0), h = frame.size(2), w = frame.size(3);
+  const auto opts = torch::TensorOptions().dtype(frame.dtype()).device(frame.device());
+  auto yy = torch::linspace(-1, 1, h, opts).view({1, 1, h, 1}).expand({b, 1, h, w});
+  auto xx = torch::linspace(-1, 1, w, opts).view({1, 1, 1, w}).expand({b, 1, h, w});
+  return torch::cat({frame.clamp(0, 1) - 0.5f, xx, yy}, 1);
+}
+
 // reward_input "frame": [clamp(frame) - 0.5, x, y coordinate planes] -> 4 x (conv3x3/2 -> SiLU)
 // -> flatten ++ action -> Linear -> SiLU -> Linear -> [symlog reward, continue logit].
 constexpr int kFrameHeadChannels[] = {16, 32, 64, 64};
@@ -72,11 +81,7 @@ struct FrameHeadImpl : torch::nn::Module {
     fc2 = register_module("fc2", torch::nn::Linear(hidden, 2));
   }
   torch::Tensor forward(const torch::Tensor& frame, const torch::Tensor& action) {
-    const int64_t b = frame.size(0), h = frame.size(2), w = frame.size(3);
-    const auto opts = torch::TensorOptions().dtype(frame.dtype()).device(frame.device());
-    auto yy = torch::linspace(-1, 1, h, opts).view({1, 1, h, 1}).expand({b, 1, h, w});
-    auto xx = torch::linspace(-1, 1, w, opts).view({1, 1, 1, w}).expand({b, 1, h, w});
-    auto y = torch::cat({frame.clamp(0, 1) - 0.5f, xx, yy}, 1);
+    auto y = coordinate_planes(frame);
     for (const auto& m : *convs) y = torch::silu(m->as<torch::nn::Conv2dImpl>()->forward(y));
     return fc2(torch::silu(fc1(torch::cat({y.flatten(1), action.to(y.dtype())}, 1))));
   }
@@ -84,6 +89,37 @@ struct FrameHeadImpl : torch::nn::Module {
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
 };
 TORCH_MODULE(FrameHead);
+
+// reward_input "keypoints": [clamp(frame) - 0.5, x, y] -> conv3x3/2 (16) -> SiLU -> conv3x3 (32)
+// -> SiLU -> conv3x3 (K) -> per channel a softmax over the H/2 x W/2 positions -> expected x, y in
+// [-1, 1] and the logsumexp of the logits -> 3K ++ action -> Linear -> SiLU -> Linear -> SiLU
+// -> Linear -> [symlog reward, continue logit].
+constexpr int kKeypointChannels[] = {16, 32};
+struct KeypointHeadImpl : torch::nn::Module {
+  KeypointHeadImpl(int keypoints, int action_size, int hidden)
+      : conv1(register_module("conv1", conv3(5, kKeypointChannels[0], 2))),
+        conv2(register_module("conv2", conv3(kKeypointChannels[0], kKeypointChannels[1]))),
+        conv3_(register_module("conv3", conv3(kKeypointChannels[1], keypoints))),
+        fc1(register_module("fc1", torch::nn::Linear(3 * keypoints + action_size, hidden))),
+        fc2(register_module("fc2", torch::nn::Linear(hidden, hidden))),
+        fc3(register_module("fc3", torch::nn::Linear(hidden, 2))) {}
+  torch::Tensor forward(const torch::Tensor& frame, const torch::Tensor& action) {
+    auto y = torch::silu(conv2(torch::silu(conv1(coordinate_planes(frame)))));
+    auto logits = conv3_(y).to(torch::kFloat);  // the softmax in f32 under autocast too
+    const int64_t b = logits.size(0), k = logits.size(1), h = logits.size(2), w = logits.size(3);
+    logits = logits.flatten(2);
+    auto p = torch::softmax(logits, -1).view({b, k, h, w});
+    const auto opts = p.options();
+    auto ex = (p.sum(2) * torch::linspace(-1, 1, w, opts)).sum(-1);
+    auto ey = (p.sum(3) * torch::linspace(-1, 1, h, opts)).sum(-1);
+    auto feats = torch::cat({ex, ey, torch::logsumexp(logits, -1), action.to(torch::kFloat)}, 1)
+                     .to(fc1->weight.dtype());
+    return fc3(torch::silu(fc2(torch::silu(fc1(feats)))));
+  }
+  torch::nn::Conv2d conv1, conv2, conv3_;
+  torch::nn::Linear fc1, fc2, fc3;
+};
+TORCH_MODULE(KeypointHead);
 
 }  // namespace
 
@@ -136,15 +172,22 @@ UNetConfig UNetConfig::from_json_string(const std::string& text, const std::stri
                              std::to_string(levels) + " (one halving per channel level)");
   if (j.contains("reward_input")) {  // absent in checkpoints made before the frame head
     const auto& v = j["reward_input"];
-    if (!v.is_string() || (v != "bottleneck" && v != "frame"))
+    if (!v.is_string() || (v != "bottleneck" && v != "frame" && v != "keypoints"))
       throw std::runtime_error(source + ": config field 'reward_input' is " + v.dump() +
-                               ", expected \"bottleneck\" or \"frame\"");
+                               ", expected \"bottleneck\", \"frame\" or \"keypoints\"");
     c.reward_input = v.get<std::string>();
     if (c.reward_input == "frame" && (c.height % 16 != 0 || c.width % 16 != 0))
       throw std::runtime_error(source + ": frames " + std::to_string(c.height) + "x" +
                                std::to_string(c.width) +
                                " are not multiples of 16 (config field 'reward_input' is "
                                "\"frame\")");
+    if (c.reward_input == "keypoints") {
+      get_int("keypoints", 1, 64, c.keypoints);
+      if (c.height % 2 != 0 || c.width % 2 != 0)
+        throw std::runtime_error(source + ": frames " + std::to_string(c.height) + "x" +
+                                 std::to_string(c.width) +
+                                 " are not even (config field 'reward_input' is \"keypoints\")");
+    }
   }
   if (j.contains("scene") && j["scene"].is_string()) c.scene = j["scene"].get<std::string>();
   return c;
@@ -163,6 +206,7 @@ std::string UNetConfig::to_json_string() const {
                       {"head_hidden", head_hidden},
                       {"reward_input", reward_input},
                       {"scene", scene}};
+  if (reward_input == "keypoints") j["keypoints"] = keypoints;
   return j.dump();
 }
 
@@ -188,6 +232,9 @@ UNetImpl::UNetImpl(const UNetConfig& config) : config_(config) {
     frame_head_ = torch::nn::AnyModule(register_module(
         "frame_head",
         FrameHead(config_.height, config_.width, config_.action_size, config_.head_hidden)));
+  } else if (config_.reward_input == "keypoints") {
+    frame_head_ = torch::nn::AnyModule(register_module(
+        "frame_head", KeypointHead(config_.keypoints, config_.action_size, config_.head_hidden)));
   } else {
     head_conv_ = register_module("head_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(
                                                   ch.back(), config_.head_channels, 1)));

@@ -28,10 +28,12 @@ struct UNetConfig {
   int action_hidden = 64;                      // FiLM MLP width
   int head_channels = 16;                      // 1x1 conv before the reward / continue MLP
   int head_hidden = 128;
-  // What the reward / continue heads read: "bottleneck" (the U-Net's features) or "frame" (the
-  // predicted frame itself, through a small strided CNN; docs/worldmodel.md).
+  // What the reward / continue heads read: "bottleneck" (the U-Net's features), "frame" (the
+  // predicted frame itself, through a small strided CNN) or "keypoints" (the predicted frame
+  // through K spatial-softmax keypoints; docs/worldmodel.md).
   std::string reward_input = "bottleneck";
-  std::string scene;  // the scene it was trained on ("" = unknown)
+  int keypoints = 16;  // K, reward_input "keypoints" only
+  std::string scene;   // the scene it was trained on ("" = unknown)
 
   // Parses and validates; throws std::runtime_error naming `source`, the field and the value.
   static UNetConfig from_json_string(const std::string& text, const std::string& source);
@@ -57,7 +59,7 @@ class UNetImpl : public torch::nn::Module {
       head_conv_{nullptr};
   torch::nn::Linear film1_{nullptr}, film2_{nullptr}, head1_{nullptr}, head2_{nullptr};
   torch::nn::ModuleList downs_{nullptr}, ups_{nullptr};  // downs.i.*, ups.i.* (Python names)
-  torch::nn::AnyModule frame_head_;                      // reward_input "frame": frame_head.*
+  torch::nn::AnyModule frame_head_;  // reward_input "frame" or "keypoints": frame_head.*
 };
 TORCH_MODULE(UNet);
 
