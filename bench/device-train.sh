@@ -10,8 +10,8 @@
 #        .device-pack/SCENE.npz and -eval.npz, written here by train_unet.py --pack; packs over
 #        ~25 MiB do not fit the device tool's 64 MiB next to .device-deps)
 # Stages (scripts/train-default-model): the U-Net, its frame-reading head on true frames; with
-# decoy data (push) the decoy stage, its head again and the round-7 stage (1-, 4- and 8-step
-# rollouts); then the planners' `latent` model (round 0: the rounds of the planner's own data
+# decoy data (push) the decoy stage, its head again, the round-7 stage (1-, 4- and 8-step
+# rollouts) and the keypoint heads (on true frames, then on the frozen U-Net's rollouts); then the planners' `latent` model (round 0: the rounds of the planner's own data
 # need Bullet episodes played by the planner; fine-tune those on a CPU machine).
 # Time: TRAIN_DEADLINE (epoch second) or TRAIN_BUDGET seconds (default 480) is split between the
 # stages (--max-seconds each; about a quarter is left for start-up, data loading and evaluation).
@@ -75,8 +75,8 @@ budget=$(( ${TRAIN_DEADLINE:-$((now + ${TRAIN_BUDGET:-480}))} - now ))
 ((budget >= 60)) || { echo "device-train: error: ${budget} s left, 60 needed" >&2; exit 1; }
 # Shares of the budget per stage, in percent (the rest: start-up, loading, evaluation).
 if [[ -n $decoy ]]; then
-  s_unet=$((budget * 32 / 100)); s_heads=$((budget * 6 / 100)); s_decoy=$((budget * 12 / 100))
-  s_r7=$((budget * 8 / 100)); s_latent=$((budget * 12 / 100))
+  s_unet=$((budget * 30 / 100)); s_heads=$((budget * 5 / 100)); s_decoy=$((budget * 11 / 100))
+  s_r7=$((budget * 7 / 100)); s_kp=$((budget * 4 / 100)); s_latent=$((budget * 10 / 100))
 else
   s_unet=$((budget * 50 / 100)); s_heads=$((budget * 8 / 100)); s_latent=$((budget * 15 / 100))
 fi
@@ -108,7 +108,14 @@ if [[ -n $decoy ]]; then
     --checkpoint-every 1000 --seed 0 --max-seconds "$s_heads" --out "$logs/decoy-heads.pt"
   stage r7 --data "$data,$decoy" --data-weights "$weights" --init "$logs/decoy-heads.pt" --reward-input frame \
     --steps 1000 --frames-per-step "$frames" --lr 2e-4 --lr-final 2e-5 --rollout 1:0.3,4:0.6,8:1 \
-    --checkpoint-every 500 "${bf16[@]}" --seed 2 --max-seconds "$s_r7" --out "$OUT/$scene.pt"
+    --checkpoint-every 500 "${bf16[@]}" --seed 2 --max-seconds "$s_r7" --out "$logs/r7.pt"
+  stage kp --data "$data,$decoy" --data-weights "$weights" --init "$logs/r7.pt" --reward-input keypoints \
+    --heads-only --true-frames-only --steps "${HEADS_STEPS:-3000}" --frames-per-step 64 --rollout 1:1 \
+    --checkpoint-every 1000 --seed 0 --max-seconds "$s_kp" --out "$logs/kp.pt"
+  stage kp-rollouts --data "$data,$decoy" --data-weights "$weights" --init "$logs/kp.pt" \
+    --reward-input keypoints --heads-only --steps 1000 --frames-per-step "$frames" --lr 3e-4 --lr-final 3e-5 \
+    --rollout 1:0.3,4:0.6,8:1 --checkpoint-every 500 "${bf16[@]}" --seed 5 --max-seconds "$s_kp" \
+    --out "$OUT/$scene.pt"
 fi
 echo "device-train: [$(date +%T)] latent" >&2
 "$py" "$here/worldmodel/python/train_latent.py" --data "$data" --eval-data "$eval_data" \
