@@ -35,6 +35,18 @@ struct Gated {
   double abs_tol, rel_tol;  // tolerance = max(abs_tol, rel_tol * |baseline|)
 };
 
+// Spearman's rho over n episodes moves by 12 / (n (n^2 - 1)) for each swap of two adjacent
+// ranks. The gate allows three such swaps or 0.1, whichever is larger: on the quick set's 6
+// episodes one pair of episodes whose predicted returns are 0.02 apart swapped under bf16
+// inference and moved it by 0.11 (push.pt, round 14), which says nothing about the model.
+double spearman_tolerance(const json& report) {
+  const json::json_pointer p("/episodes");
+  const double n = report.contains(p) && report.at(p).is_array()
+                       ? static_cast<double>(report.at(p).size())
+                       : 0.0;
+  return n >= 2 ? std::max(0.1, 36.0 / (n * (n * n - 1))) : 0.1;
+}
+
 std::vector<Gated> gated_metrics(const json& report) {
   std::vector<Gated> out;
   for (const auto& h : report.at("horizons")) {
@@ -48,7 +60,7 @@ std::vector<Gated> gated_metrics(const json& report) {
     out.push_back({"/open_loop/model/bodies/" + body + "/missing_rate_overall", false, 0.02, 0.0});
   out.push_back({"/teacher_forced/model/psnr_db/t+1", true, 0.5, 0.0});
   out.push_back({"/motion/model/spatiotemporal_iou", true, 0.05, 0.0});
-  out.push_back({"/returns/spearman", true, 0.1, 0.0});
+  out.push_back({"/returns/spearman", true, spearman_tolerance(report), 0.0});
   out.push_back({"/returns/mean_abs_error", false, 0.1, 0.25});
   out.push_back({"/decisions/top1_agreement", true, 0.15, 0.0});
   out.push_back({"/decisions/normalised_regret", false, 0.1, 0.0});

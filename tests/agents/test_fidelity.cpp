@@ -229,6 +229,17 @@ TEST_CASE("fidelity: Bullet as the predictor scores perfectly on every metric",
   const auto baseline = ag::merge_baseline(nullptr, ag::make_baseline(r));
   CHECK(ag::compare_with_baseline(r, baseline, "self").empty());
   CHECK(ag::horizons_not_beating(r, "nothing-moves").empty());
+  // The return Spearman's tolerance: three swaps of adjacent ranks among the n episodes (each
+  // moves rho by 12 / (n (n^2 - 1)), from rho = 1 - 6 sum d^2 / (n (n^2 - 1))), at least 0.1.
+  const double n = static_cast<double>(r["episodes"].size());
+  REQUIRE(n >= 2);
+  int found = 0;
+  for (const auto& m : baseline["sets"][0]["metrics"])
+    if (m["metric"] == "/returns/spearman") {
+      ++found;
+      CHECK(m["tolerance"].get<double>() == Approx(std::max(0.1, 3 * 12.0 / (n * (n * n - 1)))));
+    }
+  CHECK(found == 1);
 }
 
 TEST_CASE("fidelity: a predictor that cannot tell plans apart gets chance-level decisions",

@@ -146,9 +146,15 @@ class KeypointHead(nn.Module):
         self.fc3 = nn.Linear(cfg["head_hidden"], 2)
 
     def forward(self, frame, action):
-        """frame [B, 3, H, W] (any range; clamped to [0, 1]), action [B, A] -> [B, 2]."""
+        """frame [B, 3, H, W] (any range; clamped to [0, 1]), action [B, A] -> [B, 2]. Always in
+        f32, also under bf16 autocast: bf16's 8-bit mantissa on the softmax's logits moves the
+        keypoints by whole cells."""
+        with torch.autocast(frame.device.type, enabled=False):
+            return self._forward(frame.float(), action.float())
+
+    def _forward(self, frame, action):
         y = F.silu(self.conv2(F.silu(self.conv1(coordinate_planes(frame)))))
-        logits = self.conv3(y).float()  # the softmax in f32 under autocast too
+        logits = self.conv3(y)
         b, k, h, w = logits.shape
         logits = logits.flatten(2)
         p = torch.softmax(logits, dim=-1)
@@ -156,8 +162,8 @@ class KeypointHead(nn.Module):
         xs = torch.linspace(-1, 1, w, dtype=p.dtype, device=p.device)
         ex = (p.view(b, k, h, w).sum(dim=2) * xs).sum(dim=-1)
         ey = (p.view(b, k, h, w).sum(dim=3) * ys).sum(dim=-1)
-        feats = torch.cat([ex, ey, torch.logsumexp(logits, dim=-1), action.float()], dim=1)
-        return self.fc3(F.silu(self.fc2(F.silu(self.fc1(feats.to(self.fc1.weight.dtype))))))
+        feats = torch.cat([ex, ey, torch.logsumexp(logits, dim=-1), action], dim=1)
+        return self.fc3(F.silu(self.fc2(F.silu(self.fc1(feats)))))
 
 
 def symlog(x):

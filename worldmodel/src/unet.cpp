@@ -2,6 +2,7 @@
 // its world-model interface.
 #include "parallax/worldmodel/unet.hpp"
 
+#include <ATen/autocast_mode.h>
 #include <nlohmann/json.hpp>
 
 #include <stdexcept>
@@ -93,8 +94,27 @@ TORCH_MODULE(FrameHead);
 // reward_input "keypoints": [clamp(frame) - 0.5, x, y] -> conv3x3/2 (16) -> SiLU -> conv3x3 (32)
 // -> SiLU -> conv3x3 (K) -> per channel a softmax over the H/2 x W/2 positions -> expected x, y in
 // [-1, 1] and the logsumexp of the logits -> 3K ++ action -> Linear -> SiLU -> Linear -> SiLU
-// -> Linear -> [symlog reward, continue logit].
+// -> Linear -> [symlog reward, continue logit]. Always in f32, also under bf16 autocast: bf16's
+// 8-bit mantissa on the softmax's logits moves the keypoints by whole cells (the quick gate's
+// return ranking flipped); the head is 4 % of a step's cost.
 constexpr int kKeypointChannels[] = {16, 32};
+
+// Turns autocast off for one device type while alive (restores the previous state).
+class AutocastOff {
+ public:
+  explicit AutocastOff(c10::DeviceType type)
+      : type_(type), previous_(at::autocast::is_autocast_enabled(type)) {
+    at::autocast::set_autocast_enabled(type_, false);
+  }
+  ~AutocastOff() { at::autocast::set_autocast_enabled(type_, previous_); }
+  AutocastOff(const AutocastOff&) = delete;
+  AutocastOff& operator=(const AutocastOff&) = delete;
+
+ private:
+  c10::DeviceType type_;
+  bool previous_;
+};
+
 struct KeypointHeadImpl : torch::nn::Module {
   KeypointHeadImpl(int keypoints, int action_size, int hidden)
       : conv1(register_module("conv1", conv3(5, kKeypointChannels[0], 2))),
@@ -104,16 +124,16 @@ struct KeypointHeadImpl : torch::nn::Module {
         fc2(register_module("fc2", torch::nn::Linear(hidden, hidden))),
         fc3(register_module("fc3", torch::nn::Linear(hidden, 2))) {}
   torch::Tensor forward(const torch::Tensor& frame, const torch::Tensor& action) {
-    auto y = torch::silu(conv2(torch::silu(conv1(coordinate_planes(frame)))));
-    auto logits = conv3_(y).to(torch::kFloat);  // the softmax in f32 under autocast too
+    const AutocastOff f32(frame.device().type());
+    auto y = torch::silu(conv2(torch::silu(conv1(coordinate_planes(frame.to(torch::kFloat))))));
+    auto logits = conv3_(y);
     const int64_t b = logits.size(0), k = logits.size(1), h = logits.size(2), w = logits.size(3);
     logits = logits.flatten(2);
     auto p = torch::softmax(logits, -1).view({b, k, h, w});
     const auto opts = p.options();
     auto ex = (p.sum(2) * torch::linspace(-1, 1, w, opts)).sum(-1);
     auto ey = (p.sum(3) * torch::linspace(-1, 1, h, opts)).sum(-1);
-    auto feats = torch::cat({ex, ey, torch::logsumexp(logits, -1), action.to(torch::kFloat)}, 1)
-                     .to(fc1->weight.dtype());
+    auto feats = torch::cat({ex, ey, torch::logsumexp(logits, -1), action.to(torch::kFloat)}, 1);
     return fc3(torch::silu(fc2(torch::silu(fc1(feats)))));
   }
   torch::nn::Conv2d conv1, conv2, conv3_;
