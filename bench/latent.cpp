@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -33,11 +34,13 @@ std::vector<int> ints(const std::string& v) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   const char* usage =
       "usage: bench_latent MODEL.pt [--latent-n 1,64,256,1024] [--decoded-n 1,16,64,256] "
       "[--ticks 20] [--threads 0] [--python PY]\n";
-  if (argc < 2) {
+  if (argc < 2 || std::string(argv[1]).rfind("--", 0) == 0) {
     std::fputs(usage, stderr);
     return 2;
   }
@@ -128,4 +131,19 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+}
+
+}  // namespace
+
+// Bad input (a missing or corrupt checkpoint, a value that is not a number): one line.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::logic_error& e) {  // std::stoi's, or a bad option value
+    std::fprintf(stderr, "bench_latent: bad value: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_latent: %s\n", e.what());
+    return 1;
+  }
 }

@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -49,8 +50,10 @@ double time_decisions(ag::Planner& planner, ag::PlanModel& model, int decisions)
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (argc < 2) {
+namespace {
+
+int run(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]).rfind("--", 0) == 0) {
     std::fprintf(stderr,
                  "usage: bench_planner MODEL.pt [--k 64,256,1024] [--horizon 15] [--iterations 4] "
                  "[--decisions 2] [--threads 0] [--device cpu|cuda] [--graph 0|1] [--scene push] "
@@ -181,4 +184,19 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   return 0;
+}
+
+}  // namespace
+
+// Bad input (a missing or corrupt checkpoint, a value that is not a number): one line, exit 1.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::logic_error& e) {  // std::stoi's, or a bad precision or option value
+    std::fprintf(stderr, "bench_planner: bad value: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_planner: %s\n", e.what());
+    return 1;
+  }
 }

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,10 @@
 namespace wm = parallax::worldmodel;
 using Clock = std::chrono::steady_clock;
 
-int main(int argc, char** argv) {
-  if (argc < 2) {
+namespace {
+
+int run(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]).rfind("--", 0) == 0) {
     std::fprintf(
         stderr,
         "usage: bench_unet MODEL.pt [--n 1,16,64,256] [--ticks 20] [--threads 0] [--python PY] "
@@ -106,4 +109,19 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   return 0;
+}
+
+}  // namespace
+
+// Bad input (a missing or corrupt checkpoint, a value that is not a number): one line, exit 1.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::logic_error& e) {  // std::stoi's, or a bad precision or option value
+    std::fprintf(stderr, "bench_unet: bad value: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_unet: %s\n", e.what());
+    return 1;
+  }
 }
