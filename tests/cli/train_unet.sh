@@ -67,6 +67,15 @@ eps = [{"obs": np.zeros((11, 3, 2, 2), np.uint8), "act": np.zeros((10, 2), np.fl
         "rew": np.zeros(10, np.float32), "term": np.zeros(10, bool)} for _ in range(4)]
 s = Sampler(eps, 2, np.random.default_rng(0), [1.0, 1.0, 3.0, 3.0])
 assert np.allclose(s.p, [0.125, 0.125, 0.375, 0.375]), s.p
+# --terminal-share 0.5: half the windows start at episode 3's terminal step (its first target is
+# the success: continue 0); the rest as before (no other terminal step). 400 windows: binomial
+# standard deviation 0.025 around 0.5.
+eps[3]["term"][6] = True
+s = Sampler(eps, 2, np.random.default_rng(1), [1.0, 1.0, 3.0, 3.0], terminal_share=0.5)
+_, _, _, cont, _ = s.batch(400, 1)
+share = float((cont[:, 0] == 0).mean())
+assert 0.4 < share < 0.6, share
+assert all(s_ == 6 for (e, s_), c in zip(s.last, cont[:, 0]) if c == 0), s.last[:5]
 PY
 
 # The C++ library loads the checkpoint and predicts with it.
@@ -122,5 +131,6 @@ bad --rollout --rollout 4:0.5
 bad --steps --steps 0
 bad --time-schedule --time-schedule
 bad --keypoints --reward-input keypoints --keypoints 0
+bad --terminal-share --terminal-share 1
 [ -e "$tmp/x.pt" ] && fail "a refused run wrote a checkpoint"
 echo "train_unet ok"

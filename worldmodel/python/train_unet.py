@@ -120,9 +120,10 @@ class Sampler:
     """Windows of C context frames + K targets inside one episode. Context before the episode
     start repeats frame 0 (as DreamBatch pads a short context)."""
 
-    def __init__(self, episodes, context, rng, weights=None):
+    def __init__(self, episodes, context, rng, weights=None, terminal_share=0.0):
         """weights: per episode (default 1); an episode is drawn in proportion to its steps x
-        its weight."""
+        its weight. terminal_share: that fraction of windows is drawn among those whose first
+        target is an episode's terminal step (success), from the episodes that have one."""
         self.eps = episodes
         self.c = context
         self.rng = rng
@@ -130,6 +131,9 @@ class Sampler:
         if weights is not None:
             lens = lens * np.asarray(weights, dtype=np.float64)
         self.p = lens / lens.sum()
+        self.terminal_share = terminal_share
+        self.terminal = [(i, int(np.flatnonzero(e["term"])[0])) for i, e in enumerate(episodes)
+                         if e["term"].any()]
 
     def batch(self, b, k):
         c = self.c
@@ -141,12 +145,17 @@ class Sampler:
         conts = np.ones((b, k), np.float32)
         valid = np.zeros((b, k), np.float32)
         idx = self.rng.choice(len(self.eps), size=b, p=self.p)
+        terminal = (self.rng.random(b) < self.terminal_share if self.terminal_share > 0
+                    else np.zeros(b, bool))
         self.last = []  # (episode, s) per window: window_poses() reads the same windows
         for j, ei in enumerate(idx):
+            if terminal[j] and self.terminal:
+                ei, s = self.terminal[int(self.rng.integers(0, len(self.terminal)))]
             e = self.eps[ei]
             t_len = e["act"].shape[0]
             # Last context frame index s in [0, T-1]; targets s+1 .. s+K (clipped at T).
-            s = int(self.rng.integers(0, t_len))
+            if not (terminal[j] and self.terminal):
+                s = int(self.rng.integers(0, t_len))
             self.last.append((int(ei), s))
             for i in range(c):
                 frames[j, i] = e["obs"][max(0, s - (c - 1) + i)]
@@ -249,6 +258,10 @@ def main():
                    help="with --true-frames-only: weight of a loss on the change of the predicted "
                    "reward between consecutive steps against the true change (plans are ranked "
                    "by differences: this teaches the head what does not change the reward)")
+    p.add_argument("--terminal-share", type=float, default=0.0,
+                   help="fraction of windows whose first target is an episode's terminal step "
+                   "(success: rare in the data, and the reward bonus and continue head learn it "
+                   "only from those)")
     p.add_argument("--head-weight", type=float, default=1e-3,
                    help="weight of the reward + continue losses next to the pixel loss")
     p.add_argument("--pack", default="", help="only write --data (and --eval-data to PACK with "
@@ -273,6 +286,8 @@ def main():
     torch, device = torch_device(args, fail)
     if args.steps < 1 or args.frames_per_step < 1:
         fail("--steps and --frames-per-step must be positive", 2)
+    if not 0.0 <= args.terminal_share < 1.0:
+        fail(f"--terminal-share is {args.terminal_share}, expected a fraction in [0, 1)", 2)
     if not 1 <= args.keypoints <= 64:
         fail(f"--keypoints is {args.keypoints}, expected 1..64", 2)
     schedule = rollout_schedule(args.rollout)
@@ -320,7 +335,10 @@ def main():
     state = TrainState(args.out, model, opt, rng, torch)
     if args.resume:
         state.resume("train_unet")
-    sampler = Sampler(episodes, args.context, rng, [weights_of[e["dataset"]] for e in episodes])
+    sampler = Sampler(episodes, args.context, rng, [weights_of[e["dataset"]] for e in episodes],
+                      args.terminal_share)
+    if args.terminal_share > 0 and not sampler.terminal:
+        fail("--terminal-share: no episode in --data has a terminal step", 2)
     n_params = sum(p.numel() for p in model.parameters())
     share = [float(sampler.p[[e["dataset"] == d for e in episodes]].sum()) for d in range(len(weights_of))]
     print(f"train_unet: {len(episodes)} episodes, {sum(e['act'].shape[0] for e in episodes)} steps; "
