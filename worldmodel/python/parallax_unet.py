@@ -147,8 +147,8 @@ class KeypointHead(nn.Module):
 
     def forward(self, frame, action):
         """frame [B, 3, H, W] (any range; clamped to [0, 1]), action [B, A] -> [B, 2]. Always in
-        f32, also under bf16 autocast: bf16's 8-bit mantissa on the softmax's logits moves the
-        keypoints by whole cells."""
+        f32, also under bf16 autocast: bf16's 8-bit mantissa on the softmax's logits would move
+        the keypoints by fractions of a cell, the precision the head exists for."""
         with torch.autocast(frame.device.type, enabled=False):
             return self._forward(frame.float(), action.float())
 

@@ -95,8 +95,8 @@ TORCH_MODULE(FrameHead);
 // -> SiLU -> conv3x3 (K) -> per channel a softmax over the H/2 x W/2 positions -> expected x, y in
 // [-1, 1] and the logsumexp of the logits -> 3K ++ action -> Linear -> SiLU -> Linear -> SiLU
 // -> Linear -> [symlog reward, continue logit]. Always in f32, also under bf16 autocast: bf16's
-// 8-bit mantissa on the softmax's logits moves the keypoints by whole cells (the quick gate's
-// return ranking flipped); the head is 4 % of a step's cost.
+// 8-bit mantissa on the softmax's logits (tens) would move the keypoints by fractions of a cell,
+// the precision the head exists for; it costs about 4 % of a step.
 constexpr int kKeypointChannels[] = {16, 32};
 
 // Turns autocast off for one device type while alive (restores the previous state).
