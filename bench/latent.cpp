@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "guarded_main.hpp"
 #include "parallax/worldmodel/dream_batch.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
 #include "parallax/worldmodel/world_model.hpp"
@@ -135,15 +136,6 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-// Bad input (a missing or corrupt checkpoint, a value that is not a number): one line.
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::logic_error& e) {  // std::stoi's, or a bad option value
-    std::fprintf(stderr, "bench_latent: bad value: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_latent: %s\n", e.what());
-    return 1;
-  }
+  return guarded_main("bench_latent", run, argc, argv);
 }

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "guarded_main.hpp"
 #include "parallax/agents/planner.hpp"
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/world.hpp"
@@ -188,15 +189,6 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-// Bad input (a missing or corrupt checkpoint, a value that is not a number): one line, exit 1.
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::logic_error& e) {  // std::stoi's, or a bad precision or option value
-    std::fprintf(stderr, "bench_planner: bad value: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_planner: %s\n", e.what());
-    return 1;
-  }
+  return guarded_main("bench_planner", run, argc, argv);
 }
