@@ -76,6 +76,30 @@ _, _, _, cont, _ = s.batch(400, 1)
 share = float((cont[:, 0] == 0).mean())
 assert 0.4 < share < 0.6, share
 assert all(s_ == 6 for (e, s_), c in zip(s.last, cont[:, 0]) if c == 0), s.last[:5]
+# --motion-weight: weight W where any channel changes by more than 0.1 between the true previous
+# frame and the target, else 1. A 2x2 frame: (0,0) red +0.2 (moves), (0,1) green -0.3 (moves),
+# (1,0) blue +0.05 (below the threshold), (1,1) unchanged.
+from train_unet import motion_weights
+prev = torch.full((1, 3, 2, 2), 0.5)
+target = prev.clone()
+target[0, 0, 0, 0] += 0.2
+target[0, 1, 0, 1] -= 0.3
+target[0, 2, 1, 0] += 0.05
+w = motion_weights(prev, target, 5.0)
+assert w.shape == (1, 1, 2, 2) and w.flatten().tolist() == [5.0, 5.0, 1.0, 1.0], w
+PY
+
+# --motion-weight trains (rollouts of 2: the second step's previous frame is a true one too) and
+# changes the weights against the same run without it.
+"${trainer[@]}" "${tiny[@]}" "${flat[@]}" --steps 4 --motion-weight 8 --out "$tmp/m.pt" \
+  2>"$tmp/m.err" || fail "--motion-weight run failed: $(tail -3 "$tmp/m.err")"
+"$py" - "$tmp" "$src/worldmodel/python" <<'PY' || fail "--motion-weight changed nothing"
+import sys
+sys.path.insert(0, sys.argv[2])
+import torch
+import parallax_unet as pu
+m, s = (pu.load_checkpoint(f"{sys.argv[1]}/{n}.pt").state_dict() for n in ("m", "s"))
+assert not all(torch.equal(m[k], s[k]) for k in m if not k.startswith("frame_head."))
 PY
 
 # The C++ library loads the checkpoint and predicts with it.
@@ -132,5 +156,6 @@ bad --steps --steps 0
 bad --time-schedule --time-schedule
 bad --keypoints --reward-input keypoints --keypoints 0
 bad --terminal-share --terminal-share 1
+bad --motion-weight --motion-weight 0.5
 [ -e "$tmp/x.pt" ] && fail "a refused run wrote a checkpoint"
 echo "train_unet ok"
