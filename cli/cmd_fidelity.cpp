@@ -68,6 +68,10 @@ void run(FidelityArgs a) {
   check_device(a.device);
   if (a.decision_reward != "head" && a.decision_reward != "poses")
     throw UsageError("--decision-reward must be head or poses, got '" + a.decision_reward + "'");
+  if (!a.require_beats.empty() && a.require_beats != "nothing-moves" &&
+      a.require_beats != "physical-variance")
+    throw UsageError("--require-beats must be nothing-moves or physical-variance (the predictors "
+                     "of frames), got '" + a.require_beats + "'");
   const worldmodel::Precision precision = parse_precision(a.precision, a.device);
   if (a.candidates < 2 || a.candidates > 4096)
     throw UsageError("--candidates must be in [2, 4096], got " + std::to_string(a.candidates));
@@ -249,7 +253,8 @@ void register_fidelity(CLI::App& app) {
   sub->add_option("--write-baseline", a->write_baseline,
                   "Write (or update) a baseline file with this run's figures");
   sub->add_option("--require-beats", a->require_beats,
-                  "Gate: exit 4 unless the model beats this predictor (nothing-moves) at every "
+                  "Gate: exit 4 unless the model beats this predictor (nothing-moves or "
+                  "physical-variance) at every "
                   "horizon");
   sub->add_flag("--json", a->json_out, "Print a JSON summary on stdout");
   sub->add_flag("--quiet", a->quiet, "No progress line");

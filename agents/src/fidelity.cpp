@@ -140,6 +140,22 @@ struct Acc {
   }
 };
 
+// The constant-velocity predictor of body positions: each body's true centroid (renderer ids)
+// at frame t, moved `steps` times its displacement from frame t - 1. A body seen at t but not
+// at t - 1 is held; one not seen at t is not predicted (pixels 0: missing where it is visible).
+std::vector<Centroid> extrapolate(const std::vector<Centroid>& prev,
+                                  const std::vector<Centroid>& last, int steps) {
+  std::vector<Centroid> out(last.size());
+  for (std::size_t c = 0; c < last.size(); ++c) {
+    if (last[c].pixels < 4) continue;
+    out[c] = last[c];
+    if (prev[c].pixels < 4) continue;
+    out[c].x += steps * (last[c].x - prev[c].x);
+    out[c].y += steps * (last[c].y - prev[c].y);
+  }
+  return out;
+}
+
 // Physics-IQ motion metrics of one predictor, summed over episodes.
 struct MotionAcc {
   double spatial = 0, spatiotemporal = 0, weighted = 0, masked_mse = 0;
@@ -275,7 +291,15 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
     auto [f, act] = context(set, e, t0, c);
     dream.reset(e, f, act);
   }
-  Acc model_acc(hz, nb), still_acc(hz, nb), phys_acc(hz, nb), finder_acc(hz, nb);
+  Acc model_acc(hz, nb), still_acc(hz, nb), phys_acc(hz, nb), finder_acc(hz, nb), cv_acc(hz, nb);
+  // Constant velocity needs the frame before the last context frame (none with one frame).
+  const bool has_cv = t0 >= 1;
+  std::vector<std::vector<Centroid>> cv_prev(ne), cv_last(ne);
+  if (has_cv)
+    for (int e = 0; e < ne; ++e) {
+      cv_prev[e] = id_centroids(set.id_frame(e, t0 - 1), h, w, classes);
+      cv_last[e] = id_centroids(set.id_frame(e, t0), h, w, classes);
+    }
   std::vector<std::uint8_t> pred_all(static_cast<std::size_t>(ne) * (hz + 1) * fsz);  // [E,H+1,..]
   for (int e = 0; e < ne; ++e)
     std::copy_n(set.frame(e, t0), fsz,
@@ -310,6 +334,7 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
       phys_acc.add_frame(step - 1, truth, shifted, h, w);
       phys_acc.add_bodies(step - 1, true_c, finders[e].find(shifted, h, w), tracked);
       finder_acc.add_bodies(step - 1, true_c, finders[e].find(truth, h, w), tracked);
+      if (has_cv) cv_acc.add_bodies(step - 1, true_c, extrapolate(cv_prev[e], cv_last[e], step), tracked);
     }
     report_progress("open loop", step, hz);
   }
@@ -354,7 +379,7 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
   // ---- teacher forced (one step) -------------------------------------------------------------
   const int tf_cols = std::min(hz, 10);
   std::vector<std::uint8_t> tf_frames(strip_eps.size() * tf_cols * fsz, 0);  // strip: model rows
-  Acc tf_model(1, nb), tf_persist(1, nb);
+  Acc tf_model(1, nb), tf_persist(1, nb), tf_cv(1, nb);
   for (int e = 0; e < ne; ++e) {
     auto [f, act] = context(set, e, t0, c);
     dream.reset(e, f, act);
@@ -378,6 +403,11 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
         std::copy_n(p, fsz,
                     tf_frames.data() + ((it - strip_eps.begin()) * tf_cols + (t - t0)) * fsz);
       tf_persist.add_bodies(0, true_c, finders[e].find(set.frame(e, t), h, w), tracked);
+      if (t >= 1)
+        tf_cv.add_bodies(0, true_c,
+                         extrapolate(id_centroids(set.id_frame(e, t - 1), h, w, classes),
+                                     id_centroids(set.id_frame(e, t), h, w, classes), 1),
+                         tracked);
     }
     dream.observe(truth_nchw.permute({0, 3, 1, 2}).contiguous(), torch::ones({ne}, torch::kBool));
     report_progress("teacher forced", t - t0 + 1, hz);
@@ -590,10 +620,14 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
       {"open_loop",
        {{"model", model_acc.to_json(hs, *scene, tracked, true)},
         {"nothing-moves", still_acc.to_json(hs, *scene, tracked, false)},
-        {"physical-variance", phys_acc.to_json(hs, *scene, tracked, false)}}},
+        {"physical-variance", phys_acc.to_json(hs, *scene, tracked, false)},
+        {"constant-velocity",
+         has_cv ? json{{"bodies", cv_acc.to_json(hs, *scene, tracked, false)["bodies"]}}
+                : json(nullptr)}}},
       {"teacher_forced",
        {{"model", tf_model.to_json({1}, *scene, tracked, false)},
-        {"persistence", tf_persist.to_json({1}, *scene, tracked, false)}}},
+        {"persistence", tf_persist.to_json({1}, *scene, tracked, false)},
+        {"constant-velocity", {{"bodies", tf_cv.to_json({1}, *scene, tracked, false)["bodies"]}}}}},
       {"motion",
        {{"model", model_motion},
         {"nothing-moves", mo_still.to_json()},

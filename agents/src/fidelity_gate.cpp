@@ -151,9 +151,10 @@ std::vector<GateFinding> compare_with_baseline(const json& report, const json& b
 
 std::vector<int> horizons_not_beating(const json& report, const std::string& predictor) {
   const json& ol = report.at("open_loop");
-  if (!ol.contains(predictor))
+  if (!ol.contains(predictor) || !ol.at(predictor).is_object() ||
+      !ol.at(predictor).contains("psnr_db"))  // constant-velocity predicts positions, no frames
     throw std::invalid_argument("--require-beats: unknown predictor '" + predictor +
-                                "' (nothing-moves or physical-variance)");
+                                "' (nothing-moves or physical-variance: the predictors of frames)");
   std::vector<int> out;
   for (const auto& h : report.at("horizons")) {
     const std::string t = "t+" + std::to_string(h.get<int>());

@@ -60,17 +60,25 @@ std::string fidelity_markdown(const json& r) {
        << fmt(at_or_null(ol["nothing-moves"]["ssim"], t), "%.3f") << " |\n";
   }
   md << "\n## Open loop: body position error [px] (missing rate)\n\n";
+  // Constant velocity (positions only) where the model has two or more context frames.
+  const bool cv = at_or_null(ol, "constant-velocity").is_object();
+  std::vector<const char*> preds = {"model", "nothing-moves"};
+  if (cv) preds.push_back("constant-velocity");
+  preds.push_back("physical-variance");
   md << "| horizon |";
-  for (const auto& [b, _] : ol["model"]["bodies"].items())
-    md << " " << b << ": model | " << b << ": nothing moves | " << b << ": physical variance |";
+  for (const auto& [b, _] : ol["model"]["bodies"].items()) {
+    md << " " << b << ": model | " << b << ": nothing moves |";
+    if (cv) md << " " << b << ": constant velocity |";
+    md << " " << b << ": physical variance |";
+  }
   md << "\n|---|";
-  for (std::size_t i = 0; i < ol["model"]["bodies"].size(); ++i) md << "---|---|---|";
+  for (std::size_t i = 0; i < ol["model"]["bodies"].size() * preds.size(); ++i) md << "---|";
   md << "\n";
   for (const auto& h : r.at("horizons")) {
     const std::string t = "t+" + std::to_string(h.get<int>());
     md << "| " << t << " |";
     for (const auto& [b, _] : ol["model"]["bodies"].items()) {
-      for (const char* p : {"model", "nothing-moves", "physical-variance"}) {
+      for (const char* p : preds) {
         const json& bj = ol[p]["bodies"][b];
         md << " " << fmt(at_or_null(bj["error_px"], t)) << " ("
            << fmt(at_or_null(bj["missing_rate"], t), "%.2f") << ") |";
@@ -89,6 +97,13 @@ std::string fidelity_markdown(const json& r) {
        << fmt(at_or_null(tf[p]["ssim"], "t+1"), "%.3f") << " |";
     for (const auto& [b, _] : tf["model"]["bodies"].items())
       md << " " << fmt(at_or_null(tf[p]["bodies"][b]["error_px"], "t+1")) << " |";
+    md << "\n";
+  }
+  if (at_or_null(tf, "constant-velocity").is_object()) {  // positions only
+    md << "| constant velocity | — | — |";
+    for (const auto& [b, _] : tf["model"]["bodies"].items())
+      md << " " << fmt(at_or_null(tf["constant-velocity"]["bodies"][b]["error_px"], "t+1"))
+         << " |";
     md << "\n";
   }
   const json& mo = r.at("motion");

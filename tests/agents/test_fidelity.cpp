@@ -7,9 +7,11 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <numeric>
 #include <string>
+#include <tuple>
 
 #include "parallax/agents/eval_set.hpp"
 #include "parallax/agents/fidelity.hpp"
@@ -276,4 +278,96 @@ TEST_CASE("fidelity: a predictor that cannot tell plans apart gets chance-level 
   // The gate against the oracle-free baseline of itself passes; requiring it to beat
   // nothing-moves fails at every horizon.
   CHECK(ag::horizons_not_beating(r, "nothing-moves").size() == r["horizons"].size());
+  // One context frame: no velocity to extrapolate, so no constant-velocity predictor; the gate
+  // refuses it (it predicts no frames) instead of passing vacuously.
+  CHECK(r["open_loop"]["constant-velocity"].is_null());
+  CHECK_THROWS_WITH(ag::horizons_not_beating(r, "constant-velocity"),
+                    Catch::Contains("constant-velocity"));
+}
+
+TEST_CASE("fidelity: the constant-velocity predictor extrapolates the true centroids",
+          "[agents][fidelity]") {
+  // Billiards (the cue ball is driven by random forces), a still model of two context frames:
+  // the report's constant-velocity errors are recomputed here from the evaluation set's id
+  // frames with the definition of docs/fidelity.md, by code of this test's own.
+  auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene("billiards"));
+  wm::ModelInfo info;
+  info.family = "still";
+  info.height = scene->camera.height;
+  info.width = scene->camera.width;
+  info.action_size = scene->action_size();
+  info.context_frames = 2;
+  info.config_json = "{}";
+  auto o = small_options();
+  o.decisions = 0;
+  const auto r = ag::run_fidelity(scene, std::make_shared<StillWorldModel>(info), o);
+  ag::EvalSetOptions eo = o.eval;
+  const int t0 = 1;
+  eo.steps = t0 + o.horizon;  // what run_fidelity derives without decisions
+  const auto set = ag::make_eval_set(scene, eo);
+  const int h = set.height, w = set.width;
+  // Centroid (column, row; pixel centres at +0.5) and pixel count of id k in frame t of e.
+  auto centroid = [&](int e, int t, int k) {
+    double sx = 0, sy = 0;
+    int n = 0;
+    const std::uint8_t* ids = set.id_frame(e, t);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x)
+        if (ids[y * w + x] == k) sx += x + 0.5, sy += y + 0.5, ++n;
+    return std::tuple<double, double, int>{n ? sx / n : 0, n ? sy / n : 0, n};
+  };
+  const auto& cv = r["open_loop"]["constant-velocity"]["bodies"];
+  const auto& still = r["open_loop"]["nothing-moves"]["bodies"];
+  REQUIRE(cv.size() == 4);  // cue, red, blue, yellow
+  bool differs = false;
+  for (std::size_t b = 0; b < scene->bodies.size(); ++b) {
+    const std::string name = scene->bodies[b].name;
+    if (!cv.contains(name)) continue;
+    const int k = static_cast<int>(b) + 1;
+    for (const auto& hj : r["horizons"]) {
+      const int hh = hj.get<int>();
+      const std::string t = "t+" + std::to_string(hh);
+      double sum = 0;
+      int n = 0;
+      for (int e = 0; e < set.num_episodes; ++e) {
+        if (t0 + hh > set.episodes[e].length) continue;
+        const auto [tx, ty, tn] = centroid(e, t0 + hh, k);
+        const auto [lx, ly, ln] = centroid(e, t0, k);
+        const auto [px, py, pn] = centroid(e, t0 - 1, k);
+        if (tn < 4 || ln < 4) continue;  // not scored / missing (every body is in view here)
+        const double vx = pn >= 4 ? lx - px : 0, vy = pn >= 4 ? ly - py : 0;
+        sum += std::hypot(lx + hh * vx - tx, ly + hh * vy - ty);
+        ++n;
+      }
+      INFO(name << " " << t);
+      REQUIRE(n > 0);
+      CHECK(cv[name]["error_px"][t].get<double>() == Approx(sum / n).margin(1e-9));
+      differs |= std::abs(cv[name]["error_px"][t].get<double>() -
+                          still[name]["error_px"][t].get<double>()) > 1e-6;
+    }
+  }
+  CHECK(differs);  // the cue ball moves: extrapolating is not holding
+  // Teacher forced: one step from every true frame t >= 1 of the window.
+  const std::string cue = "cue";
+  const int k = 1 + static_cast<int>(std::find_if(scene->bodies.begin(), scene->bodies.end(),
+                                                  [&](const auto& bd) { return bd.name == cue; }) -
+                                     scene->bodies.begin());
+  double sum = 0;
+  int n = 0;
+  for (int e = 0; e < set.num_episodes; ++e)
+    for (int t = t0; t < t0 + o.horizon; ++t) {
+      if (t + 1 > set.episodes[e].length) continue;
+      const auto [tx, ty, tn] = centroid(e, t + 1, k);
+      const auto [lx, ly, ln] = centroid(e, t, k);
+      const auto [px, py, pn] = centroid(e, t - 1, k);
+      if (tn < 4 || ln < 4) continue;
+      const double vx = pn >= 4 ? lx - px : 0, vy = pn >= 4 ? ly - py : 0;
+      sum += std::hypot(lx + vx - tx, ly + vy - ty);
+      ++n;
+    }
+  REQUIRE(n > 0);
+  CHECK(r["teacher_forced"]["constant-velocity"]["bodies"][cue]["error_px"]["t+1"].get<double>() ==
+        Approx(sum / n).margin(1e-9));
+  CHECK_THROWS_WITH(ag::horizons_not_beating(r, "constant-velocity"),
+                    Catch::Contains("predictors of frames"));
 }

@@ -35,7 +35,11 @@ for f in report.md strip_open_loop.png strip_teacher_forced.png psnr_horizon.png
 import json, math, sys
 r = json.load(open(sys.argv[1]))
 ol = r["open_loop"]
-assert set(ol) == {"model", "nothing-moves", "physical-variance"}, set(ol)
+assert set(ol) == {"model", "nothing-moves", "physical-variance", "constant-velocity"}, set(ol)
+# Constant velocity predicts positions only (push.pt has two context frames).
+cv = ol.pop("constant-velocity")
+assert set(cv) == {"bodies"} and set(cv["bodies"]) == {"pusher", "cube"}, cv
+assert all(cv["bodies"][b]["error_px"]["t+1"] >= 0 for b in cv["bodies"]), cv
 assert r["eval"]["policies"] == ["random", "expert", "noisy"], r["eval"]["policies"]
 assert all(s[0] >= 1_000_000_000 for s in r["eval"]["seeds"].values()), r["eval"]["seeds"]
 for name, p in ol.items():
@@ -109,4 +113,5 @@ expect_fail 2 "horizon" --scene push --horizon 0
 expect_fail 2 "policies" --scene push --policies random,juggler
 expect_fail 2 "seed" --scene push --seed -1
 expect_fail 2 "decision-reward must be head or poses" --scene push --decision-reward reward
+expect_fail 2 "require-beats must be nothing-moves or physical-variance" --scene push --require-beats constant-velocity
 echo "fidelity ok"
