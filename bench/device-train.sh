@@ -11,7 +11,8 @@
 #        ~25 MiB do not fit the device tool's 64 MiB next to .device-deps)
 # Stages (scripts/train-default-model): the U-Net, its frame-reading head on true frames; with
 # decoy data (push) the decoy stage, its head again, the round-7 stage (1-, 4- and 8-step
-# rollouts) and the keypoint heads (on true frames, then on the frozen U-Net's rollouts); then the planners' `latent` model (round 0: the rounds of the planner's own data
+# rollouts) and the keypoint heads (on true frames, then on the frozen U-Net's rollouts); without
+# (billiards) 8-step rollouts from the headed model; then the planners' `latent` model (round 0: the rounds of the planner's own data
 # need Bullet episodes played by the planner; fine-tune those on a CPU machine).
 # Time: TRAIN_DEADLINE (epoch second) or TRAIN_BUDGET seconds (default 480) is split between the
 # stages (--max-seconds each; about a quarter is left for start-up, data loading and evaluation).
@@ -78,7 +79,8 @@ if [[ -n $decoy ]]; then
   s_unet=$((budget * 30 / 100)); s_heads=$((budget * 5 / 100)); s_decoy=$((budget * 11 / 100))
   s_r7=$((budget * 7 / 100)); s_kp=$((budget * 4 / 100)); s_latent=$((budget * 10 / 100))
 else
-  s_unet=$((budget * 50 / 100)); s_heads=$((budget * 8 / 100)); s_latent=$((budget * 15 / 100))
+  s_unet=$((budget * 42 / 100)); s_heads=$((budget * 8 / 100)); s_r8=$((budget * 10 / 100))
+  s_latent=$((budget * 15 / 100))
 fi
 device=${TRAIN_DEVICE:-cuda}
 bf16=(); [[ $device == cuda ]] && bf16=(--bf16)
@@ -116,6 +118,12 @@ if [[ -n $decoy ]]; then
     --reward-input keypoints --heads-only --steps 1000 --frames-per-step "$frames" --lr 3e-4 --lr-final 3e-5 \
     --rollout 1:0.3,4:0.6,8:1 --checkpoint-every 500 "${bf16[@]}" --seed 5 --max-seconds "$s_kp" \
     --out "$OUT/$scene.pt"
+else
+  # (billiards) 1,000 more steps, all 8-step rollouts, the heads along (scripts/train-default-model 3e).
+  stage r8 --data "$data" --init "$OUT/$scene.pt" --reward-input frame --steps 1000 \
+    --frames-per-step "$frames" --lr 6e-4 --lr-final 6e-5 --rollout 8:1 --checkpoint-every 500 \
+    "${bf16[@]}" --seed 5 --max-seconds "$s_r8" --out "$logs/r8.pt"
+  mv "$logs/r8.pt" "$OUT/$scene.pt"
 fi
 echo "device-train: [$(date +%T)] latent" >&2
 "$py" "$here/worldmodel/python/train_latent.py" --data "$data" --eval-data "$eval_data" \

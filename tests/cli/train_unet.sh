@@ -128,6 +128,17 @@ PY
   --elites 1 --episodes 1 --max-steps 2 --threads 1 --quiet --json >"$tmp/pk.json" 2>"$tmp/pk.err" ||
   fail "plan with the keypoint-head checkpoint: $(cat "$tmp/pk.err")"
 
+# bench/cue_motion_diag.py (the billiards card's diagnosis) runs on a checkpoint and a dataset of
+# another scene and body, and refuses a body the scene lacks in one line.
+"$py" "$src/bench/cue_motion_diag.py" "$tmp/a.pt" "$tmp/random" --scene "$src/assets/scenes/push.json" \
+  --body pusher >"$tmp/diag.txt" 2>&1 || fail "cue_motion_diag failed: $(tail -3 "$tmp/diag.txt")"
+grep -q "windows; pusher error at t+1 \[px\]: model [0-9.]* (not found in [0-9]*), persistence" "$tmp/diag.txt" ||
+  fail "cue_motion_diag output: $(cat "$tmp/diag.txt")"
+"$py" "$src/bench/cue_motion_diag.py" "$tmp/a.pt" "$tmp/random" --scene "$src/assets/scenes/push.json" \
+  --body cue >"$tmp/diag.txt" 2>&1 &&
+  fail "cue_motion_diag took body 'cue' on push"
+grep -q "'cue' is not a body" "$tmp/diag.txt" || fail "cue_motion_diag message: $(cat "$tmp/diag.txt")"
+
 # --time-schedule: a run cut by --max-seconds still ends its learning-rate schedule (the GPU
 # recipe's budget, bench/device-train.sh): it stops by time long before --steps, at a learning
 # rate near --lr-final (the cosine's last value before the time ran out), with its checkpoint.

@@ -1,0 +1,123 @@
+"""Where a `unet` model's one-step error on a driven ball comes from (assets/models/billiards.md,
+"Round 15"): teacher forced on every window of recorded episodes, the ball's centroid found in
+the predicted frame as agents/src/body_finder.cpp finds it (nearest calibrated chromaticity with
+a brightness penalty), against the renderer's ids. Prints the mean error, its split by how far
+the ball truly moved, how far the predicted mask moves along the true motion (slope 1 = as far),
+and constant velocity (the true masks' last displacement) and persistence on the same windows.
+
+usage: PYTHON bench/cue_motion_diag.py CHECKPOINT DATASET[,DATASET...] [--body cue] [--scene S]
+(datasets from `parallax collect`, e.g. scripts/train-default-model's heldout-random,
+heldout-noisy; one CPU thread; about a minute for 48 billiards episodes)."""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "worldmodel", "python"))
+
+
+def chroma(f):
+    s = f.sum(-1)
+    return np.stack([f[..., 0] / s, f[..., 1] / s], -1)
+
+
+class Finder:  # body_finder.cpp: classes 0 = background (grey), k + 1 = body k, then markers
+    def __init__(self, colors, rgb, ids):
+        self.ref = [np.array([1 / 3, 1 / 3])] + [chroma(np.array(c) + 1e-3) for c in colors]
+        self.rng = [(-np.inf, np.inf)] * len(self.ref)
+        f = rgb.reshape(-1, 3).astype(np.float64)
+        i = ids.reshape(-1)
+        s = f.sum(1)
+        ok = s >= 0.04 * 3 * 255
+        ch, lb = chroma(f), np.log(np.maximum(s, 1e-9))
+        for c in range(len(self.ref)):
+            m = ok & (i == c)
+            if m.sum() >= 4:
+                self.ref[c] = ch[m].mean(0)
+                self.rng[c] = (lb[m].min() - np.log(1.5), lb[m].max() + np.log(1.5))
+
+    def classes(self, rgb):
+        f = rgb.reshape(-1, 3).astype(np.float64)
+        s = f.sum(1)
+        ch, lb = chroma(f), np.log(np.maximum(s, 1e-9))
+        d = np.stack([((ch - r) ** 2).sum(1) + np.maximum(np.maximum(lo - lb, lb - hi), 0) ** 2
+                      for r, (lo, hi) in zip(self.ref, self.rng)], 1)
+        c = d.argmin(1)
+        c[s < 0.04 * 3 * 255] = -1
+        return c.reshape(rgb.shape[:2])
+
+
+def centroid(mask):
+    ys, xs = np.nonzero(mask)
+    return None if len(xs) < 4 else np.array([xs.mean() + 0.5, ys.mean() + 0.5])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("checkpoint")
+    p.add_argument("data")
+    p.add_argument("--body", default="cue")
+    p.add_argument("--scene", default=os.path.join(here, "..", "assets", "scenes", "billiards.json"))
+    a = p.parse_args()
+    import h5py
+    import torch
+
+    import parallax_unet as pu
+    from train_unet import load_dataset
+
+    torch.set_num_threads(1)
+    scene = json.load(open(a.scene))
+    names = [b["name"] for b in scene["bodies"]]
+    if a.body not in names:
+        sys.exit(f"cue_motion_diag: --body '{a.body}' is not a body of {a.scene} ({', '.join(names)})")
+    k = 1 + names.index(a.body)
+    colors = [b["color"] for b in scene["bodies"]] + [m["color"] for m in scene.get("markers", [])]
+    model = pu.load_checkpoint(a.checkpoint).eval()
+    c = model.cfg["context_frames"]
+    rows = []  # true move, model error, persistence error, constant-velocity error, model move
+    for folder in a.data.split(","):
+        eps, _ = load_dataset(folder)
+        data = folder if os.path.exists(os.path.join(folder, "metadata.json")) else os.path.join(folder, "data")
+        with h5py.File(os.path.join(data, "main_data.hdf5"), "r") as f:
+            for ei, ep in enumerate(eps):
+                ids = np.asarray(f[f"episode_{ei}"]["infos"]["ids"])
+                ts = list(range(max(c - 1, 1), ep["act"].shape[0]))  # a previous frame for velocity
+                fr = torch.from_numpy(ep["obs"]).float() / 255
+                ctx = torch.stack([fr[t - c + 1:t + 1] for t in ts])
+                with torch.no_grad():
+                    pred = model(ctx, torch.from_numpy(ep["act"][ts]))[0].clamp(0, 1)
+                pred = (pred * 255).round().byte().permute(0, 2, 3, 1).numpy()
+                for j, t in enumerate(ts):
+                    prev, last, nxt = (centroid(ids[u] == k) for u in (t - 1, t, t + 1))
+                    if last is None or nxt is None:
+                        continue
+                    finder = Finder(colors, ep["obs"][t].transpose(1, 2, 0), ids[t])
+                    pc = centroid(finder.classes(pred[j]) == k)
+                    cv = last + (last - prev if prev is not None else 0)
+                    rows.append((np.linalg.norm(nxt - last),
+                                 np.inf if pc is None else np.linalg.norm(pc - nxt),
+                                 np.linalg.norm(nxt - last), np.linalg.norm(cv - nxt),
+                                 *(nxt - last), *((pc - last) if pc is not None else (0, 0))))
+    if not rows:
+        sys.exit(f"cue_motion_diag: {a.data}: no window with '{a.body}' in view in two frames")
+    r = np.array(rows)
+    ok = np.isfinite(r[:, 1])
+    print(f"{len(r)} windows; {a.body} error at t+1 [px]: model {r[ok, 1].mean():.3f} "
+          f"(not found in {int((~ok).sum())}), persistence {r[:, 2].mean():.3f}, "
+          f"constant velocity {r[:, 3].mean():.3f}")
+    for lo, hi in [(0, 0.01), (0.01, 0.3), (0.3, 0.7), (0.7, 1.5), (1.5, 1e9)]:
+        m = ok & (r[:, 0] >= lo) & (r[:, 0] < hi)
+        if m.any():
+            print(f"  true move [{lo}, {hi if hi < 1e9 else 'inf'}) px: {int(m.sum())} windows, model "
+                  f"{r[m, 1].mean():.3f}, constant velocity {r[m, 3].mean():.3f}")
+    m = ok & (r[:, 0] > 0.3)
+    tv, pv = r[m, 4:6], r[m, 6:8]
+    print(f"predicted mask's move along the true move (windows moving > 0.3 px): slope "
+          f"{(pv * tv).sum() / (tv ** 2).sum():.3f}")
+
+
+if __name__ == "__main__":
+    main()
