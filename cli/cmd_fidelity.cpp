@@ -70,8 +70,10 @@ void run(FidelityArgs a) {
     throw UsageError("--decision-reward must be head or poses, got '" + a.decision_reward + "'");
   if (!a.require_beats.empty() && a.require_beats != "nothing-moves" &&
       a.require_beats != "physical-variance")
-    throw UsageError("--require-beats must be nothing-moves or physical-variance (the predictors "
-                     "of frames), got '" + a.require_beats + "'");
+    throw UsageError(
+        "--require-beats must be nothing-moves or physical-variance (the predictors "
+        "of frames), got '" +
+        a.require_beats + "'");
   const worldmodel::Precision precision = parse_precision(a.precision, a.device);
   if (a.candidates < 2 || a.candidates > 4096)
     throw UsageError("--candidates must be in [2, 4096], got " + std::to_string(a.candidates));

@@ -334,7 +334,8 @@ json run_fidelity(std::shared_ptr<const sim::SceneModel> scene,
       phys_acc.add_frame(step - 1, truth, shifted, h, w);
       phys_acc.add_bodies(step - 1, true_c, finders[e].find(shifted, h, w), tracked);
       finder_acc.add_bodies(step - 1, true_c, finders[e].find(truth, h, w), tracked);
-      if (has_cv) cv_acc.add_bodies(step - 1, true_c, extrapolate(cv_prev[e], cv_last[e], step), tracked);
+      if (has_cv)
+        cv_acc.add_bodies(step - 1, true_c, extrapolate(cv_prev[e], cv_last[e], step), tracked);
     }
     report_progress("open loop", step, hz);
   }

@@ -102,8 +102,7 @@ std::string fidelity_markdown(const json& r) {
   if (at_or_null(tf, "constant-velocity").is_object()) {  // positions only
     md << "| constant velocity | — | — |";
     for (const auto& [b, _] : tf["model"]["bodies"].items())
-      md << " " << fmt(at_or_null(tf["constant-velocity"]["bodies"][b]["error_px"], "t+1"))
-         << " |";
+      md << " " << fmt(at_or_null(tf["constant-velocity"]["bodies"][b]["error_px"], "t+1")) << " |";
     md << "\n";
   }
   const json& mo = r.at("motion");
