@@ -102,6 +102,19 @@ m, s = (pu.load_checkpoint(f"{sys.argv[1]}/{n}.pt").state_dict() for n in ("m", 
 assert not all(torch.equal(m[k], s[k]) for k in m if not k.startswith("frame_head."))
 PY
 
+# --pixel-loss l1 trains (the absolute error per pixel) and changes the weights against the same run
+# with the default squared error.
+"${trainer[@]}" "${tiny[@]}" "${flat[@]}" --steps 4 --pixel-loss l1 --out "$tmp/l1.pt" \
+  2>"$tmp/l1.err" || fail "--pixel-loss l1 run failed: $(tail -3 "$tmp/l1.err")"
+"$py" - "$tmp" "$src/worldmodel/python" <<'PY' || fail "--pixel-loss l1 changed nothing"
+import sys
+sys.path.insert(0, sys.argv[2])
+import torch
+import parallax_unet as pu
+m, s = (pu.load_checkpoint(f"{sys.argv[1]}/{n}.pt").state_dict() for n in ("l1", "s"))
+assert not all(torch.equal(m[k], s[k]) for k in m if not k.startswith("frame_head."))
+PY
+
 # The C++ library loads the checkpoint and predicts with it.
 "$exe" plan --scene push --world dream --model "$tmp/a.pt" --k 2 --horizon 2 --iterations 1 \
   --elites 1 --episodes 1 --max-steps 2 --threads 1 --quiet --json >"$tmp/p.json" 2>"$tmp/p.err" ||
