@@ -166,6 +166,18 @@ ag::FidelityOptions small_options() {
   return o;
 }
 
+// A "nothing moves" model of the scene's frame and action sizes, `context` context frames.
+std::shared_ptr<StillWorldModel> still_model(const sim::SceneModel& scene, int context = 1) {
+  wm::ModelInfo info;
+  info.family = "still";
+  info.height = scene.camera.height;
+  info.width = scene.camera.width;
+  info.action_size = scene.action_size();
+  info.context_frames = context;
+  info.config_json = "{}";
+  return std::make_shared<StillWorldModel>(info);
+}
+
 }  // namespace
 
 TEST_CASE("fidelity: Bullet as the predictor scores perfectly on every metric",
@@ -247,14 +259,7 @@ TEST_CASE("fidelity: Bullet as the predictor scores perfectly on every metric",
 TEST_CASE("fidelity: a predictor that cannot tell plans apart gets chance-level decisions",
           "[agents][fidelity]") {
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene("push"));
-  wm::ModelInfo info;
-  info.family = "still";
-  info.height = scene->camera.height;
-  info.width = scene->camera.width;
-  info.action_size = scene->action_size();
-  info.config_json = "{}";
-  auto still = std::make_shared<StillWorldModel>(info);
-  const auto r = ag::run_fidelity(scene, still, small_options());
+  const auto r = ag::run_fidelity(scene, still_model(*scene), small_options());
   const auto& d = r["decisions"];
   CHECK(d["top1_agreement"].get<double>() == Approx(d["chance_top1"].get<double>()));
   CHECK(d["chance_top1"].get<double>() < 1.0);
@@ -291,16 +296,9 @@ TEST_CASE("fidelity: the constant-velocity predictor extrapolates the true centr
   // the report's constant-velocity errors are recomputed here from the evaluation set's id
   // frames with the definition of docs/fidelity.md, by code of this test's own.
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene("billiards"));
-  wm::ModelInfo info;
-  info.family = "still";
-  info.height = scene->camera.height;
-  info.width = scene->camera.width;
-  info.action_size = scene->action_size();
-  info.context_frames = 2;
-  info.config_json = "{}";
   auto o = small_options();
   o.decisions = 0;
-  const auto r = ag::run_fidelity(scene, std::make_shared<StillWorldModel>(info), o);
+  const auto r = ag::run_fidelity(scene, still_model(*scene, 2), o);
   ag::EvalSetOptions eo = o.eval;
   const int t0 = 1;
   eo.steps = t0 + o.horizon;  // what run_fidelity derives without decisions
