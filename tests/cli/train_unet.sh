@@ -115,6 +115,33 @@ m, s = (pu.load_checkpoint(f"{sys.argv[1]}/{n}.pt").state_dict() for n in ("l1",
 assert not all(torch.equal(m[k], s[k]) for k in m if not k.startswith("frame_head."))
 PY
 
+# --output warp from a residual --init: the flow starts at zero, so at learning rate 0 the model
+# keeps --init's weights and predicts exactly its frames; trained, the flow moves off zero; the
+# C++ library plans with it.
+"${trainer[@]}" "${tiny[@]}" --eval-data "" --steps 1 --init "$tmp/a.pt" --output warp --lr 0 \
+  --lr-final 0 --out "$tmp/w0.pt" 2>"$tmp/w0.err" || fail "--output warp at lr 0: $(tail -3 "$tmp/w0.err")"
+"${trainer[@]}" "${tiny[@]}" "${flat[@]}" --steps 4 --init "$tmp/a.pt" --output warp \
+  --out "$tmp/w.pt" 2>"$tmp/w.err" || fail "--output warp run failed: $(tail -3 "$tmp/w.err")"
+"$py" - "$tmp" "$src/worldmodel/python" <<'PY' || fail "--output warp checkpoints"
+import sys
+sys.path.insert(0, sys.argv[2])
+import torch
+import parallax_unet as pu
+a, w0, w = (pu.load_checkpoint(f"{sys.argv[1]}/{n}.pt") for n in ("a", "w0", "w"))
+assert w0.cfg["output"] == "warp" and a.cfg["output"] == "residual", (w0.cfg, a.cfg)
+sa, s0 = a.state_dict(), w0.state_dict()
+assert all(torch.equal(sa[k], s0[k]) for k in sa), "--init's weights changed at lr 0"
+assert not s0["flow.weight"].any() and not s0["flow.bias"].any(), "the flow did not start at zero"
+torch.manual_seed(0)
+x, act = torch.rand(2, 2, 3, 64, 64), torch.rand(2, 2) * 2 - 1
+with torch.no_grad():
+    assert torch.equal(a(x, act)[0], w0(x, act)[0]), "zero flow changed the prediction"
+assert w.state_dict()["flow.weight"].abs().sum() > 0, "training left the flow at zero"
+PY
+"$exe" plan --scene push --world dream --model "$tmp/w.pt" --k 2 --horizon 2 --iterations 1 \
+  --elites 1 --episodes 1 --max-steps 2 --threads 1 --quiet --json >"$tmp/pw.json" 2>"$tmp/pw.err" ||
+  fail "plan with the warp checkpoint: $(cat "$tmp/pw.err")"
+
 # The C++ library loads the checkpoint and predicts with it.
 "$exe" plan --scene push --world dream --model "$tmp/a.pt" --k 2 --horizon 2 --iterations 1 \
   --elites 1 --episodes 1 --max-steps 2 --threads 1 --quiet --json >"$tmp/p.json" 2>"$tmp/p.err" ||
@@ -181,5 +208,6 @@ bad --time-schedule --time-schedule
 bad --keypoints --reward-input keypoints --keypoints 0
 bad --terminal-share --terminal-share 1
 bad --motion-weight --motion-weight 0.5
+bad "'output' is 'warp'" --init "$tmp/w.pt" --output residual
 [ -e "$tmp/x.pt" ] && fail "a refused run wrote a checkpoint"
 echo "train_unet ok"

@@ -5,6 +5,7 @@ the forward pass of worldmodel/python/parallax_unet.py from random weights and i
                                  weights, also in the output conv and FiLM), OUT_DIR/io.pt
                                  (inputs and PyTorch's outputs, also under bf16 autocast), the same for reward_input "frame" in
                                  OUT_DIR/frame_head/ and "keypoints" in OUT_DIR/keypoint_head/,
+                                 output "warp" in OUT_DIR/warp/,
                                  and OUT_DIR/variants/*.pt
                                  (checkpoints the loader must refuse)
 """
@@ -21,8 +22,9 @@ out = sys.argv[1]
 os.makedirs(os.path.join(out, "variants"), exist_ok=True)
 
 
-def reference(folder: str, reward_input: str):
-    """A random-weight model with the heads reading `reward_input`, and its outputs."""
+def reference(folder: str, reward_input: str, output: str = "residual"):
+    """A random-weight model with the heads reading `reward_input`, drawing the next frame as
+    `output`, and its outputs."""
     os.makedirs(folder, exist_ok=True)
     torch.manual_seed(1234)
     cfg = pu.default_config(32, 32, 2)
@@ -31,6 +33,7 @@ def reference(folder: str, reward_input: str):
     cfg["groups"] = 4
     cfg["scene"] = "push"
     cfg["reward_input"] = reward_input
+    cfg["output"] = output
     model = pu.UNetWorldModel(cfg)
     with torch.no_grad():
         for p in model.parameters():  # every weight non-zero, also the zero-initialised ones
@@ -67,6 +70,7 @@ def reference(folder: str, reward_input: str):
 
 reference(os.path.join(out, "frame_head"), "frame")  # the heads read the predicted frame
 kp_model, kp_cfg = reference(os.path.join(out, "keypoint_head"), "keypoints")  # ... its keypoints
+reference(os.path.join(out, "warp"), "frame", "warp")  # the last frame warped by a flow
 model, cfg = reference(out, "bottleneck")
 
 # Checkpoints the loader must refuse, each for one reason.
@@ -88,4 +92,6 @@ save("not_a_dict", [1, 2, 3])
 no_k = {k: v for k, v in kp_cfg.items() if k != "keypoints"}
 kp_sd = {k: v.clone() for k, v in kp_model.state_dict().items()}
 save("keypoints_missing", dict(base, config=json.dumps(no_k), weights=kp_sd))
+save("bad_output", dict(base, config=json.dumps(dict(cfg, output="optical"))))
+save("warp_without_flow", dict(base, config=json.dumps(dict(cfg, output="warp"))))
 print("ok")

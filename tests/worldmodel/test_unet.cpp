@@ -40,7 +40,8 @@ TEST_CASE("unet: C++ forward equals PyTorch on the same weights and inputs", "[w
   torch::set_num_threads(1);
   // Heads on the bottleneck (the default), on the predicted frame (reward_input "frame") and on
   // its keypoints (reward_input "keypoints").
-  const fs::path dir = GENERATE(as<fs::path>{}, "", "frame_head", "keypoint_head");
+  // Also a model that warps the last frame by a predicted flow (output "warp").
+  const fs::path dir = GENERATE(as<fs::path>{}, "", "frame_head", "keypoint_head", "warp");
   INFO("reference " << (reference_dir() / dir).string());
   auto loaded = wm::load_world_model((reference_dir() / dir / "model.pt").string());
   const auto& info = loaded.model->info();
@@ -95,6 +96,39 @@ TEST_CASE("unet: the loader refuses bad checkpoints with one line naming the fil
   refuses("bad_config", "config field 'channels'");
   refuses("not_a_dict", "not a dict");
   refuses("keypoints_missing", "config field 'keypoints' is missing");
+  refuses("bad_output", "config field 'output' is \"optical\"");
+  refuses("warp_without_flow", "weight 'flow.weight' is missing");
+}
+
+TEST_CASE("unet: warp samples the frame at each pixel plus its flow", "[worldmodel][unet]") {
+  // Closed form: a shift by a whole number of pixels moves the image by it (the border row
+  // repeated), half a pixel averages two neighbours, zero flow is the identity.
+  torch::manual_seed(5);
+  const auto frame = torch::rand({2, 3, 8, 16});
+  const auto zero = torch::zeros({2, 2, 8, 16});
+  CHECK(torch::equal(wm::warp(frame, zero), frame));
+  auto flow = zero.clone();
+  flow.select(1, 0).fill_(2.0f);  // sample 2 px to the right: out(x) = in(x + 2)
+  auto shifted = wm::warp(frame, flow);
+  using torch::indexing::Slice;
+  CHECK((shifted.index({Slice(), Slice(), Slice(), Slice(0, 14)}) -
+         frame.index({Slice(), Slice(), Slice(), Slice(2, 16)}))
+            .abs()
+            .max()
+            .item<float>() < 1e-6f);
+  // Past the right border the last column repeats.
+  CHECK((shifted.index({Slice(), Slice(), Slice(), 15}) -
+         frame.index({Slice(), Slice(), Slice(), 15}))
+            .abs()
+            .max()
+            .item<float>() < 1e-6f);
+  flow = zero.clone();
+  flow.select(1, 1).fill_(-0.5f);  // half a pixel up: the mean of a row and the one above
+  auto half = wm::warp(frame, flow);
+  const auto mean = (frame.index({Slice(), Slice(), Slice(0, 7)}) +
+                     frame.index({Slice(), Slice(), Slice(1, 8)})) /
+                    2;
+  CHECK((half.index({Slice(), Slice(), Slice(1, 8)}) - mean).abs().max().item<float>() < 1e-6f);
 }
 
 TEST_CASE("unet: DreamBatch fork then step equals slots reset separately to the bit",

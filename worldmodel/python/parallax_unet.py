@@ -11,6 +11,10 @@ on arriving there and whether the episode goes on after it.
     film   : MLP(a_t) -> (gamma, beta);  mid = SiLU(conv3x3(h * (1 + gamma) + beta))
     up_i   : nearest x2 -> concat skip -> conv3x3 -> GroupNorm -> SiLU -> conv3x3 -> SiLU
     out    : conv3x3 (zero-initialised)  -> delta;  f_{t+1} = clamp(f_t + delta, 0, 1)
+             output "warp": also flow = conv3x3 (zero-initialised) -> [B, 2, H, W], a displacement
+             in pixels (x, y); f_{t+1} = clamp(warp(f_t, flow) + delta, 0, 1), where warp samples
+             f_t bilinearly at each pixel's centre plus its flow (borders repeated). A body that
+             moves by a fraction of a pixel is then one number per pixel, not a drawn residual.
     heads  : reward_input "bottleneck" (default): conv1x1 (c3 -> 16) on mid -> flatten -> Linear
              -> SiLU -> Linear -> [symlog r, cont logit]
              reward_input "frame": the heads read the predicted frame itself, not the dynamics'
@@ -63,6 +67,7 @@ def default_config(height: int, width: int, action_size: int) -> dict:
         "head_channels": 16,
         "head_hidden": 128,
         "reward_input": "bottleneck",
+        "output": "residual",
     }
 
 
@@ -81,6 +86,8 @@ def validate_config(cfg: dict, source: str = "config") -> dict:
     need("channels", lambda v: isinstance(v, list) and 2 <= len(v) <= 6, "a list of 2..6 ints")
     cfg.setdefault("reward_input", "bottleneck")  # checkpoints before the frame head
     need("reward_input", lambda v: v in REWARD_INPUTS, "'bottleneck', 'frame' or 'keypoints'")
+    cfg.setdefault("output", "residual")  # checkpoints before the warp output
+    need("output", lambda v: v in OUTPUTS, "'residual' or 'warp'")
     if cfg["reward_input"] == "frame":
         need("height", lambda v: v % 16 == 0, "a multiple of 16 (reward_input 'frame')")
         need("width", lambda v: v % 16 == 0, "a multiple of 16 (reward_input 'frame')")
@@ -93,6 +100,7 @@ def validate_config(cfg: dict, source: str = "config") -> dict:
 
 
 REWARD_INPUTS = ("bottleneck", "frame", "keypoints")
+OUTPUTS = ("residual", "warp")
 FRAME_READERS = ("frame", "keypoints")  # heads that read the predicted frame, not the bottleneck
 KEYPOINTS = 16
 KEYPOINT_CHANNELS = (16, 32)
@@ -166,6 +174,23 @@ class KeypointHead(nn.Module):
         return self.fc3(F.silu(self.fc2(F.silu(self.fc1(feats)))))
 
 
+def warp(frame, flow):
+    """frame [B, 3, H, W] sampled bilinearly at each pixel's centre plus flow [B, 2, H, W] (x, y
+    in pixels), borders repeated: grid_sample with align_corners False, so that pixel j's centre
+    is at (2j + 1) / W - 1 in its normalised coordinates (zero flow returns the frame: exactly
+    where W and H are powers of two). Always in f32, also under bf16 autocast: bf16's 8-bit
+    mantissa would put the sample points up to a quarter of a pixel off. Returns f32."""
+    with torch.autocast(frame.device.type, enabled=False):
+        frame, flow = frame.float(), flow.float()
+        b, _, h, w = frame.shape
+        xs = (torch.arange(w, dtype=flow.dtype, device=flow.device) * 2 + 1) / w - 1
+        ys = (torch.arange(h, dtype=flow.dtype, device=flow.device) * 2 + 1) / h - 1
+        gx = xs[None, None, :] + flow[:, 0] * (2.0 / w)
+        gy = ys[None, :, None] + flow[:, 1] * (2.0 / h)
+        return F.grid_sample(frame, torch.stack([gx, gy], dim=-1), mode="bilinear",
+                             padding_mode="border", align_corners=False)
+
+
 def symlog(x):
     return torch.sign(x) * torch.log1p(torch.abs(x))
 
@@ -218,6 +243,10 @@ class UNetWorldModel(nn.Module):
         self.out = nn.Conv2d(ch[0], 3, 3, padding=1)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
+        if self.cfg["output"] == "warp":
+            self.flow = nn.Conv2d(ch[0], 2, 3, padding=1)
+            nn.init.zeros_(self.flow.weight)
+            nn.init.zeros_(self.flow.bias)
         fh = cfg["height"] >> (len(ch) - 1)
         fw = cfg["width"] >> (len(ch) - 1)
         if cfg["reward_input"] == "frame":
@@ -254,7 +283,8 @@ class UNetWorldModel(nn.Module):
         skips.pop()
         for up in self.ups:
             x = up(x, skips.pop())
-        nxt = last + self.out(x)
+        base = warp(last, self.flow(x)) if self.cfg["output"] == "warp" else last
+        nxt = base + self.out(x)
         if self.cfg["reward_input"] in FRAME_READERS:
             heads = self.frame_head(nxt.detach(), action)  # the pixels learn from pixels only
         return nxt, heads[:, 0], heads[:, 1]

@@ -279,6 +279,11 @@ def main():
                    help="the frame loss per pixel: squared error (default) or absolute error (the "
                    "median instead of the mean of where a body may be: sharper, where the mean "
                    "blurs a moving ball and its centroid lags); the logged mse is then the l1")
+    p.add_argument("--output", choices=("residual", "warp"), default=None,
+                   help="how the next frame is drawn: the last frame plus a residual, or the last "
+                   "frame warped by a predicted flow (pixels) plus a residual (parallax_unet.py); "
+                   "default: --init's, else residual. --output warp with a residual --init adds "
+                   "the flow at zero (the model starts as --init's)")
     p.add_argument("--head-weight", type=float, default=1e-3,
                    help="weight of the reward + continue losses next to the pixel loss")
     p.add_argument("--pack", default="", help="only write --data (and --eval-data to PACK with "
@@ -323,15 +328,23 @@ def main():
     cfg["reward_input"] = args.reward_input
     if args.reward_input == "keypoints":
         cfg["keypoints"] = args.keypoints
-    reads_frame = args.reward_input in pu.FRAME_READERS
-    torch.manual_seed(args.seed)
-    model = pu.UNetWorldModel(cfg).to(device)
-    head_names = ("head_conv.", "head1.", "head2.", "frame_head.")
+    init = None
     if args.init:
         try:
             init = pu.load_checkpoint(args.init)
         except Exception as e:  # noqa: BLE001 - any unreadable checkpoint is one line
             fail(f"{args.init}: cannot load --init checkpoint ({e})")
+        if args.output is None:
+            args.output = init.cfg["output"]
+        elif init.cfg["output"] == "warp" and args.output != "warp":
+            fail(f"{args.init}: --init config field 'output' is 'warp', --output is "
+                 f"'{args.output}' (the flow would be dropped)", 2)
+    cfg["output"] = args.output or "residual"
+    reads_frame = args.reward_input in pu.FRAME_READERS
+    torch.manual_seed(args.seed)
+    model = pu.UNetWorldModel(cfg).to(device)
+    head_names = ("head_conv.", "head1.", "head2.", "frame_head.")
+    if init is not None:
         for key in ("height", "width", "action_size", "context_frames", "channels"):
             if init.cfg.get(key) != cfg.get(key):
                 fail(f"{args.init}: --init config field '{key}' is {init.cfg.get(key)}, "
@@ -340,6 +353,8 @@ def main():
         keep = {k: v for k, v in init.state_dict().items()
                 if not k.startswith(head_names) or init.cfg["reward_input"] == args.reward_input}
         missing, _ = model.load_state_dict(keep, strict=False)
+        if init.cfg["output"] == "residual":  # a warp model from a residual one: flow at zero
+            missing = [k for k in missing if not k.startswith("flow.")]
         if any(not k.startswith(head_names) for k in missing):
             fail(f"{args.init}: --init checkpoint lacks weights {missing[:3]}")
     if args.true_frames_only and not (args.heads_only and reads_frame):

@@ -143,6 +143,27 @@ TORCH_MODULE(KeypointHead);
 
 }  // namespace
 
+// ---- warp ------------------------------------------------------------------------------------
+
+torch::Tensor warp(const torch::Tensor& frame, const torch::Tensor& flow) {
+  // Always in f32, also under bf16 autocast: bf16's 8-bit mantissa would put the sample points
+  // up to a quarter of a pixel off, the precision the flow exists for.
+  const AutocastOff f32_only(frame.device().type());
+  const int64_t h = frame.size(2), w = frame.size(3);
+  const auto f32 = flow.options().dtype(torch::kFloat);
+  // Pixel j's centre is (2j + 1) / W - 1 in grid_sample's coordinates (align_corners false).
+  const auto xs = (torch::arange(w, f32) * 2 + 1) / static_cast<double>(w) - 1;
+  const auto ys = (torch::arange(h, f32) * 2 + 1) / static_cast<double>(h) - 1;
+  const auto fl = flow.to(torch::kFloat);
+  const auto gx = xs.view({1, 1, w}) + fl.select(1, 0) * (2.0 / static_cast<double>(w));
+  const auto gy = ys.view({1, h, 1}) + fl.select(1, 1) * (2.0 / static_cast<double>(h));
+  return F::grid_sample(frame.to(torch::kFloat), torch::stack({gx, gy}, -1),
+                        F::GridSampleFuncOptions()
+                            .mode(torch::kBilinear)
+                            .padding_mode(torch::kBorder)
+                            .align_corners(false));
+}
+
 // ---- config ----------------------------------------------------------------------------------
 
 UNetConfig UNetConfig::from_json_string(const std::string& text, const std::string& source) {
@@ -209,6 +230,13 @@ UNetConfig UNetConfig::from_json_string(const std::string& text, const std::stri
                                  " are not even (config field 'reward_input' is \"keypoints\")");
     }
   }
+  if (j.contains("output")) {  // absent in checkpoints made before the warp output
+    const auto& v = j["output"];
+    if (!v.is_string() || (v != "residual" && v != "warp"))
+      throw std::runtime_error(source + ": config field 'output' is " + v.dump() +
+                               ", expected \"residual\" or \"warp\"");
+    c.output = v.get<std::string>();
+  }
   if (j.contains("scene") && j["scene"].is_string()) c.scene = j["scene"].get<std::string>();
   return c;
 }
@@ -227,6 +255,7 @@ std::string UNetConfig::to_json_string() const {
                       {"reward_input", reward_input},
                       {"scene", scene}};
   if (reward_input == "keypoints") j["keypoints"] = keypoints;
+  if (output != "residual") j["output"] = output;  // older models' identity stays as it was
   return j.dump();
 }
 
@@ -247,6 +276,7 @@ UNetImpl::UNetImpl(const UNetConfig& config) : config_(config) {
   ups_ = register_module("ups", torch::nn::ModuleList());
   for (int i = levels - 1; i >= 1; --i) ups_->push_back(Up(ch[i], ch[i - 1], ch[i - 1], g));
   out_ = register_module("out", conv3(ch[0], 3));
+  if (config_.output == "warp") flow_ = register_module("flow", conv3(ch[0], 2));
   const int fh = config_.height >> (levels - 1), fw = config_.width >> (levels - 1);
   if (config_.reward_input == "frame") {
     frame_head_ = torch::nn::AnyModule(register_module(
@@ -266,6 +296,10 @@ UNetImpl::UNetImpl(const UNetConfig& config) : config_(config) {
   torch::NoGradGuard no_grad;
   out_->weight.zero_();
   out_->bias.zero_();
+  if (flow_) {
+    flow_->weight.zero_();
+    flow_->bias.zero_();
+  }
   film2_->weight.zero_();
   film2_->bias.zero_();
 }
@@ -293,7 +327,7 @@ UNetImpl::Output UNetImpl::forward(const torch::Tensor& frames, const torch::Ten
     x = m->as<UpImpl>()->forward(x, skips.back());
     skips.pop_back();
   }
-  auto next = last + out_(x);
+  auto next = (flow_ ? warp(last, flow_(x)) : last) + out_(x);
   if (!head_conv_) heads = frame_head_.forward(next, action);
   return {next, heads.select(1, 0), heads.select(1, 1)};
 }

@@ -1,5 +1,6 @@
 // The `unet` world-model family: an action-conditioned, frame-conditioned U-Net that predicts
-// the next frame as a residual added to the last one, plus reward and continue heads.
+// the next frame as a residual added to the last one (optionally warped by a predicted flow),
+// plus reward and continue heads.
 // Trained by worldmodel/python/train_unet.py (its PyTorch twin, parallax_unet.py, defines the
 // same parameter names); architecture and checkpoint format in docs/worldmodel.md.
 //
@@ -33,7 +34,10 @@ struct UNetConfig {
   // through K spatial-softmax keypoints; docs/worldmodel.md).
   std::string reward_input = "bottleneck";
   int keypoints = 16;  // K, reward_input "keypoints" only
-  std::string scene;   // the scene it was trained on ("" = unknown)
+  // How the next frame is drawn: "residual" (last frame + residual) or "warp" (the last frame
+  // sampled bilinearly at each pixel plus a predicted flow in pixels, + residual).
+  std::string output = "residual";
+  std::string scene;  // the scene it was trained on ("" = unknown)
 
   // Parses and validates; throws std::runtime_error naming `source`, the field and the value.
   static UNetConfig from_json_string(const std::string& text, const std::string& source);
@@ -55,13 +59,17 @@ class UNetImpl : public torch::nn::Module {
 
  private:
   UNetConfig config_;
-  torch::nn::Conv2d stem1_{nullptr}, stem2_{nullptr}, mid_{nullptr}, out_{nullptr},
+  torch::nn::Conv2d stem1_{nullptr}, stem2_{nullptr}, mid_{nullptr}, out_{nullptr}, flow_{nullptr},
       head_conv_{nullptr};
   torch::nn::Linear film1_{nullptr}, film2_{nullptr}, head1_{nullptr}, head2_{nullptr};
   torch::nn::ModuleList downs_{nullptr}, ups_{nullptr};  // downs.i.*, ups.i.* (Python names)
   torch::nn::AnyModule frame_head_;  // reward_input "frame" or "keypoints": frame_head.*
 };
 TORCH_MODULE(UNet);
+
+// frame [B, 3, H, W] sampled bilinearly at each pixel's centre plus flow [B, 2, H, W] (x, y in
+// pixels), borders repeated (grid_sample, align_corners false): output "warp".
+torch::Tensor warp(const torch::Tensor& frame, const torch::Tensor& flow);
 
 // The U-Net behind the world-model interface.
 std::shared_ptr<WorldModel> make_unet_world_model(UNet model);
