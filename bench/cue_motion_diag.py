@@ -5,9 +5,14 @@ a brightness penalty), against the renderer's ids. Prints the mean error, its sp
 the ball truly moved, how far the predicted mask moves along the true motion (slope 1 = as far),
 and constant velocity (the true masks' last displacement) and persistence on the same windows.
 
+With --open-loop: instead, 30-step open-loop rollouts with the true actions from every 20th
+tick of the first 12 episodes of each dataset; per horizon the ball's error, how far its
+predicted mask moved from the start along the true move (slope 1 = as far), and its mask's size
+in pixels next to the true one (a growing mask is a blurring ball; "Round 17").
+
 usage: PYTHON bench/cue_motion_diag.py CHECKPOINT DATASET[,DATASET...] [--body cue] [--scene S]
-(datasets from `parallax collect`, e.g. scripts/train-default-model's heldout-random,
-heldout-noisy; one CPU thread; about a minute for 48 billiards episodes)."""
+[--open-loop] (datasets from `parallax collect`, e.g. scripts/train-default-model's
+heldout-random, heldout-noisy; one CPU thread; about a minute for 48 billiards episodes)."""
 import argparse
 import json
 import os
@@ -61,6 +66,7 @@ def main():
     p.add_argument("data")
     p.add_argument("--body", default="cue")
     p.add_argument("--scene", default=os.path.join(here, "..", "assets", "scenes", "billiards.json"))
+    p.add_argument("--open-loop", action="store_true", help="30-step open-loop rollouts instead")
     a = p.parse_args()
     import h5py
     import torch
@@ -77,6 +83,8 @@ def main():
     colors = [b["color"] for b in scene["bodies"]] + [m["color"] for m in scene.get("markers", [])]
     model = pu.load_checkpoint(a.checkpoint).eval()
     c = model.cfg["context_frames"]
+    if a.open_loop:
+        return open_loop(a, model, c, k, colors, load_dataset, torch, h5py)
     rows = []  # true move, model error, persistence error, constant-velocity error, model move
     for folder in a.data.split(","):
         eps, _ = load_dataset(folder)
@@ -117,6 +125,47 @@ def main():
     tv, pv = r[m, 4:6], r[m, 6:8]
     print(f"predicted mask's move along the true move (windows moving > 0.3 px): slope "
           f"{(pv * tv).sum() / (tv ** 2).sum():.3f}")
+
+
+def open_loop(a, model, c, k, colors, load_dataset, torch, h5py, every=20, episodes=12):
+    horizons = [1, 2, 5, 10, 20, 30]
+    res = {h: [] for h in horizons}  # error, true move (x, y), predicted move (x, y), mask sizes
+    for folder in a.data.split(","):
+        eps, _ = load_dataset(folder, episodes)
+        data = folder if os.path.exists(os.path.join(folder, "metadata.json")) else os.path.join(folder, "data")
+        with h5py.File(os.path.join(data, "main_data.hdf5"), "r") as f:
+            for ei, ep in enumerate(eps):
+                ids = np.asarray(f[f"episode_{ei}"]["infos"]["ids"])
+                fr = torch.from_numpy(ep["obs"]).float() / 255
+                for t0 in range(c - 1, ep["act"].shape[0] - horizons[-1], every):
+                    start = centroid(ids[t0] == k)
+                    if start is None:
+                        continue
+                    finder = Finder(colors, ep["obs"][t0].transpose(1, 2, 0), ids[t0])
+                    ctx = fr[t0 - c + 1:t0 + 1][None]
+                    for h in range(1, horizons[-1] + 1):
+                        with torch.no_grad():
+                            nxt = model(ctx, torch.from_numpy(ep["act"][t0 + h - 1:t0 + h]))[0].clamp(0, 1)
+                        ctx = torch.cat([ctx[:, 1:], nxt[:, None]], dim=1)
+                        true = centroid(ids[t0 + h] == k)
+                        if h not in res or true is None:
+                            continue
+                        mask = finder.classes((nxt[0] * 255).round().byte().permute(1, 2, 0).numpy()) == k
+                        pc = centroid(mask)
+                        res[h].append((np.inf if pc is None else np.linalg.norm(pc - true), *(true - start),
+                                       *((pc - start) if pc is not None else (0, 0)), mask.sum(),
+                                       (ids[t0 + h] == k).sum()))
+    if not res[1]:
+        sys.exit(f"cue_motion_diag: {a.data}: no window with '{a.body}' in view")
+    print(f"{len(res[1])} open-loop windows (every {every}th tick, {episodes} episodes per dataset)")
+    for h in horizons:
+        r = np.array(res[h])
+        ok = np.isfinite(r[:, 0])
+        tv, pv = r[ok, 1:3], r[ok, 3:5]
+        m = np.linalg.norm(tv, axis=1) > 0.3
+        slope = (pv[m] * tv[m]).sum() / max((tv[m] ** 2).sum(), 1e-12)
+        print(f"  t+{h}: {a.body} error {r[ok, 0].mean():.2f} px (not found in {int((~ok).sum())}), "
+              f"slope {slope:.3f}, mask {r[ok, 5].mean():.1f} px (true {r[ok, 6].mean():.1f})")
 
 
 if __name__ == "__main__":

@@ -174,6 +174,10 @@ PY
   --body pusher >"$tmp/diag.txt" 2>&1 || fail "cue_motion_diag failed: $(tail -3 "$tmp/diag.txt")"
 grep -q "windows; pusher error at t+1 \[px\]: model [0-9.]* (not found in [0-9]*), persistence" "$tmp/diag.txt" ||
   fail "cue_motion_diag output: $(cat "$tmp/diag.txt")"
+"$py" "$src/bench/cue_motion_diag.py" "$tmp/w.pt" "$tmp/random" --scene "$src/assets/scenes/push.json" \
+  --body pusher --open-loop >"$tmp/diag.txt" 2>&1 || fail "cue_motion_diag --open-loop failed: $(tail -3 "$tmp/diag.txt")"
+grep -q "^  t+30: pusher error [0-9.]* px (not found in [0-9]*), slope [-0-9.na]*, mask [0-9.]* px (true [0-9.]*)" "$tmp/diag.txt" ||
+  fail "cue_motion_diag --open-loop output: $(cat "$tmp/diag.txt")"
 "$py" "$src/bench/cue_motion_diag.py" "$tmp/a.pt" "$tmp/random" --scene "$src/assets/scenes/push.json" \
   --body cue >"$tmp/diag.txt" 2>&1 &&
   fail "cue_motion_diag took body 'cue' on push"
