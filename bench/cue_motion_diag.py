@@ -55,6 +55,12 @@ class Finder:  # body_finder.cpp: classes 0 = background (grey), k + 1 = body k,
         return c.reshape(rgb.shape[:2])
 
 
+def hdf5_path(folder):
+    """The episodes file of a `parallax collect` dataset (its folder or the folder's data/)."""
+    data = folder if os.path.exists(os.path.join(folder, "metadata.json")) else os.path.join(folder, "data")
+    return os.path.join(data, "main_data.hdf5")
+
+
 def centroid(mask):
     ys, xs = np.nonzero(mask)
     return None if len(xs) < 4 else np.array([xs.mean() + 0.5, ys.mean() + 0.5])
@@ -88,8 +94,7 @@ def main():
     rows = []  # true move, model error, persistence error, constant-velocity error, model move
     for folder in a.data.split(","):
         eps, _ = load_dataset(folder)
-        data = folder if os.path.exists(os.path.join(folder, "metadata.json")) else os.path.join(folder, "data")
-        with h5py.File(os.path.join(data, "main_data.hdf5"), "r") as f:
+        with h5py.File(hdf5_path(folder), "r") as f:
             for ei, ep in enumerate(eps):
                 ids = np.asarray(f[f"episode_{ei}"]["infos"]["ids"])
                 ts = list(range(max(c - 1, 1), ep["act"].shape[0]))  # a previous frame for velocity
@@ -132,8 +137,7 @@ def open_loop(a, model, c, k, colors, load_dataset, torch, h5py, every=20, episo
     res = {h: [] for h in horizons}  # error, true move (x, y), predicted move (x, y), mask sizes
     for folder in a.data.split(","):
         eps, _ = load_dataset(folder, episodes)
-        data = folder if os.path.exists(os.path.join(folder, "metadata.json")) else os.path.join(folder, "data")
-        with h5py.File(os.path.join(data, "main_data.hdf5"), "r") as f:
+        with h5py.File(hdf5_path(folder), "r") as f:
             for ei, ep in enumerate(eps):
                 ids = np.asarray(f[f"episode_{ei}"]["infos"]["ids"])
                 fr = torch.from_numpy(ep["obs"]).float() / 255
