@@ -147,9 +147,12 @@ def open_loop(a, model, c, k, colors, load_dataset, torch, h5py, every=20, episo
                         continue
                     finder = Finder(colors, ep["obs"][t0].transpose(1, 2, 0), ids[t0])
                     ctx = fr[t0 - c + 1:t0 + 1][None]
+                    carry = None  # output "anchored" carries its anchor and flow along
                     for h in range(1, horizons[-1] + 1):
                         with torch.no_grad():
-                            nxt = model(ctx, torch.from_numpy(ep["act"][t0 + h - 1:t0 + h]))[0].clamp(0, 1)
+                            nxt, _, _, carry = model.step(
+                                ctx, torch.from_numpy(ep["act"][t0 + h - 1:t0 + h]), carry)
+                            nxt = nxt.clamp(0, 1)
                         ctx = torch.cat([ctx[:, 1:], nxt[:, None]], dim=1)
                         true = centroid(ids[t0 + h] == k)
                         if h not in res or true is None:

@@ -142,6 +142,40 @@ PY
   --elites 1 --episodes 1 --max-steps 2 --threads 1 --quiet --json >"$tmp/pw.json" 2>"$tmp/pw.err" ||
   fail "plan with the warp checkpoint: $(cat "$tmp/pw.err")"
 
+# --output anchored from the warp checkpoint shares its weights: at learning rate 0 they stay, one
+# step predicts exactly warp's frame, the second (carrying the anchor, flow and residual) does not;
+# trained with rollouts it moves them; the C++ library plans with it.
+"${trainer[@]}" "${tiny[@]}" --eval-data "" --steps 1 --init "$tmp/w.pt" --output anchored \
+  --lr 0 --lr-final 0 --out "$tmp/an0.pt" 2>"$tmp/an0.err" ||
+  fail "--output anchored at lr 0: $(tail -3 "$tmp/an0.err")"
+"${trainer[@]}" "${tiny[@]}" "${flat[@]}" --steps 4 --init "$tmp/w.pt" --output anchored \
+  --rollout 3:1 --out "$tmp/an.pt" 2>"$tmp/an.err" ||
+  fail "--output anchored run failed: $(tail -3 "$tmp/an.err")"
+"$py" - "$tmp" "$src/worldmodel/python" <<'PY' || fail "--output anchored checkpoints"
+import sys
+sys.path.insert(0, sys.argv[2])
+import torch
+import parallax_unet as pu
+w, a0, a = (pu.load_checkpoint(f"{sys.argv[1]}/{n}.pt") for n in ("w", "an0", "an"))
+assert a0.cfg["output"] == "anchored", a0.cfg
+sw, s0 = w.state_dict(), a0.state_dict()
+assert all(torch.equal(sw[k], s0[k]) for k in sw), "--init's weights changed at lr 0"
+torch.manual_seed(0)
+x, act = torch.rand(2, 2, 3, 64, 64), torch.rand(2, 2) * 2 - 1
+with torch.no_grad():
+    wn, an = w(x, act)[0], a0(x, act)[0]
+    assert torch.equal(wn, an), "one step from observed frames differs from warp's"
+    _, _, _, carry = a0.step(x, act, None)
+    nx = torch.cat([x[:, 1:], an.clamp(0, 1)[:, None]], dim=1)
+    assert not torch.equal(w(nx, act)[0], a0.step(nx, act, carry)[0]), "the carry changed nothing"
+sa = a.state_dict()
+assert not all(torch.equal(sw[k], sa[k]) for k in sw if not k.startswith("frame_head.")), \
+    "training changed nothing"
+PY
+"$exe" plan --scene push --world dream --model "$tmp/an.pt" --k 2 --horizon 3 --iterations 1 \
+  --elites 1 --episodes 1 --max-steps 2 --threads 1 --quiet --json >"$tmp/pa.json" 2>"$tmp/pa.err" ||
+  fail "plan with the anchored checkpoint: $(cat "$tmp/pa.err")"
+
 # The C++ library loads the checkpoint and predicts with it.
 "$exe" plan --scene push --world dream --model "$tmp/a.pt" --k 2 --horizon 2 --iterations 1 \
   --elites 1 --episodes 1 --max-steps 2 --threads 1 --quiet --json >"$tmp/p.json" 2>"$tmp/p.err" ||
@@ -213,5 +247,6 @@ bad --keypoints --reward-input keypoints --keypoints 0
 bad --terminal-share --terminal-share 1
 bad --motion-weight --motion-weight 0.5
 bad "'output' is 'warp'" --init "$tmp/w.pt" --output residual
+bad "'output' is 'anchored'" --init "$tmp/an.pt" --output residual
 [ -e "$tmp/x.pt" ] && fail "a refused run wrote a checkpoint"
 echo "train_unet ok"

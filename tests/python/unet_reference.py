@@ -5,7 +5,8 @@ the forward pass of worldmodel/python/parallax_unet.py from random weights and i
                                  weights, also in the output conv and FiLM), OUT_DIR/io.pt
                                  (inputs and PyTorch's outputs, also under bf16 autocast), the same for reward_input "frame" in
                                  OUT_DIR/frame_head/ and "keypoints" in OUT_DIR/keypoint_head/,
-                                 output "warp" in OUT_DIR/warp/,
+                                 output "warp" in OUT_DIR/warp/, "anchored" (two steps
+                                 carrying the anchor, flow and residual) in OUT_DIR/anchored/,
                                  and OUT_DIR/variants/*.pt
                                  (checkpoints the loader must refuse)
 """
@@ -43,10 +44,11 @@ def reference(folder: str, reward_input: str, output: str = "residual"):
     frames = torch.rand(4, 3, 3, 32, 32)
     action = torch.rand(4, 2) * 2 - 1
     with torch.no_grad():
-        nxt, rew, cont = model(frames, action)
-        # two open-loop steps as DreamBatch does them: clamp, slide the window
+        nxt, rew, cont, carry = model.step(frames, action, None)
+        # two open-loop steps as DreamBatch does them: clamp, slide the window ("anchored" also
+        # carries its anchor, accumulated flow and residual)
         w = torch.cat([frames[:, 1:], nxt.clamp(0, 1)[:, None]], dim=1)
-        nxt2, rew2, cont2 = model(w, -action)
+        nxt2, rew2, cont2, _ = model.step(w, -action, carry)
         # bf16 inference (DreamBatch::set_precision): 8-bit frames, one step in f32 and under
         # torch.autocast("cpu", torch.bfloat16) with the convolution weights channels-last.
         frames_u8 = (torch.rand(4, 3, 3, 32, 32) * 255).round().to(torch.uint8)
@@ -71,6 +73,7 @@ def reference(folder: str, reward_input: str, output: str = "residual"):
 reference(os.path.join(out, "frame_head"), "frame")  # the heads read the predicted frame
 kp_model, kp_cfg = reference(os.path.join(out, "keypoint_head"), "keypoints")  # ... its keypoints
 reference(os.path.join(out, "warp"), "frame", "warp")  # the last frame warped by a flow
+reference(os.path.join(out, "anchored"), "frame", "anchored")  # ... the observed one, accumulated
 model, cfg = reference(out, "bottleneck")
 
 # Checkpoints the loader must refuse, each for one reason.

@@ -40,8 +40,11 @@ TEST_CASE("unet: C++ forward equals PyTorch on the same weights and inputs", "[w
   torch::set_num_threads(1);
   // Heads on the bottleneck (the default), on the predicted frame (reward_input "frame") and on
   // its keypoints (reward_input "keypoints").
-  // Also a model that warps the last frame by a predicted flow (output "warp").
-  const fs::path dir = GENERATE(as<fs::path>{}, "", "frame_head", "keypoint_head", "warp");
+  // Also a model that warps the last frame by a predicted flow (output "warp") and one that
+  // warps the last observed frame by the accumulated flow (output "anchored": its second step
+  // reads the carried anchor, flow and residual).
+  const fs::path dir =
+      GENERATE(as<fs::path>{}, "", "frame_head", "keypoint_head", "warp", "anchored");
   INFO("reference " << (reference_dir() / dir).string());
   auto loaded = wm::load_world_model((reference_dir() / dir / "model.pt").string());
   const auto& info = loaded.model->info();
@@ -51,8 +54,8 @@ TEST_CASE("unet: C++ forward equals PyTorch on the same weights and inputs", "[w
   auto io = read_dict(reference_dir() / dir / "io.pt");
   // One step through the interface: state from the context, then step.
   const wm::StepContext ctx{};
-  wm::SlotState s = loaded.model->initial_state(4, torch::kCPU);
-  s[0].copy_(get(io, "frames"));
+  const wm::SlotState s =
+      loaded.model->encode_context(get(io, "frames"), torch::zeros({4, 3, 2}), ctx);
   auto next = loaded.model->step(s, get(io, "action"), ctx);
   // The state's last frame is the clamped prediction; PyTorch's raw output clamped likewise.
   CHECK(max_diff(loaded.model->decode(next), get(io, "next").clamp(0, 1)) < 1e-5);
@@ -131,10 +134,72 @@ TEST_CASE("unet: warp samples the frame at each pixel plus its flow", "[worldmod
   CHECK((half.index({Slice(), Slice(), Slice(1, 8)}) - mean).abs().max().item<float>() < 1e-6f);
 }
 
+TEST_CASE("unet: anchored samples the observed frame once by the accumulated flow",
+          "[worldmodel][unet]") {
+  // Closed form: a network whose flow is half a pixel to the right everywhere and whose residual
+  // is zero. Two steps of "anchored" sample the observed frame 1 px to the right: exactly its
+  // columns shifted (bilinear at a whole pixel); two steps of "warp" average three columns
+  // instead (the blur of resampling twice). After an observed frame the next step starts again
+  // from it.
+  torch::manual_seed(7);
+  using torch::indexing::Slice;
+  auto make = [](const std::string& output) {
+    wm::UNetConfig c;
+    c.height = 16;
+    c.width = 16;
+    c.context_frames = 1;
+    c.channels = {8, 16};
+    c.output = output;
+    wm::UNet net(c);
+    torch::NoGradGuard no_grad;
+    for (auto& p : net->named_parameters()) {
+      if (p.key().rfind("flow.", 0) == 0 || p.key().rfind("out.", 0) == 0) p.value().zero_();
+    }
+    net->named_parameters()["flow.bias"][0].fill_(0.5f);
+    return wm::make_unet_world_model(net);
+  };
+  const auto frame = torch::rand({1, 1, 3, 16, 16});
+  const wm::StepContext ctx{};
+  const auto act = torch::zeros({1, 2});
+  auto two_steps = [&](const std::shared_ptr<wm::WorldModel>& m) {
+    auto s = m->encode_context(frame, torch::zeros({1, 1, 2}), ctx);
+    return m->decode(m->step(m->step(s, act, ctx), act, ctx));
+  };
+  const auto anchored = make("anchored");
+  const auto shift1 = frame.select(1, 0).index({Slice(), Slice(), Slice(), Slice(1, 16)});
+  auto cols = [](const torch::Tensor& x) {
+    return x.index({Slice(), Slice(), Slice(), Slice(0, 15)});
+  };
+  CHECK((cols(two_steps(anchored)) - shift1).abs().max().item<float>() < 1e-6f);
+  // "warp" on the same weights: no longer the image shifted (not vacuous), but the 1/4, 1/2, 1/4
+  // mean of three columns (away from the right border).
+  const auto warped = two_steps(make("warp"));
+  CHECK((cols(warped) - shift1).abs().max().item<float>() > 0.05f);
+  const auto f = frame.select(1, 0);
+  const auto blur = 0.25 * f.index({Slice(), Slice(), Slice(), Slice(0, 14)}) +
+                    0.5 * f.index({Slice(), Slice(), Slice(), Slice(1, 15)}) +
+                    0.25 * f.index({Slice(), Slice(), Slice(), Slice(2, 16)});
+  CHECK((warped.index({Slice(), Slice(), Slice(), Slice(0, 14)}) - blur).abs().max().item<float>() <
+        1e-5f);
+  // Observing a new frame anchors it: one step later, half a pixel from it (the mean of two
+  // neighbouring columns), the accumulated 1 px forgotten.
+  auto s = anchored->encode_context(frame, torch::zeros({1, 1, 2}), ctx);
+  s = anchored->step(anchored->step(s, act, ctx), act, ctx);
+  const auto seen = torch::rand({1, 3, 16, 16});
+  s = anchored->step(anchored->observe(s, seen, ctx), act, ctx);
+  const auto half = (seen.index({Slice(), Slice(), Slice(), Slice(0, 15)}) +
+                     seen.index({Slice(), Slice(), Slice(), Slice(1, 16)})) /
+                    2;
+  CHECK((cols(anchored->decode(s)) - half).abs().max().item<float>() < 1e-6f);
+}
+
 TEST_CASE("unet: DreamBatch fork then step equals slots reset separately to the bit",
           "[worldmodel][unet]") {
   torch::set_num_threads(1);
-  auto model = wm::load_world_model((reference_dir() / "model.pt").string()).model;
+  // Also output "anchored", whose slots carry an anchor, a flow and a residual.
+  const fs::path dir = GENERATE(as<fs::path>{}, "", "anchored");
+  INFO("reference " << (reference_dir() / dir).string());
+  auto model = wm::load_world_model((reference_dir() / dir / "model.pt").string()).model;
   torch::manual_seed(3);
   auto ctx = (torch::rand({3, 3, 32, 32}) * 255).to(torch::kUInt8);
   auto ctx_actions = torch::zeros({3, 2});
@@ -174,7 +239,7 @@ TEST_CASE("unet: DreamBatch at bf16 precision follows PyTorch's bf16 autocast",
           "[worldmodel][unet]") {
   torch::set_num_threads(1);
   // Also the warp output, whose sampling stays in f32 under autocast in both twins.
-  const fs::path dir = GENERATE(as<fs::path>{}, "", "warp");
+  const fs::path dir = GENERATE(as<fs::path>{}, "", "warp", "anchored");
   INFO("reference " << (reference_dir() / dir).string());
   auto model = wm::load_world_model((reference_dir() / dir / "model.pt").string()).model;
   auto io = read_dict(reference_dir() / dir / "io.pt");

@@ -15,6 +15,13 @@ on arriving there and whether the episode goes on after it.
              in pixels (x, y); f_{t+1} = clamp(warp(f_t, flow) + delta, 0, 1), where warp samples
              f_t bilinearly at each pixel's centre plus its flow (borders repeated). A body that
              moves by a fraction of a pixel is then one number per pixel, not a drawn residual.
+             output "anchored": the weights of "warp", but in a rollout the image is sampled once:
+             the state carries the last observed frame A (the anchor), the accumulated flow G and
+             the accumulated residual D (both zero when a frame is observed):
+             G' = flow + warp(G, flow), D' = warp(D, flow) + delta, f_{t+1} = clamp(warp(A, G')
+             + D', 0, 1). One step from an observed frame equals "warp" exactly; over a rollout
+             the warp of "warp" resamples (blurs) the moving bodies every step, this one only
+             the smooth flow field and the small residual.
     heads  : reward_input "bottleneck" (default): conv1x1 (c3 -> 16) on mid -> flatten -> Linear
              -> SiLU -> Linear -> [symlog r, cont logit]
              reward_input "frame": the heads read the predicted frame itself, not the dynamics'
@@ -87,7 +94,7 @@ def validate_config(cfg: dict, source: str = "config") -> dict:
     cfg.setdefault("reward_input", "bottleneck")  # checkpoints before the frame head
     need("reward_input", lambda v: v in REWARD_INPUTS, "'bottleneck', 'frame' or 'keypoints'")
     cfg.setdefault("output", "residual")  # checkpoints before the warp output
-    need("output", lambda v: v in OUTPUTS, "'residual' or 'warp'")
+    need("output", lambda v: v in OUTPUTS, "'residual', 'warp' or 'anchored'")
     if cfg["reward_input"] == "frame":
         need("height", lambda v: v % 16 == 0, "a multiple of 16 (reward_input 'frame')")
         need("width", lambda v: v % 16 == 0, "a multiple of 16 (reward_input 'frame')")
@@ -100,7 +107,8 @@ def validate_config(cfg: dict, source: str = "config") -> dict:
 
 
 REWARD_INPUTS = ("bottleneck", "frame", "keypoints")
-OUTPUTS = ("residual", "warp")
+OUTPUTS = ("residual", "warp", "anchored")
+FLOW_OUTPUTS = ("warp", "anchored")  # outputs with the flow conv
 FRAME_READERS = ("frame", "keypoints")  # heads that read the predicted frame, not the bottleneck
 KEYPOINTS = 16
 KEYPOINT_CHANNELS = (16, 32)
@@ -243,7 +251,7 @@ class UNetWorldModel(nn.Module):
         self.out = nn.Conv2d(ch[0], 3, 3, padding=1)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
-        if self.cfg["output"] == "warp":
+        if self.cfg["output"] in FLOW_OUTPUTS:
             self.flow = nn.Conv2d(ch[0], 2, 3, padding=1)
             nn.init.zeros_(self.flow.weight)
             nn.init.zeros_(self.flow.bias)
@@ -262,7 +270,15 @@ class UNetWorldModel(nn.Module):
 
     def forward(self, frames, action):
         """frames [B, C, 3, H, W] f32 in [0, 1] (oldest first), action [B, A] f32.
-        Returns (next frame [B, 3, H, W] unclamped, symlog reward [B], cont logit [B])."""
+        Returns (next frame [B, 3, H, W] unclamped, symlog reward [B], cont logit [B]): one step
+        from observed frames (output "anchored": as "warp"; rollouts use step())."""
+        return self.step(frames, action, None)[:3]
+
+    def step(self, frames, action, carry):
+        """One step of a rollout: forward() plus what output "anchored" carries from step to
+        step (None after observed frames). Returns (next, symlog reward, cont logit, carry'):
+        carry' is (anchor, accumulated flow, accumulated residual) for "anchored", else None;
+        frames are the window the network reads (the last C predicted or observed frames)."""
         b, c, _, h, w = frames.shape
         last = frames[:, -1]
         x = (frames - 0.5).reshape(b, 3 * c, h, w)
@@ -283,11 +299,23 @@ class UNetWorldModel(nn.Module):
         skips.pop()
         for up in self.ups:
             x = up(x, skips.pop())
-        base = warp(last, self.flow(x)) if self.cfg["output"] == "warp" else last
-        nxt = base + self.out(x)
+        out = self.cfg["output"]
+        if out == "anchored":
+            flow, delta = self.flow(x), self.out(x)
+            if carry is None:  # after an observed frame: anchor it, nothing accumulated yet
+                anchor, acc, res = last, flow.float(), delta.float()
+            else:
+                anchor, acc, res = carry
+                acc = flow.float() + warp(acc, flow)
+                res = warp(res, flow) + delta.float()
+            nxt = warp(anchor, acc) + res
+            carry = (anchor, acc, res)
+        else:
+            nxt = (warp(last, self.flow(x)) if out == "warp" else last) + self.out(x)
+            carry = None
         if self.cfg["reward_input"] in FRAME_READERS:
             heads = self.frame_head(nxt.detach(), action)  # the pixels learn from pixels only
-        return nxt, heads[:, 0], heads[:, 1]
+        return nxt, heads[:, 0], heads[:, 1], carry
 
 
 def save_checkpoint(path: str, model: nn.Module, extra: dict | None = None) -> None:

@@ -205,12 +205,13 @@ def horizon_psnr(model, episodes, context, horizon, device, torch):
             s = context - 1
             ctx = torch.stack([obs[max(0, s - (context - 1) + i)] for i in range(context)])[None].to(device)
             last = ctx[:, -1]
+            carry = None
             for hz in range(horizon):
                 t = s + hz
                 if t >= e["act"].shape[0]:
                     break
                 a = torch.from_numpy(e["act"][t])[None].to(device)
-                nxt, _, _ = model(ctx, a)
+                nxt, _, _, carry = model.step(ctx, a, carry)
                 nxt = nxt.clamp(0, 1)
                 q = torch.round(nxt * 255.0) / 255.0  # as DreamBatch decodes to u8
                 true = obs[t + 1].to(device)
@@ -279,11 +280,13 @@ def main():
                    help="the frame loss per pixel: squared error (default) or absolute error (the "
                    "median instead of the mean of where a body may be: sharper, where the mean "
                    "blurs a moving ball and its centroid lags); the logged mse is then the l1")
-    p.add_argument("--output", choices=("residual", "warp"), default=None,
+    p.add_argument("--output", choices=("residual", "warp", "anchored"), default=None,
                    help="how the next frame is drawn: the last frame plus a residual, or the last "
-                   "frame warped by a predicted flow (pixels) plus a residual (parallax_unet.py); "
-                   "default: --init's, else residual. --output warp with a residual --init adds "
-                   "the flow at zero (the model starts as --init's)")
+                   "frame warped by a predicted flow (pixels) plus a residual, or (anchored) the "
+                   "same weights with the last observed frame sampled once by the accumulated "
+                   "flow in rollouts (parallax_unet.py); default: --init's, else residual. A "
+                   "flow output from a residual --init adds the flow at zero (the model starts "
+                   "as --init's); warp and anchored share their weights both ways")
     p.add_argument("--head-weight", type=float, default=1e-3,
                    help="weight of the reward + continue losses next to the pixel loss")
     p.add_argument("--pack", default="", help="only write --data (and --eval-data to PACK with "
@@ -336,9 +339,9 @@ def main():
             fail(f"{args.init}: cannot load --init checkpoint ({e})")
         if args.output is None:
             args.output = init.cfg["output"]
-        elif init.cfg["output"] == "warp" and args.output != "warp":
-            fail(f"{args.init}: --init config field 'output' is 'warp', --output is "
-                 f"'{args.output}' (the flow would be dropped)", 2)
+        elif init.cfg["output"] in pu.FLOW_OUTPUTS and args.output not in pu.FLOW_OUTPUTS:
+            fail(f"{args.init}: --init config field 'output' is '{init.cfg['output']}', "
+                 f"--output is '{args.output}' (the flow would be dropped)", 2)
     cfg["output"] = args.output or "residual"
     reads_frame = args.reward_input in pu.FRAME_READERS
     torch.manual_seed(args.seed)
@@ -353,7 +356,7 @@ def main():
         keep = {k: v for k, v in init.state_dict().items()
                 if not k.startswith(head_names) or init.cfg["reward_input"] == args.reward_input}
         missing, _ = model.load_state_dict(keep, strict=False)
-        if init.cfg["output"] == "residual":  # a warp model from a residual one: flow at zero
+        if init.cfg["output"] == "residual":  # a flow model from a residual one: flow at zero
             missing = [k for k in missing if not k.startswith("flow.")]
         if any(not k.startswith(head_names) for k in missing):
             fail(f"{args.init}: --init checkpoint lacks weights {missing[:3]}")
@@ -409,10 +412,11 @@ def main():
         if args.heads_only:
             model.eval()  # the frozen trunk's norms behave as at inference (GroupNorm: no state)
         ctx = fr[:, : args.context]
+        carry = None
         loss_img = loss_rew = loss_cont = 0.0
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
             for i in range(k if not args.true_frames_only else 0):
-                nxt, r, c = model(ctx, ac[:, i])
+                nxt, r, c, carry = model.step(ctx, ac[:, i], carry)
                 nxt = nxt.float()
                 target = fr[:, args.context + i]
                 m = va[:, i]

@@ -232,9 +232,9 @@ UNetConfig UNetConfig::from_json_string(const std::string& text, const std::stri
   }
   if (j.contains("output")) {  // absent in checkpoints made before the warp output
     const auto& v = j["output"];
-    if (!v.is_string() || (v != "residual" && v != "warp"))
+    if (!v.is_string() || (v != "residual" && v != "warp" && v != "anchored"))
       throw std::runtime_error(source + ": config field 'output' is " + v.dump() +
-                               ", expected \"residual\" or \"warp\"");
+                               ", expected \"residual\", \"warp\" or \"anchored\"");
     c.output = v.get<std::string>();
   }
   if (j.contains("scene") && j["scene"].is_string()) c.scene = j["scene"].get<std::string>();
@@ -276,7 +276,7 @@ UNetImpl::UNetImpl(const UNetConfig& config) : config_(config) {
   ups_ = register_module("ups", torch::nn::ModuleList());
   for (int i = levels - 1; i >= 1; --i) ups_->push_back(Up(ch[i], ch[i - 1], ch[i - 1], g));
   out_ = register_module("out", conv3(ch[0], 3));
-  if (config_.output == "warp") flow_ = register_module("flow", conv3(ch[0], 2));
+  if (config_.has_flow()) flow_ = register_module("flow", conv3(ch[0], 2));
   const int fh = config_.height >> (levels - 1), fw = config_.width >> (levels - 1);
   if (config_.reward_input == "frame") {
     frame_head_ = torch::nn::AnyModule(register_module(
@@ -304,7 +304,8 @@ UNetImpl::UNetImpl(const UNetConfig& config) : config_(config) {
   film2_->bias.zero_();
 }
 
-UNetImpl::Output UNetImpl::forward(const torch::Tensor& frames, const torch::Tensor& action) {
+UNetImpl::Output UNetImpl::forward(const torch::Tensor& frames, const torch::Tensor& action,
+                                   const Carry& carry) {
   const int64_t b = frames.size(0), c = frames.size(1), h = frames.size(3), w = frames.size(4);
   const auto last = frames.select(1, c - 1);  // [B, 3, H, W]
   auto x = (frames - 0.5f).reshape({b, 3 * c, h, w});
@@ -327,9 +328,25 @@ UNetImpl::Output UNetImpl::forward(const torch::Tensor& frames, const torch::Ten
     x = m->as<UpImpl>()->forward(x, skips.back());
     skips.pop_back();
   }
-  auto next = (flow_ ? warp(last, flow_(x)) : last) + out_(x);
+  Carry after;
+  torch::Tensor next;
+  if (config_.output == "anchored") {
+    // G' = flow + warp(G, flow), D' = warp(D, flow) + delta, next = warp(A, G') + D'; after an
+    // observed frame G = D = 0 and A is that frame, which makes this step "warp"'s exactly.
+    const auto flow = flow_(x);
+    const auto delta = out_(x).to(torch::kFloat);
+    if (carry.anchor.defined()) {
+      after = {carry.anchor, flow.to(torch::kFloat) + warp(carry.flow, flow),
+               warp(carry.residual, flow) + delta};
+    } else {
+      after = {last.to(torch::kFloat), flow.to(torch::kFloat), delta};
+    }
+    next = warp(after.anchor, after.flow) + after.residual;
+  } else {
+    next = (flow_ ? warp(last, flow_(x)) : last) + out_(x);
+  }
   if (!head_conv_) heads = frame_head_.forward(next, action);
-  return {next, heads.select(1, 0), heads.select(1, 1)};
+  return {next, heads.select(1, 0), heads.select(1, 1), after};
 }
 
 // ---- world-model interface -------------------------------------------------------------------
@@ -352,6 +369,7 @@ class UNetWorldModel final : public WorldModel {
     info_.latent_step = false;
     info_.config_json = c.to_json_string();
     for (const auto& p : model_->parameters()) info_.parameters += p.numel();
+    anchored_ = c.output == "anchored";
   }
   const ModelInfo& info() const override { return info_; }
   torch::nn::Module& module() override { return *model_; }
@@ -359,8 +377,8 @@ class UNetWorldModel final : public WorldModel {
   SlotState initial_state(int64_t batch, torch::Device device) override {
     const auto& c = model_->config();
     auto f32 = torch::TensorOptions().dtype(torch::kFloat).device(device);
-    return {torch::zeros({batch, c.context_frames, 3, c.height, c.width}, f32),
-            torch::zeros({batch}, f32), torch::full({batch}, 20.0f, f32)};
+    return with_carry({torch::zeros({batch, c.context_frames, 3, c.height, c.width}, f32),
+                       torch::zeros({batch}, f32), torch::full({batch}, 20.0f, f32)});
   }
 
   SlotState encode_context(const torch::Tensor& frames, const torch::Tensor& /*actions*/,
@@ -377,22 +395,26 @@ class UNetWorldModel final : public WorldModel {
     }
     const auto b = frames.size(0);
     auto opts = f.options();
-    return {f.contiguous(), torch::zeros({b}, opts), torch::full({b}, 20.0f, opts)};
+    return with_carry({f.contiguous(), torch::zeros({b}, opts), torch::full({b}, 20.0f, opts)});
   }
 
   SlotState step(const SlotState& state, const torch::Tensor& actions,
                  const StepContext& /*ctx*/) override {
-    auto out = model_->forward(state[0], actions);
+    UNetImpl::Carry carry;
+    if (anchored_) carry = {state[3], state[4], state[5]};
+    auto out = model_->forward(state[0], actions, carry);
     auto next = out.next.to(torch::kFloat).clamp(0.0f, 1.0f).unsqueeze(1);
     auto window = torch::cat({state[0].narrow(1, 1, state[0].size(1) - 1), next}, 1);
-    return {window, out.reward.to(torch::kFloat), out.cont.to(torch::kFloat)};
+    SlotState s{window, out.reward.to(torch::kFloat), out.cont.to(torch::kFloat)};
+    if (anchored_) s.insert(s.end(), {out.carry.anchor, out.carry.flow, out.carry.residual});
+    return s;
   }
 
   SlotState observe(const SlotState& state, const torch::Tensor& frames,
                     const StepContext& /*ctx*/) override {
     auto window = state[0].clone();
     window.select(1, window.size(1) - 1).copy_(to_unit(frames));
-    return {window, state[1], state[2]};
+    return with_carry({window, state[1], state[2]});
   }
 
   torch::Tensor decode(const SlotState& state) override {
@@ -405,8 +427,20 @@ class UNetWorldModel final : public WorldModel {
   static torch::Tensor to_unit(const torch::Tensor& x) {
     return x.scalar_type() == torch::kByte ? x.to(torch::kFloat) / 255.0f : x.to(torch::kFloat);
   }
+  // Output "anchored": the window's last frame was observed, so it becomes the anchor and the
+  // accumulated flow and residual start at zero (the next step equals "warp"'s).
+  SlotState with_carry(SlotState s) const {
+    if (!anchored_) return s;
+    const auto last = s[0].select(1, s[0].size(1) - 1);
+    const auto b = last.size(0), h = last.size(2), w = last.size(3);
+    s.push_back(last.contiguous());
+    s.push_back(torch::zeros({b, 2, h, w}, last.options()));
+    s.push_back(torch::zeros_like(last));
+    return s;
+  }
   UNet model_;
   ModelInfo info_;
+  bool anchored_ = false;
 };
 
 }  // namespace

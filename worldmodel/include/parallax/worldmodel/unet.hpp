@@ -5,7 +5,10 @@
 // same parameter names); architecture and checkpoint format in docs/worldmodel.md.
 //
 // State of a slot: the last C frames [B, C, 3, H, W] f32 in [0, 1] (oldest first), the reward
-// received on arriving at the last one [B] f32 (symlog space) and its continue logit [B] f32.
+// received on arriving at the last one [B] f32 (symlog space) and its continue logit [B] f32;
+// output "anchored" adds the anchor (the last observed frame) [B, 3, H, W], the accumulated flow
+// [B, 2, H, W] and the accumulated residual [B, 3, H, W] (f32; the last two zero after an observed
+// frame).
 // There is no latent step: every step() draws the frame (planners pay a full forward per step).
 #pragma once
 
@@ -34,9 +37,12 @@ struct UNetConfig {
   // through K spatial-softmax keypoints; docs/worldmodel.md).
   std::string reward_input = "bottleneck";
   int keypoints = 16;  // K, reward_input "keypoints" only
-  // How the next frame is drawn: "residual" (last frame + residual) or "warp" (the last frame
-  // sampled bilinearly at each pixel plus a predicted flow in pixels, + residual).
+  // How the next frame is drawn: "residual" (last frame + residual), "warp" (the last frame
+  // sampled bilinearly at each pixel plus a predicted flow in pixels, + residual) or "anchored"
+  // (warp's weights; in a rollout the last observed frame is sampled once by the accumulated
+  // flow, plus the accumulated residual: the moving bodies are not resampled every step).
   std::string output = "residual";
+  bool has_flow() const { return output == "warp" || output == "anchored"; }
   std::string scene;  // the scene it was trained on ("" = unknown)
 
   // Parses and validates; throws std::runtime_error naming `source`, the field and the value.
@@ -49,13 +55,21 @@ class UNetImpl : public torch::nn::Module {
   explicit UNetImpl(const UNetConfig& config);
   const UNetConfig& config() const { return config_; }
 
+  // What output "anchored" carries from step to step: the anchor [B, 3, H, W], the accumulated
+  // flow [B, 2, H, W] and residual [B, 3, H, W], all f32. Undefined tensors: the last frame was
+  // observed (the step anchors it and starts from nothing accumulated).
+  struct Carry {
+    torch::Tensor anchor, flow, residual;
+  };
   struct Output {
     torch::Tensor next;    // [B, 3, H, W] f32, unclamped (last frame + residual)
     torch::Tensor reward;  // [B] f32, symlog space
     torch::Tensor cont;    // [B] f32 logit
+    Carry carry;           // output "anchored" only: the carry after this step
   };
-  // frames [B, C, 3, H, W] f32 in [0, 1] (oldest first), action [B, A] f32.
-  Output forward(const torch::Tensor& frames, const torch::Tensor& action);
+  // frames [B, C, 3, H, W] f32 in [0, 1] (oldest first), action [B, A] f32; `carry` is read by
+  // output "anchored" only (default: the last frame is an observed one).
+  Output forward(const torch::Tensor& frames, const torch::Tensor& action, const Carry& carry = {});
 
  private:
   UNetConfig config_;
@@ -68,7 +82,7 @@ class UNetImpl : public torch::nn::Module {
 TORCH_MODULE(UNet);
 
 // frame [B, 3, H, W] sampled bilinearly at each pixel's centre plus flow [B, 2, H, W] (x, y in
-// pixels), borders repeated (grid_sample, align_corners false): output "warp".
+// pixels), borders repeated (grid_sample, align_corners false): outputs "warp" and "anchored".
 torch::Tensor warp(const torch::Tensor& frame, const torch::Tensor& flow);
 
 // The U-Net behind the world-model interface.
