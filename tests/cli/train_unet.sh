@@ -176,6 +176,87 @@ PY
   --elites 1 --episodes 1 --max-steps 2 --threads 1 --quiet --json >"$tmp/pa.json" 2>"$tmp/pa.err" ||
   fail "plan with the anchored checkpoint: $(cat "$tmp/pa.err")"
 
+# --flow-weight: the flow targets from the id masks, in closed form on a synthetic episode: body 0
+# (id 1) a 2x2 square moving +2 px in x per step, body 1 (id 2) still, body 2 never in view, a
+# marker (id 4) fixed. One-step targets (warp) are (-2, 0) on the square, accumulated ones
+# (anchored) -2 (i + 1); only the square's pixels are supervised (not the still body, the marker
+# or the background).
+"$py" - "$src/worldmodel/python" <<'PY' || fail "flow targets"
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+from train_unet import flow_targets, mask_centroids
+ids = np.zeros((4, 8, 8), np.uint8)
+for t in range(4):
+    ids[t, 1:3, t * 2:t * 2 + 2] = 1
+    ids[t, 6, 6] = 2
+    ids[t, 0, 7] = 4
+cent = mask_centroids(ids, 3)
+assert np.allclose(cent[:, 0], [[0.5 + 2 * t, 1.5] for t in range(4)]), cent[:, 0]
+assert np.allclose(cent[:, 1], [6, 6]) and np.isnan(cent[:, 2]).all(), cent
+ep = {"ids": ids, "cent": cent, "act": np.zeros((3, 2), np.float32)}
+for cumulative in (False, True):
+    tgt, msk = flow_targets([ep], [(0, 0)], 3, cumulative)
+    for i in range(3):
+        t = i + 1
+        body = ids[t] == 1
+        want = -2.0 * (t if cumulative else 1)
+        assert (tgt[0, i, 0][body] == want).all() and (tgt[0, i, 1][body] == 0).all(), (i, tgt[0, i])
+        assert (tgt[0, i][:, ~body] == 0).all()
+        assert (msk[0, i, 0] == body).all(), (cumulative, i, msk[0, i, 0])
+    tgt, msk = flow_targets([ep], [(0, 2)], 2, cumulative)  # the second step is past the end
+    assert msk[0, 1].sum() == 0 and msk[0, 0].sum() > 0
+PY
+# The flow targets' positions: a homography (a perspective camera over the table) fitted to mask
+# centroids quantised to 0.1 px recovers the true one to 0.02 px; attach_pose_centroids() then
+# gives the projected positions where the body is in view; a body that never moves has none.
+"$py" - "$src/worldmodel/python" <<'PY' || fail "homography fit"
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+from train_unet import attach_pose_centroids, fit_projections, project
+h_true = np.array([[60.0, 2.0, 32.0], [1.0, -55.0, 31.0], [0.05, 0.3, 1.0]])
+rng = np.random.default_rng(0)
+eps = []
+for _ in range(4):
+    poses = np.zeros((50, 2, 7), np.float32)
+    poses[:, 0, :2] = rng.uniform(-0.4, 0.4, (50, 2))
+    ids = np.zeros((50, 8, 8), np.uint8)
+    ids[:, 0, 0], ids[:, 1, 1] = 1, 2
+    ids[7, 0, 0] = 0  # body 0 out of view at t = 7
+    cent = np.full((50, 2, 2), 3.0, np.float32)
+    cent[:, 0] = np.round(project(h_true, poses[:, 0, :2].astype(np.float64)) * 10) / 10
+    cent[7, 0] = np.nan
+    eps.append({"poses": poses, "ids": ids, "cent": cent})
+hs, rms = fit_projections(eps)
+assert hs[1] is None and rms[1] is None, "a body at rest got a homography"
+grid = np.stack(np.meshgrid(np.linspace(-0.4, 0.4, 9), np.linspace(-0.4, 0.4, 9)), -1).reshape(-1, 2)
+err = np.abs(project(hs[0], grid) - project(h_true, grid)).max()
+assert err < 0.02 and rms[0] < 0.06, (err, rms)
+attach_pose_centroids(eps, hs)
+e = eps[0]
+assert np.isnan(e["cent"][7, 0]).all() and (e["cent"][:, 1] == 3.0).all()
+assert np.abs(e["cent"][:7, 0] - project(h_true, e["poses"][:7, 0, :2].astype(np.float64))).max() < 0.02
+PY
+# Trained with --flow-weight (anchored and warp, from w.pt, the same seed and batches), the flow
+# conv moves differently from the run without it, and the log reports the flow loss.
+for o in anchored warp; do
+  for fw in 0 1; do
+    "${trainer[@]}" "${tiny[@]}" "${flat[@]}" --steps 2 --init "$tmp/w.pt" --output $o --flow-weight $fw \
+      --out "$tmp/f$o$fw.pt" --log "$tmp/f$o$fw.jsonl" 2>"$tmp/f.err" ||
+      fail "--output $o --flow-weight $fw failed: $(tail -3 "$tmp/f.err")"
+  done
+  grep -q '"flow_loss": [0-9.e-]*' "$tmp/f${o}1.jsonl" || fail "no flow_loss logged: $(cat "$tmp/f${o}1.jsonl")"
+  "$py" - "$tmp" "$src/worldmodel/python" $o <<'PY' || fail "--flow-weight changed nothing ($o)"
+import sys
+sys.path.insert(0, sys.argv[2])
+import torch
+import parallax_unet as pu
+a, b = (pu.load_checkpoint(f"{sys.argv[1]}/f{sys.argv[3]}{n}.pt").state_dict() for n in (0, 1))
+assert not torch.equal(a["flow.weight"], b["flow.weight"])
+PY
+done
+
 # The C++ library loads the checkpoint and predicts with it.
 "$exe" plan --scene push --world dream --model "$tmp/a.pt" --k 2 --horizon 2 --iterations 1 \
   --elites 1 --episodes 1 --max-steps 2 --threads 1 --quiet --json >"$tmp/p.json" 2>"$tmp/p.err" ||
@@ -246,6 +327,8 @@ bad --time-schedule --time-schedule
 bad --keypoints --reward-input keypoints --keypoints 0
 bad --terminal-share --terminal-share 1
 bad --motion-weight --motion-weight 0.5
+bad --flow-weight --flow-weight -1
+bad "--flow-weight needs --output warp" --flow-weight 1 --output residual
 bad "'output' is 'warp'" --init "$tmp/w.pt" --output residual
 bad "'output' is 'anchored'" --init "$tmp/an.pt" --output residual
 [ -e "$tmp/x.pt" ] && fail "a refused run wrote a checkpoint"

@@ -274,11 +274,13 @@ class UNetWorldModel(nn.Module):
         from observed frames (output "anchored": as "warp"; rollouts use step())."""
         return self.step(frames, action, None)[:3]
 
-    def step(self, frames, action, carry):
+    def step(self, frames, action, carry, return_flow=False):
         """One step of a rollout: forward() plus what output "anchored" carries from step to
         step (None after observed frames). Returns (next, symlog reward, cont logit, carry'):
         carry' is (anchor, accumulated flow, accumulated residual) for "anchored", else None;
-        frames are the window the network reads (the last C predicted or observed frames)."""
+        frames are the window the network reads (the last C predicted or observed frames).
+        return_flow: also return the flow the frame was sampled with [B, 2, H, W] ("warp": this
+        step's; "anchored": the accumulated one, from the anchor; None for "residual")."""
         b, c, _, h, w = frames.shape
         last = frames[:, -1]
         x = (frames - 0.5).reshape(b, 3 * c, h, w)
@@ -310,11 +312,15 @@ class UNetWorldModel(nn.Module):
                 res = warp(res, flow) + delta.float()
             nxt = warp(anchor, acc) + res
             carry = (anchor, acc, res)
+            sampled = acc
         else:
-            nxt = (warp(last, self.flow(x)) if out == "warp" else last) + self.out(x)
+            sampled = self.flow(x) if out == "warp" else None
+            nxt = (warp(last, sampled) if out == "warp" else last) + self.out(x)
             carry = None
         if self.cfg["reward_input"] in FRAME_READERS:
             heads = self.frame_head(nxt.detach(), action)  # the pixels learn from pixels only
+        if return_flow:
+            return nxt, heads[:, 0], heads[:, 1], carry, sampled
         return nxt, heads[:, 0], heads[:, 1], carry
 
 

@@ -65,10 +65,15 @@ def write_pack(path: str, episodes, meta):
     os.replace(tmp, path)
 
 
-def load_dataset(folder: str, max_episodes: int | None = None):
+def load_dataset(folder: str, max_episodes: int | None = None, keep_ids: bool = False):
     """Returns (episodes, meta). Each episode: dict(obs [T+1,3,H,W] u8, act [T,A] f32,
-    rew [T] f32, term [T] bool). `folder` is a dataset folder or a .npz training pack."""
+    rew [T] f32, term [T] bool). `folder` is a dataset folder or a .npz training pack.
+    keep_ids: also ids [T+1,H,W] u8 (infos/ids) and cent [T+1,K,2] f32, each body's mask
+    centroid (x, y) in pixels, NaN where it is not in view (--flow-weight); a folder without
+    infos/ids fails."""
     if folder.endswith(".npz"):
+        if keep_ids:
+            fail(f"{folder}: a training pack holds no id masks (--flow-weight needs dataset folders)", 2)
         return load_pack(folder, max_episodes)
     import h5py
 
@@ -104,6 +109,11 @@ def load_dataset(folder: str, max_episodes: int | None = None):
                         ids = np.asarray(g["infos"]["ids"])
                         k = ep["poses"].shape[1]
                         ep["visible"] = np.stack([(ids == j + 1).any((1, 2)) for j in range(k)], 1)
+                        if keep_ids:
+                            ep["ids"] = ids.astype(np.uint8)
+                            ep["cent"] = mask_centroids(ids, k)
+                if keep_ids and "ids" not in ep:
+                    fail(f"{path}: episode_{i}/infos/ids is missing (--flow-weight needs the id masks)")
                 t = ep["act"].shape[0]
                 if ep["obs"].shape[0] != t + 1 or ep["obs"].ndim != 4 or ep["obs"].shape[1] != 3:
                     fail(f"{path}: episode_{i}/observations has shape {ep['obs'].shape}, "
@@ -114,6 +124,108 @@ def load_dataset(folder: str, max_episodes: int | None = None):
     except OSError as e:
         fail(f"{path}: cannot read ({e})")
     return episodes, meta
+
+
+def mask_centroids(ids, k: int):
+    """[T+1, H, W] ids (body j is where id j + 1 is) -> [T+1, k, 2] f32 mask centroids (x, y)
+    in pixels (column, row), NaN where body j is not in view."""
+    t1, h, w = ids.shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    out = np.full((t1, k, 2), np.nan, np.float32)
+    for j in range(k):
+        m = ids == j + 1
+        n = m.sum((1, 2))
+        seen = n > 0
+        out[seen, j, 0] = (m * xs).sum((1, 2))[seen] / n[seen]
+        out[seen, j, 1] = (m * ys).sum((1, 2))[seen] / n[seen]
+    return out
+
+
+def fit_projections(episodes, min_share: float = 0.9, max_points: int = 50000):
+    """Per body j that moves in `episodes` (each with poses [T+1, K, 7] and cent from
+    mask_centroids()): the homography (x, y) -> (u, v) from its position on the table (m) to its
+    mask centroid (px), fitted by linear least squares (DLT, h33 = 1) over the frames where its
+    mask is whole (at least `min_share` of its median pixel count: not cut by the view's edge or
+    covered). The camera is a perspective one and each body moves in its own horizontal plane, so
+    one homography per body is exact up to the mask's quantisation, which the fit averages out.
+    Returns [K] of 3x3 arrays (None for a body that never moves or is never whole in view) and
+    the fit's RMS residual per body in px (a sanity figure)."""
+    k = episodes[0]["poses"].shape[1]
+    out, rms = [None] * k, [None] * k
+    for j in range(k):
+        xy = np.concatenate([e["poses"][:, j, :2] for e in episodes])
+        uv = np.concatenate([e["cent"][:, j] for e in episodes])
+        n = np.concatenate([(e["ids"] == j + 1).sum((1, 2)) for e in episodes])
+        seen = n > 0
+        if not seen.any() or np.ptp(xy[seen], axis=0).max() < 1e-4:
+            continue
+        whole = seen & (n >= min_share * np.median(n[seen]))
+        xy, uv = xy[whole].astype(np.float64), uv[whole].astype(np.float64)
+        if len(xy) > max_points:
+            pick = np.random.default_rng(j).choice(len(xy), max_points, replace=False)
+            xy, uv = xy[pick], uv[pick]
+        if len(xy) < 16:
+            continue
+        x, y, u, v = xy[:, 0], xy[:, 1], uv[:, 0], uv[:, 1]
+        one, zero = np.ones_like(x), np.zeros_like(x)
+        a = np.concatenate([np.stack([x, y, one, zero, zero, zero, -u * x, -u * y], 1),
+                            np.stack([zero, zero, zero, x, y, one, -v * x, -v * y], 1)])
+        h = np.append(np.linalg.lstsq(a, np.concatenate([u, v]), rcond=None)[0], 1.0).reshape(3, 3)
+        out[j] = h
+        rms[j] = float(np.sqrt(((project(h, xy) - uv) ** 2).sum(1).mean()))
+    return out, rms
+
+
+def project(h, xy):
+    """[N, 2] table positions -> [N, 2] pixels through the homography h (3x3)."""
+    p = xy @ h[:, :2].T + h[:, 2]
+    return p[:, :2] / p[:, 2:3]
+
+
+def attach_pose_centroids(episodes, homographies):
+    """Replaces each episode's cent (mask centroids) by the bodies' recorded positions projected
+    to pixels, for the bodies with a homography, where their mask is in view (NaN elsewhere, as
+    before): sub-pixel exact, where a mask centroid moves in jumps of the pixel grid (a ball
+    rolling 0.3 px per step has mask displacements of mostly 0, whose median is 0)."""
+    for e in episodes:
+        for j, h in enumerate(homographies):
+            if h is not None:
+                seen = np.isfinite(e["cent"][:, j, 0])
+                e["cent"][seen, j] = project(h, e["poses"][seen, j, :2].astype(np.float64))
+
+
+def flow_targets(episodes, windows, k: int, cumulative: bool):
+    """The flow a warp output should sample with, from the recorded id masks: for window
+    (episode, s) (last context frame s) and step i (target frame t = s + i + 1), each pixel of
+    body j at t should sample the reference frame r (s if `cumulative`: output "anchored"
+    samples the last observed frame; else t - 1) where body j was: flow = -(centroid_j(t) -
+    centroid_j(r)). Body motion is taken as a translation of its mask centroid (a rolling
+    ball's rotation is not seen at 64x64). Returns (target [B, k, 2, H, W], mask [B, k, 1, H,
+    W]): only the pixels of bodies that moved are supervised. Not the background and resting
+    bodies (target 0): the flow head's field is smooth, so zero targets around a small ball
+    pull its flow to zero (measured: the cue ball's flow fell from 0.80 to 0.06 of its motion),
+    and in a rollout the model's lagging ball sits on true background. Also left out: bodies
+    not in view at t or r, steps past the episode's end."""
+    h, w = episodes[0]["ids"].shape[1:]
+    b = len(windows)  # cent: mask centroids, or projected poses (attach_pose_centroids)
+    tgt = np.zeros((b, k, 2, h, w), np.float32)
+    msk = np.zeros((b, k, 1, h, w), np.float32)
+    for j, (ei, s) in enumerate(windows):
+        e = episodes[ei]
+        for i in range(k):
+            t = s + i + 1
+            if t > e["act"].shape[0]:
+                break
+            r = s if cumulative else t - 1
+            d = np.zeros((256, 2), np.float32)  # id 0 background, markers (> K) fixed: 0
+            d[1:1 + e["cent"].shape[1]] = e["cent"][t] - e["cent"][r]
+            ok = np.isfinite(d).all(1)
+            d = np.nan_to_num(d)
+            moving = np.abs(d).sum(1) > 0
+            lab, lab_r = e["ids"][t].astype(np.int64), e["ids"][r].astype(np.int64)
+            tgt[j, i] = -d[lab].transpose(2, 0, 1)
+            msk[j, i, 0] = ok[lab] & moving[lab]
+    return tgt, msk
 
 
 class Sampler:
@@ -287,6 +399,18 @@ def main():
                    "flow in rollouts (parallax_unet.py); default: --init's, else residual. A "
                    "flow output from a residual --init adds the flow at zero (the model starts "
                    "as --init's); warp and anchored share their weights both ways")
+    p.add_argument("--flow-weight", type=float, default=0.0,
+                   help="with --output warp or anchored: weight of a loss (--flow-loss; pixels, mean "
+                   "over the frame) between the flow the frame is sampled with and the bodies' true "
+                   "motion: their recorded positions projected to pixels (fit_projections()), on "
+                   "the pixels of the bodies that moved (the recorded id masks; flow_targets(): "
+                   "warp, the first step of each window; anchored, every step, accumulated from the "
+                   "last observed frame). The pixel loss alone sees a ball's motion only where the "
+                   "warped ball overlaps the true one, and in rollouts the model under-moves it "
+                   "(assets/models/billiards.md)")
+    p.add_argument("--flow-loss", choices=("l1", "mse"), default="l1",
+                   help="with --flow-weight: absolute error (the median of the motions the "
+                   "context allows) or squared error (their mean) per pixel and component")
     p.add_argument("--head-weight", type=float, default=1e-3,
                    help="weight of the reward + continue losses next to the pixel loss")
     p.add_argument("--pack", default="", help="only write --data (and --eval-data to PACK with "
@@ -319,11 +443,14 @@ def main():
         fail(f"--keypoints is {args.keypoints}, expected 1..64", 2)
     schedule = rollout_schedule(args.rollout)
     weights_of = data_weights(args.data_weights, args.data, fail)  # bad flags before loading
+    if args.flow_weight < 0 or not math.isfinite(args.flow_weight):
+        fail(f"--flow-weight is {args.flow_weight}, expected a finite value >= 0", 2)
 
     from train_common import JsonLog, TrainState, load_training_data
 
     episodes, eval_eps, meta0, h, w, a = load_training_data(
-        args.data, args.eval_data, args.eval_episodes, load_dataset, fail)
+        args.data, args.eval_data, args.eval_episodes,
+        lambda folder, n=None: load_dataset(folder, n, keep_ids=args.flow_weight > 0 and n is None), fail)
     cfg = pu.default_config(h, w, a)
     cfg["context_frames"] = args.context
     cfg["channels"] = [int(x) for x in args.channels.split(",")]
@@ -343,6 +470,13 @@ def main():
             fail(f"{args.init}: --init config field 'output' is '{init.cfg['output']}', "
                  f"--output is '{args.output}' (the flow would be dropped)", 2)
     cfg["output"] = args.output or "residual"
+    if args.flow_weight > 0 and cfg["output"] not in pu.FLOW_OUTPUTS:
+        fail(f"--flow-weight needs --output warp or anchored (the output is '{cfg['output']}')", 2)
+    if args.flow_weight > 0:
+        homographies, fit_rms = fit_projections(episodes)
+        attach_pose_centroids(episodes, homographies)
+        print("train_unet: flow targets from the recorded poses; homography fit RMS [px] per body: "
+              + ", ".join("-" if r is None else f"{r:.3f}" for r in fit_rms), file=sys.stderr)
     reads_frame = args.reward_input in pu.FRAME_READERS
     torch.manual_seed(args.seed)
     model = pu.UNetWorldModel(cfg).to(device)
@@ -413,14 +547,22 @@ def main():
             model.eval()  # the frozen trunk's norms behave as at inference (GroupNorm: no state)
         ctx = fr[:, : args.context]
         carry = None
-        loss_img = loss_rew = loss_cont = 0.0
+        loss_img = loss_rew = loss_cont = loss_flow = 0.0
+        if args.flow_weight > 0:
+            cumulative = cfg["output"] == "anchored"
+            ft, fm = (torch.from_numpy(x).to(device) for x in
+                      flow_targets(episodes, sampler.last, k, cumulative))
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
             for i in range(k if not args.true_frames_only else 0):
-                nxt, r, c, carry = model.step(ctx, ac[:, i], carry)
+                nxt, r, c, carry, flow = model.step(ctx, ac[:, i], carry, return_flow=True)
                 nxt = nxt.float()
                 target = fr[:, args.context + i]
                 m = va[:, i]
                 denom = m.sum().clamp_min(1.0)
+                if args.flow_weight > 0 and (cumulative or i == 0):
+                    fe = flow.float() - ft[:, i]
+                    fe = ((fe.abs() if args.flow_loss == "l1" else fe * fe) * fm[:, i]).mean(dim=(1, 2, 3))
+                    loss_flow = loss_flow + (fe * m).sum() / denom
                 se = (nxt - target) ** 2 if args.pixel_loss == "mse" else (nxt - target).abs()
                 if args.motion_weight != 1.0:
                     se = se * motion_weights(fr[:, args.context + i - 1], target, args.motion_weight)
@@ -453,7 +595,8 @@ def main():
         if args.heads_only:
             loss = (loss_rew + loss_cont) / k
         else:
-            loss = (loss_img + args.head_weight * (loss_rew + loss_cont)) / k
+            loss = (loss_img + args.head_weight * (loss_rew + loss_cont)
+                    + args.flow_weight * loss_flow) / k
         opt.zero_grad(set_to_none=True)
         if not torch.isfinite(loss):
             emit({"step": state.step, "skipped": "non-finite loss"})
@@ -465,7 +608,8 @@ def main():
         state.step += 1
         frames_done += b * k
         losses.append(float(loss_img.detach()) / k)
-        head_losses.append((float(loss_rew.detach()) / k, float(loss_cont.detach()) / k))
+        head_losses.append((float(loss_rew.detach()) / k, float(loss_cont.detach()) / k,
+                            float(loss_flow.detach()) / k if torch.is_tensor(loss_flow) else 0.0))
         if state.step % 100 == 0 or state.step == args.steps:
             dt = time.time() - t0
             state.compute_s += dt
@@ -475,6 +619,7 @@ def main():
             emit({"step": state.step, "k": k, "batch": b, "lr": round(lr, 6), **pix,
                   "reward_mse_symlog": float(np.mean([h[0] for h in head_losses])),
                   "cont_bce": float(np.mean([h[1] for h in head_losses])),
+                  **({"flow_loss": float(np.mean([h[2] for h in head_losses]))} if args.flow_weight > 0 else {}),
                   "frames_per_s": round(frames_done / max(dt, 1e-9), 1),
                   "compute_s": round(state.compute_s, 1)})
             losses.clear()
