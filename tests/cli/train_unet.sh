@@ -238,13 +238,15 @@ e = eps[0]
 assert np.isnan(e["cent"][7, 0]).all() and (e["cent"][:, 1] == 3.0).all()
 assert np.abs(e["cent"][:7, 0] - project(h_true, e["poses"][:7, 0, :2].astype(np.float64))).max() < 0.02
 PY
-# Trained with --flow-weight (anchored and warp, from w.pt, the same seed and batches), the flow
-# conv moves differently from the run without it, and the log reports the flow loss.
-for o in anchored warp; do
+# Trained with --flow-weight (anchored and warp, from w.pt, the same seed and batches; each
+# --flow-loss once), the flow conv moves differently from the run without it, and the log reports
+# the flow loss.
+for ol in anchored:l1 warp:mse anchored:speed; do
+  o=${ol%:*}
   for fw in 0 1; do
     "${trainer[@]}" "${tiny[@]}" "${flat[@]}" --steps 2 --init "$tmp/w.pt" --output $o --flow-weight $fw \
-      --out "$tmp/f$o$fw.pt" --log "$tmp/f$o$fw.jsonl" 2>"$tmp/f.err" ||
-      fail "--output $o --flow-weight $fw failed: $(tail -3 "$tmp/f.err")"
+      --flow-loss "${ol#*:}" --out "$tmp/f$o$fw.pt" --log "$tmp/f$o$fw.jsonl" 2>"$tmp/f.err" ||
+      fail "--output $o --flow-weight $fw --flow-loss ${ol#*:} failed: $(tail -3 "$tmp/f.err")"
   done
   grep -q '"flow_loss": [0-9.e-]*' "$tmp/f${o}1.jsonl" || fail "no flow_loss logged: $(cat "$tmp/f${o}1.jsonl")"
   "$py" - "$tmp" "$src/worldmodel/python" $o <<'PY' || fail "--flow-weight changed nothing ($o)"

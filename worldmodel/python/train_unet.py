@@ -408,9 +408,12 @@ def main():
                    "last observed frame). The pixel loss alone sees a ball's motion only where the "
                    "warped ball overlaps the true one, and in rollouts the model under-moves it "
                    "(assets/models/billiards.md)")
-    p.add_argument("--flow-loss", choices=("l1", "mse"), default="l1",
+    p.add_argument("--flow-loss", choices=("l1", "mse", "speed"), default="l1",
                    help="with --flow-weight: absolute error (the median of the motions the "
-                   "context allows) or squared error (their mean) per pixel and component")
+                   "context allows) or squared error (their mean) per pixel and component, or "
+                   "(speed) the absolute error times the pixel's true motion (its length, at "
+                   "least 0.5 px): the L1's pull is the same on every pixel, so the many slow "
+                   "balls outweigh the few fast ones; here a pixel pulls in proportion to its speed")
     p.add_argument("--head-weight", type=float, default=1e-3,
                    help="weight of the reward + continue losses next to the pixel loss")
     p.add_argument("--pack", default="", help="only write --data (and --eval-data to PACK with "
@@ -561,7 +564,13 @@ def main():
                 denom = m.sum().clamp_min(1.0)
                 if args.flow_weight > 0 and (cumulative or i == 0):
                     fe = flow.float() - ft[:, i]
-                    fe = ((fe.abs() if args.flow_loss == "l1" else fe * fe) * fm[:, i]).mean(dim=(1, 2, 3))
+                    if args.flow_loss == "mse":
+                        fe = fe * fe
+                    elif args.flow_loss == "speed":
+                        fe = fe.abs() * ft[:, i].norm(dim=1, keepdim=True).clamp_min(0.5)
+                    else:
+                        fe = fe.abs()
+                    fe = (fe * fm[:, i]).mean(dim=(1, 2, 3))
                     loss_flow = loss_flow + (fe * m).sum() / denom
                 se = (nxt - target) ** 2 if args.pixel_loss == "mse" else (nxt - target).abs()
                 if args.motion_weight != 1.0:
