@@ -10,8 +10,15 @@ tick of the first 12 episodes of each dataset; per horizon the ball's error, how
 predicted mask moved from the start along the true move (slope 1 = as far), and its mask's size
 in pixels next to the true one (a growing mask is a blurring ball; "Round 17").
 
+With --flow (a checkpoint with output "warp" or "anchored"): teacher forced, one step from every
+5th tick, the flow the model samples with on the body's pixels at t+1 against its exact motion
+(the recorded poses through the per-body homography that train_unet.py fits to the mask
+centroids, "Round 19"): the median over windows (the body moving 0.5 px or more) of the flow's
+projection on the motion over the motion's length squared (1 = as far), and the mean flow error
+per pixel and component on pixels moving less and more than 1 px.
+
 usage: PYTHON bench/cue_motion_diag.py CHECKPOINT DATASET[,DATASET...] [--body cue] [--scene S]
-[--open-loop] (datasets from `parallax collect`, e.g. scripts/train-default-model's
+[--open-loop | --flow] (datasets from `parallax collect`, e.g. scripts/train-default-model's
 heldout-random, heldout-noisy; one CPU thread; about a minute for 48 billiards episodes)."""
 import argparse
 import json
@@ -72,7 +79,9 @@ def main():
     p.add_argument("data")
     p.add_argument("--body", default="cue")
     p.add_argument("--scene", default=os.path.join(here, "..", "assets", "scenes", "billiards.json"))
-    p.add_argument("--open-loop", action="store_true", help="30-step open-loop rollouts instead")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--open-loop", action="store_true", help="30-step open-loop rollouts instead")
+    mode.add_argument("--flow", action="store_true", help="the one-step flow against the exact motion")
     a = p.parse_args()
     import h5py
     import torch
@@ -91,6 +100,8 @@ def main():
     c = model.cfg["context_frames"]
     if a.open_loop:
         return open_loop(a, model, c, k, colors, load_dataset, torch, h5py)
+    if a.flow:
+        return flow_vs_motion(a, model, c, k, torch)
     rows = []  # true move, model error, persistence error, constant-velocity error, model move
     for folder in a.data.split(","):
         eps, _ = load_dataset(folder)
@@ -130,6 +141,46 @@ def main():
     tv, pv = r[m, 4:6], r[m, 6:8]
     print(f"predicted mask's move along the true move (windows moving > 0.3 px): slope "
           f"{(pv * tv).sum() / (tv ** 2).sum():.3f}")
+
+
+def flow_vs_motion(a, model, c, k, torch, every=5, episodes=12):
+    from parallax_unet import FLOW_OUTPUTS
+    from train_unet import attach_pose_centroids, fit_projections, flow_targets, load_dataset
+
+    if model.cfg["output"] not in FLOW_OUTPUTS:
+        sys.exit(f"cue_motion_diag: {a.checkpoint}: config field 'output' is "
+                 f"'{model.cfg['output']}': --flow needs warp or anchored")
+    eps = []
+    for folder in a.data.split(","):
+        eps += load_dataset(folder, episodes, keep_ids=True)[0]
+    hs, rms = fit_projections(eps)
+    if hs[k - 1] is None:
+        sys.exit(f"cue_motion_diag: {a.data}: body '{a.body}' never moves whole in view (no homography)")
+    attach_pose_centroids(eps, hs)
+    ratios, err = [], {False: [], True: []}
+    for ei, e in enumerate(eps):
+        fr = torch.from_numpy(e["obs"]).float() / 255
+        for s in range(c - 1, e["act"].shape[0], every):
+            tgt, msk = flow_targets(eps, [(ei, s)], 1, True)
+            body = (e["ids"][s + 1] == k) & (msk[0, 0, 0] > 0)
+            if not body.any():
+                continue
+            ctx = torch.stack([fr[max(0, s - c + 1 + i)] for i in range(c)])[None]
+            with torch.no_grad():
+                flow = model.step(ctx, torch.from_numpy(e["act"][s])[None], None, return_flow=True)[4]
+            f, d = flow[0].numpy()[:, body], tgt[0, 0][:, body]
+            fast = np.linalg.norm(d, axis=0) >= 1.0
+            for which in (False, True):
+                err[which] += list(np.abs(f - d)[:, fast == which].ravel())
+            if np.linalg.norm(d, axis=0).mean() >= 0.5:
+                ratios.append((f * d).sum() / (d * d).sum())
+    if not ratios:
+        sys.exit(f"cue_motion_diag: {a.data}: no window where '{a.body}' moves 0.5 px or more")
+    print(f"homography fit RMS {rms[k - 1]:.3f} px; {len(ratios)} windows with '{a.body}' moving "
+          f">= 0.5 px: flow / true motion, median {np.median(ratios):.3f}")
+    print("  flow error per pixel and component [px]: "
+          + ", ".join(f"{name} {np.mean(err[w]):.3f} ({len(err[w]) // 2} pixels)"
+                      for name, w in (("moving < 1 px", False), ("moving >= 1 px", True)) if err[w]))
 
 
 def open_loop(a, model, c, k, colors, load_dataset, torch, h5py, every=20, episodes=12):

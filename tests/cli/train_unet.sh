@@ -179,8 +179,8 @@ PY
 # --flow-weight: the flow targets from the id masks, in closed form on a synthetic episode: body 0
 # (id 1) a 2x2 square moving +2 px in x per step, body 1 (id 2) still, body 2 never in view, a
 # marker (id 4) fixed. One-step targets (warp) are (-2, 0) on the square, accumulated ones
-# (anchored) -2 (i + 1); only the square's pixels are supervised (not the still body, the marker
-# or the background).
+# (anchored) -2 (i + 1); only the square's pixels are supervised (not the still body, whose
+# position jitters by 0.01 px a step, the marker or the background).
 "$py" - "$src/worldmodel/python" <<'PY' || fail "flow targets"
 import sys
 sys.path.insert(0, sys.argv[1])
@@ -194,6 +194,7 @@ for t in range(4):
 cent = mask_centroids(ids, 3)
 assert np.allclose(cent[:, 0], [[0.5 + 2 * t, 1.5] for t in range(4)]), cent[:, 0]
 assert np.allclose(cent[:, 1], [6, 6]) and np.isnan(cent[:, 2]).all(), cent
+cent[:, 1, 0] += 0.01 * np.arange(4)  # body 1's recorded pose jitters: still at rest
 ep = {"ids": ids, "cent": cent, "act": np.zeros((3, 2), np.float32)}
 for cumulative in (False, True):
     tgt, msk = flow_targets([ep], [(0, 0)], 3, cumulative)
@@ -202,7 +203,7 @@ for cumulative in (False, True):
         body = ids[t] == 1
         want = -2.0 * (t if cumulative else 1)
         assert (tgt[0, i, 0][body] == want).all() and (tgt[0, i, 1][body] == 0).all(), (i, tgt[0, i])
-        assert (tgt[0, i][:, ~body] == 0).all()
+        assert (tgt[0, i][:, ~body & (ids[t] != 2)] == 0).all()  # background and marker
         assert (msk[0, i, 0] == body).all(), (cumulative, i, msk[0, i, 0])
     tgt, msk = flow_targets([ep], [(0, 2)], 2, cumulative)  # the second step is past the end
     assert msk[0, 1].sum() == 0 and msk[0, 0].sum() > 0
@@ -295,6 +296,14 @@ grep -q "windows; pusher error at t+1 \[px\]: model [0-9.]* (not found in [0-9]*
   --body pusher --open-loop >"$tmp/diag.txt" 2>&1 || fail "cue_motion_diag --open-loop failed: $(tail -3 "$tmp/diag.txt")"
 grep -q "^  t+30: pusher error [0-9.]* px (not found in [0-9]*), slope [-0-9.na]*, mask [0-9.]* px (true [0-9.]*)" "$tmp/diag.txt" ||
   fail "cue_motion_diag --open-loop output: $(cat "$tmp/diag.txt")"
+"$py" "$src/bench/cue_motion_diag.py" "$tmp/w.pt" "$tmp/random,$tmp/expert" --scene "$src/assets/scenes/push.json" \
+  --body pusher --flow >"$tmp/diag.txt" 2>&1 || fail "cue_motion_diag --flow failed: $(tail -3 "$tmp/diag.txt")"
+grep -q "^homography fit RMS [0-9.]* px; [0-9]* windows with 'pusher' moving >= 0.5 px: flow / true motion, median [-0-9.]*$" \
+  "$tmp/diag.txt" || fail "cue_motion_diag --flow output: $(cat "$tmp/diag.txt")"
+"$py" "$src/bench/cue_motion_diag.py" "$tmp/a.pt" "$tmp/random" --scene "$src/assets/scenes/push.json" \
+  --body pusher --flow >"$tmp/diag.txt" 2>&1 && fail "cue_motion_diag --flow took a residual checkpoint"
+grep -q "'output' is 'residual': --flow needs warp or anchored" "$tmp/diag.txt" ||
+  fail "cue_motion_diag --flow message: $(cat "$tmp/diag.txt")"
 "$py" "$src/bench/cue_motion_diag.py" "$tmp/a.pt" "$tmp/random" --scene "$src/assets/scenes/push.json" \
   --body cue >"$tmp/diag.txt" 2>&1 &&
   fail "cue_motion_diag took body 'cue' on push"
