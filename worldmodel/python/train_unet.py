@@ -195,7 +195,8 @@ def attach_pose_centroids(episodes, homographies):
 
 
 def flow_targets(episodes, windows, k: int, cumulative: bool, min_move: float = 0.05):
-    """The flow a warp output should sample with, from the recorded id masks: for window
+    """The flow a warp output should sample with, from the recorded id masks and each episode's
+    cent (mask centroids, or the projected poses of attach_pose_centroids()): for window
     (episode, s) (last context frame s) and step i (target frame t = s + i + 1), each pixel of
     body j at t should sample the reference frame r (s if `cumulative`: output "anchored"
     samples the last observed frame; else t - 1) where body j was: flow = -(centroid_j(t) -
@@ -206,8 +207,8 @@ def flow_targets(episodes, windows, k: int, cumulative: bool, min_move: float = 
     around a small ball pull its flow to zero (measured: the cue ball's flow fell from 0.80 to
     0.06 of its motion), and in a rollout the model's lagging ball sits on true background; a
     resting ball's recorded pose jitters by far less than a pixel, and counted as moving, the
-    many resting balls outweighed the driven one (its flow fell to 0.41 of its motion). Also left out: bodies
-    not in view at t or r, steps past the episode's end."""
+    many resting balls outweighed the driven one (its flow fell to 0.41 of its motion). Also
+    left out: bodies not in view at t or r, steps past the episode's end."""
     h, w = episodes[0]["ids"].shape[1:]
     b = len(windows)  # cent: mask centroids, or projected poses (attach_pose_centroids)
     tgt = np.zeros((b, k, 2, h, w), np.float32)
@@ -224,7 +225,7 @@ def flow_targets(episodes, windows, k: int, cumulative: bool, min_move: float = 
             ok = np.isfinite(d).all(1)
             d = np.nan_to_num(d)
             moving = np.linalg.norm(d, axis=1) >= min_move
-            lab, lab_r = e["ids"][t].astype(np.int64), e["ids"][r].astype(np.int64)
+            lab = e["ids"][t].astype(np.int64)
             tgt[j, i] = -d[lab].transpose(2, 0, 1)
             msk[j, i, 0] = ok[lab] & moving[lab]
     return tgt, msk
@@ -630,7 +631,8 @@ def main():
             emit({"step": state.step, "k": k, "batch": b, "lr": round(lr, 6), **pix,
                   "reward_mse_symlog": float(np.mean([h[0] for h in head_losses])),
                   "cont_bce": float(np.mean([h[1] for h in head_losses])),
-                  **({"flow_loss": float(np.mean([h[2] for h in head_losses]))} if args.flow_weight > 0 else {}),
+                  **({"flow_loss": float(np.mean([h[2] for h in head_losses]))}
+                     if args.flow_weight > 0 else {}),
                   "frames_per_s": round(frames_done / max(dt, 1e-9), 1),
                   "compute_s": round(state.compute_s, 1)})
             losses.clear()
