@@ -556,8 +556,8 @@ def main():
         loss_img = loss_rew = loss_cont = loss_flow = 0.0
         if args.flow_weight > 0:
             cumulative = cfg["output"] == "anchored"
-            ft, fm = (torch.from_numpy(x).to(device) for x in
-                      flow_targets(episodes, sampler.last, k, cumulative))
+            ft, fm = (torch.from_numpy(x).to(device) for x in  # warp: the first step only
+                      flow_targets(episodes, sampler.last, k if cumulative else 1, cumulative))
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
             for i in range(k if not args.true_frames_only else 0):
                 nxt, r, c, carry, flow = model.step(ctx, ac[:, i], carry, return_flow=True)
