@@ -343,4 +343,18 @@ bad "--flow-weight needs --output warp" --flow-weight 1 --output residual
 bad "'output' is 'warp'" --init "$tmp/w.pt" --output residual
 bad "'output' is 'anchored'" --init "$tmp/an.pt" --output residual
 [ -e "$tmp/x.pt" ] && fail "a refused run wrote a checkpoint"
+
+# A collection killed in the middle of a commit leaves a live undo journal (docs/store.md): h5py
+# may see a torn file, so the trainer refuses in one line; a stale journal (a lower commit count
+# than metadata.json's 2 episodes: that commit landed) is ignored.
+cp -r "$tmp/random" "$tmp/torn"
+printf 'PXUNDO01\x02\0\0\0\0\0\0\0' >"$tmp/torn/data/main_data.hdf5.undo"
+few=(--data "$tmp/torn" --eval-data "" --channels 4,4,4,4 --frames-per-step 4 --threads 1)
+"${trainer[@]}" "${few[@]}" --steps 1 --out "$tmp/x.pt" >/dev/null 2>"$tmp/err" &&
+  fail "a dataset with a live undo journal was read"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "main_data.hdf5.undo: a collection was killed" "$tmp/err" ||
+  fail "live journal: expected one line naming it: $(cat "$tmp/err")"
+printf 'PXUNDO01\x01\0\0\0\0\0\0\0' >"$tmp/torn/data/main_data.hdf5.undo"
+"${trainer[@]}" "${few[@]}" --steps 1 --out "$tmp/x.pt" >/dev/null 2>"$tmp/err" ||
+  fail "a stale undo journal stopped training: $(tail -2 "$tmp/err")"
 echo "train_unet ok"

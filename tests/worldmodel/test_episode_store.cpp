@@ -1,5 +1,6 @@
 // Episode store: bit-exact round trip, resume, clear errors on bad files, and crash safety
-// (a writer process killed with SIGKILL at random moments always leaves a readable dataset).
+// (a writer process killed with SIGKILL at random moments, or at each step of a commit, always
+// leaves a readable dataset).
 #include <ftw.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "crash_points.hpp"  // worldmodel/src: the commit's test seam
 #include "parallax/worldmodel/episode_store.hpp"
 
 namespace fs = std::filesystem;
@@ -397,4 +399,122 @@ TEST_CASE("episode store: a writer killed at random moments leaves a readable da
     for (int i = 0; i < r.num_episodes(); ++i) require_equal(r.read(i), make_episode(s, i, 40));
   }
   CHECK(last >= 3);  // the writer did make progress across the kills
+}
+
+namespace {
+// The commit step the forked writer dies at (crash_points.hpp).
+const char* g_kill_point = "";
+int g_kill_index = 0;
+void kill_at(const char* point, int index) {
+  if (std::string(point) == g_kill_point && index == g_kill_index) ::raise(SIGKILL);
+}
+}  // namespace
+
+TEST_CASE("episode store: a kill at each step of a commit leaves the committed dataset",
+          "[store][crash]") {
+  // 20 committed episodes: the root group's symbol table already has several nodes, so the 21st
+  // episode's commit rewrites committed metadata in place (the writes a kill can tear).
+  const DatasetSpec s = small_spec();
+  const fs::path base = scratch("steps");
+  {
+    EpisodeWriter w(base / "base", s, false);
+    for (int i = 0; i < 20; ++i) w.append(make_episode(s, i));
+  }
+  const fs::path journal = base / "base" / "data" / "main_data.hdf5.undo";
+  REQUIRE_FALSE(fs::exists(journal));
+  int applies = 0;  // in-place writes of the commit that were torn apart one by one
+  std::vector<std::pair<std::string, int>> points = {
+      {"journal", 0}, {"applied", 0}, {"counted", 0}};
+  for (int k = 0; k < 200; ++k) points.emplace_back("apply", k);
+  for (const auto& [point, index] : points) {
+    const std::string name = point + "-" + std::to_string(index);
+    const fs::path dir = base / name;
+    fs::copy(base / "base", dir, fs::copy_options::recursive);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      g_kill_point = point.c_str();
+      g_kill_index = index;
+      parallax::worldmodel::detail::set_crash_hook(kill_at);
+      try {
+        EpisodeWriter w(dir, s, true);
+        w.append(make_episode(s, 20));
+      } catch (...) {
+        ::_exit(3);
+      }
+      ::_exit(0);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    INFO("killed at " << name << ", child status " << status);
+    if (point == "apply" && WIFEXITED(status) && WEXITSTATUS(status) == 0) break;  // no such write
+    REQUIRE(WIFSIGNALED(status));
+    if (point == "apply") ++applies;
+    // The journal is on disk at every step: the file below it may be torn.
+    REQUIRE(fs::exists(dir / "data" / "main_data.hdf5.undo"));
+    const int committed = point == "counted" ? 21 : 20;
+    {
+      EpisodeReader r(dir);  // reads the committed file through the journal
+      REQUIRE(r.num_episodes() == committed);
+      for (int i = 0; i < committed; ++i) require_equal(r.read(i), make_episode(s, i));
+    }
+    {
+      EpisodeWriter w(dir, s, true);  // rolls back (or drops a stale journal) and goes on
+      REQUIRE(w.num_episodes() == committed);
+      REQUIRE_FALSE(fs::exists(dir / "data" / "main_data.hdf5.undo"));
+      for (int i = committed; i < 23; ++i) w.append(make_episode(s, i));
+    }
+    EpisodeReader r(dir);
+    REQUIRE(r.num_episodes() == 23);
+    for (int i = 0; i < 23; ++i) require_equal(r.read(i), make_episode(s, i));
+    remove_tree(dir);
+  }
+  CHECK(applies >= 2);  // the commit did rewrite committed bytes, and each write was torn apart
+}
+
+TEST_CASE("episode store: a damaged or foreign undo journal is refused in one line",
+          "[store][crash]") {
+  const DatasetSpec s = small_spec();
+  const fs::path dir = scratch("badjournal");
+  {
+    EpisodeWriter w(dir, s, false);
+    for (int i = 0; i < 2; ++i) w.append(make_episode(s, i));
+  }
+  const fs::path j = dir / "data" / "main_data.hdf5.undo";
+  // A journal without entries, in the layout of docs/store.md: magic, commit, committed size,
+  // count, then FNV-1a 64 (offset basis 14695981039346656037, prime 1099511628211) of the rest.
+  auto journal = [](std::uint64_t commit, std::uint64_t size) {
+    std::string b = "PXUNDO01";
+    for (std::uint64_t v : {commit, size, std::uint64_t{0}})
+      for (int i = 0; i < 8; ++i) b.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    std::uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : b) h = (h ^ c) * 1099511628211ull;
+    for (int i = 0; i < 8; ++i) b.push_back(static_cast<char>((h >> (8 * i)) & 0xff));
+    return b;
+  };
+  SECTION("damaged") {
+    std::string b = journal(2, 100);
+    b[20] ^= 1;
+    spit(j, b);
+    REQUIRE_THROWS_WITH(EpisodeReader(dir), Catch::Contains("main_data.hdf5.undo: checksum"));
+    REQUIRE_THROWS_WITH(EpisodeWriter(dir, s, true),
+                        Catch::Contains("main_data.hdf5.undo: checksum"));
+  }
+  SECTION("from a later commit than metadata.json's") {
+    spit(j, journal(5, 100));
+    REQUIRE_THROWS_WITH(EpisodeReader(dir),
+                        Catch::Contains("main_data.hdf5.undo: commit: 5, but metadata.json "
+                                        "counts 2 episodes"));
+  }
+  SECTION("stale: its commit landed") {
+    spit(j, journal(1, 100));
+    {
+      EpisodeReader r(dir);
+      REQUIRE(r.num_episodes() == 2);
+      require_equal(r.read(1), make_episode(s, 1));
+    }
+    EpisodeWriter w(dir, s, true);
+    REQUIRE(w.num_episodes() == 2);
+    REQUIRE_FALSE(fs::exists(j));
+  }
 }

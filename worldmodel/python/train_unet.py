@@ -65,6 +65,23 @@ def write_pack(path: str, episodes, meta):
     os.replace(tmp, path)
 
 
+def refuse_interrupted_commit(path: str, total_episodes: int):
+    """A writer killed in the middle of a commit leaves `<path>.undo` (docs/store.md, "Crash
+    safety"): where its commit count (int64 LE at byte 8) equals metadata.json's, the HDF5 file may
+    be torn and only parallax reads it (through the journal); h5py would not. A journal with a
+    lower count is stale (that commit landed) and is ignored."""
+    journal = path + ".undo"
+    try:
+        with open(journal, "rb") as f:
+            head = f.read(16)
+    except FileNotFoundError:
+        return
+    if len(head) == 16 and head[:8] == b"PXUNDO01" and int.from_bytes(head[8:], "little") < total_episodes:
+        return
+    fail(f"{journal}: a collection was killed in the middle of a commit; resume it "
+         "(`parallax collect ... --resume`) to roll the file back before reading it")
+
+
 def load_dataset(folder: str, max_episodes: int | None = None, keep_ids: bool = False):
     """Returns (episodes, meta). Each episode: dict(obs [T+1,3,H,W] u8, act [T,A] f32,
     rew [T] f32, term [T] bool). `folder` is a dataset folder or a .npz training pack.
@@ -92,6 +109,7 @@ def load_dataset(folder: str, max_episodes: int | None = None, keep_ids: bool = 
     if max_episodes:
         n = min(n, max_episodes)
     path = os.path.join(data, "main_data.hdf5")
+    refuse_interrupted_commit(path, meta["total_episodes"])
     episodes = []
     try:
         with h5py.File(path, "r") as f:

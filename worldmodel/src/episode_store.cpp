@@ -2,7 +2,9 @@
 // docs/store.md; the public contract is in parallax/worldmodel/episode_store.hpp.
 #include "parallax/worldmodel/episode_store.hpp"
 
+#include "crash_points.hpp"
 #include "parallax/base/atomic_file.hpp"
+#include "undo_file.hpp"
 
 #include <fcntl.h>
 #include <hdf5.h>
@@ -17,6 +19,7 @@
 #include <mutex>
 #include <new>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <utility>
@@ -443,9 +446,32 @@ struct EpisodeWriter::Impl {
   std::int64_t steps = 0;
   Hid file;
   Hid bool_type;
+  std::optional<detail::UndoFile> undo;  // the file's driver: held writes, undo journal
 };
 
 namespace {
+// A journal left by a writer killed in the middle of a commit (undo_file.hpp): where metadata.json
+// still counts `committed` episodes, the commit did not happen and the file is rolled back to it;
+// where it counts more, the commit landed and the journal is stale.
+void recover_journal(const fs::path& main, std::int64_t committed) {
+  const fs::path jp = detail::journal_path(main);
+  try {
+    const std::optional<detail::UndoJournal> j = detail::read_journal(jp);
+    if (!j) return;
+    if (j->commit > committed)
+      fail(jp, "commit",
+           std::to_string(j->commit) + ", but metadata.json counts " + std::to_string(committed) +
+               " episodes (the journal belongs to another dataset?)");
+    if (j->commit == committed) {
+      detail::roll_back(main, *j);
+    } else if (::unlink(jp.c_str()) != 0 && errno != ENOENT) {
+      fail(jp, "remove", std::strerror(errno));
+    }
+  } catch (const detail::UndoError& e) {
+    throw StoreError(e.what());
+  }
+}
+
 // Copies episodes [0, count) of `main` into a new file with the writer's creation properties,
 // fsyncs it and renames it over `main`. Used by resume to drop uncommitted trailing groups.
 void compact_committed(const fs::path& main, int count) {
@@ -468,6 +494,16 @@ void compact_committed(const fs::path& main, int count) {
   try {
     out.commit();
   } catch (const base::AtomicWriteError& e) {
+    throw StoreError(e.what());
+  }
+}
+}  // namespace
+
+namespace {
+void commit_file(detail::UndoFile& undo, std::int64_t committed) {
+  try {
+    undo.commit(committed);
+  } catch (const detail::UndoError& e) {
     throw StoreError(e.what());
   }
 }
@@ -497,7 +533,11 @@ EpisodeWriter::EpisodeWriter(const fs::path& dataset_dir, const DatasetSpec& spe
     m.episodes = md.total_episodes;
     m.steps = md.total_steps;
     if (!fs::exists(m.main_file)) fail(m.main_file, "open", "missing (metadata.json is there)");
-    m.file = Hid(H5Fopen(m.main_file.c_str(), H5F_ACC_RDWR, fapl.get()));
+    recover_journal(m.main_file, m.episodes);
+    m.undo = detail::UndoFile::writer(m.main_file);
+    Hid wfapl(m.undo->make_fapl(fapl.get()));
+    m.undo->set_committed_size(fs::file_size(m.main_file));
+    m.file = Hid(H5Fopen(m.main_file.c_str(), H5F_ACC_RDWR, wfapl.get()));
     if (!m.file.ok())
       fail(m.main_file, "open",
            "cannot open for writing (corrupt, or another process is writing it)");
@@ -519,7 +559,8 @@ EpisodeWriter::EpisodeWriter(const fs::path& dataset_dir, const DatasetSpec& spe
       // file and rename it over the old one (a kill during this leaves the old file intact).
       m.file.reset();
       compact_committed(m.main_file, m.episodes);
-      m.file = Hid(H5Fopen(m.main_file.c_str(), H5F_ACC_RDWR, fapl.get()));
+      m.undo->set_committed_size(fs::file_size(m.main_file));
+      m.file = Hid(H5Fopen(m.main_file.c_str(), H5F_ACC_RDWR, wfapl.get()));
       if (!m.file.ok())
         fail(m.main_file, "open", "cannot reopen after dropping uncommitted episodes");
     }
@@ -527,17 +568,25 @@ EpisodeWriter::EpisodeWriter(const fs::path& dataset_dir, const DatasetSpec& spe
     return;
   }
 
-  // Fresh dataset. A main_data.hdf5 without metadata.json is an uncommitted start: replaced.
+  // Fresh dataset. A main_data.hdf5 without metadata.json is an uncommitted start: replaced (and
+  // so is a journal of it).
   std::error_code ec;
   fs::create_directories(m.data_dir, ec);
   if (ec) fail(m.data_dir, "create", ec.message());
+  const fs::path jp = detail::journal_path(m.main_file);
+  if (::unlink(jp.c_str()) != 0 && errno != ENOENT) fail(jp, "remove", std::strerror(errno));
+  m.undo = detail::UndoFile::writer(m.main_file);
+  m.undo->set_committed_size(0);
+  Hid wfapl(m.undo->make_fapl(fapl.get()));
   Hid fcpl(H5Pcreate(H5P_FILE_CREATE));
   // Allocate only at the end of the file: nothing committed is overwritten before a flush.
   H5Pset_file_space_strategy(fcpl.get(), H5F_FSPACE_STRATEGY_NONE, 0, 1);
-  m.file = Hid(H5Fcreate(m.main_file.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()));
+  m.file = Hid(H5Fcreate(m.main_file.c_str(), H5F_ACC_TRUNC, fcpl.get(), wfapl.get()));
   if (!m.file.ok()) fail(m.main_file, "create", "libhdf5 cannot create the file");
-  H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL);
+  if (H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL) < 0) fail(m.main_file, "flush", "failed");
+  commit_file(*m.undo, 0);
   write_atomic(m.meta_file, make_metadata(spec, 0, 0).dump());
+  m.undo->finish();
 }
 
 EpisodeWriter::~EpisodeWriter() {
@@ -606,15 +655,15 @@ void EpisodeWriter::append(const Episode& ep) {
   if (!ok) fail(m.main_file, "/" + g, "libhdf5 write failed (disk full?)");
   grp.reset();
 
-  // Commit: flush + fsync the HDF5 file, then count the episode in metadata.json.
+  // Commit: flush, journal and apply the in-place writes, fsync (undo_file.hpp); then count the
+  // episode in metadata.json; then drop the journal.
   if (H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL) < 0) fail(m.main_file, "flush", "failed");
-  void* handle = nullptr;
-  Hid fapl(H5Fget_access_plist(m.file.get()));
-  if (H5Fget_vfd_handle(m.file.get(), fapl.get(), &handle) >= 0 && handle)
-    ::fsync(*static_cast<int*>(handle));
+  commit_file(*m.undo, m.episodes);
+  write_atomic(m.meta_file, make_metadata(s, m.episodes + 1, m.steps + ep.steps).dump());
   m.episodes += 1;
   m.steps += ep.steps;
-  write_atomic(m.meta_file, make_metadata(s, m.episodes, m.steps).dump());
+  detail::crash_point("counted");
+  m.undo->finish();
 }
 
 // ==== reader ====================================================================================
@@ -638,7 +687,22 @@ EpisodeReader::EpisodeReader(const fs::path& dataset_dir) : impl_(std::make_uniq
     fail(dataset_dir, "open", "no dataset folder here (expected data/metadata.json)");
   m.md = read_metadata(m.meta_file);
   if (!fs::exists(m.main_file)) fail(m.main_file, "open", "missing");
-  m.file = Hid(H5Fopen(m.main_file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  // A writer killed mid-commit left a journal: read the committed file through it.
+  Hid fapl(H5Pcreate(H5P_FILE_ACCESS));
+  try {
+    const fs::path jp = detail::journal_path(m.main_file);
+    std::optional<detail::UndoJournal> j = detail::read_journal(jp);
+    if (j && j->commit > m.md.total_episodes)
+      fail(jp, "commit",
+           std::to_string(j->commit) + ", but metadata.json counts " +
+               std::to_string(m.md.total_episodes) +
+               " episodes (the journal belongs to another dataset?)");
+    if (j && j->commit == m.md.total_episodes)
+      fapl = Hid(detail::UndoFile::reader(m.main_file, std::move(*j)).make_fapl(fapl.get()));
+  } catch (const detail::UndoError& e) {
+    throw StoreError(e.what());
+  }
+  m.file = Hid(H5Fopen(m.main_file.c_str(), H5F_ACC_RDONLY, fapl.get()));
   if (!m.file.ok())
     fail(m.main_file, "open", "not a readable HDF5 file (truncated, corrupt or being written)");
 
