@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The model benchmarks refuse bad input like the CLI: one line on stderr naming what is wrong,
+# The benchmarks refuse bad input like the CLI: one line on stderr naming what is wrong,
 # a non-zero exit, no uncaught exception (bench_unet and bench_planner used to abort).
 # usage: bench_bad_input.sh SOURCE_DIR BENCH...
 set -u
@@ -18,6 +18,14 @@ refuses() {  # refuses WORD BENCH ARGS...: exit 1 or 2, one line naming WORD
 for b in "$@"; do
   refuses "no/such.pt" "$b" no/such.pt
   refuses "usage" "$b" --help
+done
+# bench_store takes no model: its flags.
+for b in "$@"; do
+  if [[ $(basename "$b") == bench_store ]]; then
+    refuses "--episodes x: expected an integer" "$b" --episodes x
+    refuses "--steps 3x: expected an integer" "$b" --steps 3x
+    refuses "--size in \[8, 512\]" "$b" --size 4
+  fi
 done
 # A value that is not a number (all three take --threads).
 for b in "$@"; do
