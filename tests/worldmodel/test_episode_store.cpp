@@ -2,7 +2,9 @@
 // (a writer process killed with SIGKILL at random moments, or at each step of a commit, always
 // leaves a readable dataset).
 #include <ftw.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -517,4 +519,29 @@ TEST_CASE("episode store: a damaged or foreign undo journal is refused in one li
     REQUIRE(w.num_episodes() == 2);
     REQUIRE_FALSE(fs::exists(j));
   }
+}
+
+TEST_CASE("episode store: resume leaves a file another writer holds, and its journal, alone",
+          "[store][crash]") {
+  const DatasetSpec s = small_spec();
+  const fs::path dir = scratch("heldjournal");
+  {
+    EpisodeWriter w(dir, s, false);
+    for (int i = 0; i < 2; ++i) w.append(make_episode(s, i));
+  }
+  // A writer in the middle of a commit: it holds the file's lock (as libhdf5 does on open) and its
+  // journal is live. Recovery must not roll the file back under it.
+  const fs::path main = dir / "data" / "main_data.hdf5";
+  const fs::path j = dir / "data" / "main_data.hdf5.undo";
+  spit(j, "PXUNDO01 a journal being written");
+  const int fd = ::open(main.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);
+  REQUIRE_THROWS_WITH(EpisodeWriter(dir, s, true),
+                      Catch::Contains("main_data.hdf5: open: another process is writing it"));
+  REQUIRE(fs::exists(j));
+  ::close(fd);
+  fs::remove(j);
+  EpisodeWriter w(dir, s, true);
+  REQUIRE(w.num_episodes() == 2);
 }

@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <hdf5.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cassert>
@@ -453,7 +454,17 @@ namespace {
 // A journal left by a writer killed in the middle of a commit (undo_file.hpp): where metadata.json
 // still counts `committed` episodes, the commit did not happen and the file is rolled back to it;
 // where it counts more, the commit landed and the journal is stale.
+// Another writer holding the file (libhdf5 flocks it) may be in the middle of a commit: its journal
+// is live and must not be touched, so the file's lock is taken first and held while recovering.
 void recover_journal(const fs::path& main, std::int64_t committed) {
+  const int fd = ::open(main.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(main, "open", std::strerror(errno));
+  const struct Unlock {
+    int fd;
+    ~Unlock() { ::close(fd); }  // closing the descriptor drops the lock
+  } unlock{fd};
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+    fail(main, "open", "another process is writing it");
   const fs::path jp = detail::journal_path(main);
   try {
     const std::optional<detail::UndoJournal> j = detail::read_journal(jp);
@@ -497,9 +508,7 @@ void compact_committed(const fs::path& main, int count) {
     throw StoreError(e.what());
   }
 }
-}  // namespace
 
-namespace {
 void commit_file(detail::UndoFile& undo, std::int64_t committed) {
   try {
     undo.commit(committed);
