@@ -36,6 +36,19 @@ for i in range(5):
     print(hashlib.sha1(f[f"episode_{i}/observations"][()].tobytes()).hexdigest())
 PY
 cmp -s "$tmp/h1.txt" "$tmp/h2.txt" || fail "resume changed the episodes already stored"
+# check_dataset.py does not read a file behind a live undo journal (exit 3: a writer killed inside
+# commit 8, the count in the header equals metadata.json's) and ignores a stale one (commit 7).
+journal() {  # journal COUNT: a header in docs/store.md's layout (magic, then the count, int64 LE)
+  "$py" -c 'import sys; open(sys.argv[1], "wb").write(b"PXUNDO01" + int(sys.argv[2]).to_bytes(8, "little"))' \
+    "$tmp/ds/data/main_data.hdf5.undo" "$1"
+}
+journal 8
+"$py" "$src/tests/python/check_dataset.py" "$tmp/ds" 8 >"$tmp/check.txt"
+[ $? -eq 3 ] && grep -q "live undo journal" "$tmp/check.txt" ||
+  fail "check_dataset read a file behind a live journal: $(cat "$tmp/check.txt")"
+journal 7
+"$py" "$src/tests/python/check_dataset.py" "$tmp/ds" 8 >/dev/null || fail "check_dataset refused a stale journal"
+rm -f "$tmp/ds/data/main_data.hdf5.undo"
 # Resuming a complete dataset is a no-op.
 "$exe" collect --scene push --agent noisy --episodes 8 --envs 3 --seed 7 --out "$tmp/ds" --resume \
   2>"$tmp/err.txt" >/dev/null || fail "resume of a complete dataset failed"

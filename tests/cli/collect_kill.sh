@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Crash safety of `parallax collect`: killed with SIGKILL at several moments, it always leaves a
 # dataset that h5py reads (every committed episode intact, unchanged by later runs), and
-# --resume continues it to the requested count.
+# --resume continues it to the requested count. A kill inside a commit (its undo journal live,
+# check_dataset.py exit 3) leaves a file only parallax reads until the next --resume rolls it back
+# (docs/store.md, "Crash safety"): that round is checked after the next one.
 # usage: collect_kill.sh PARALLAX_EXE SOURCE_DIR
 set -u
 exe=$1
@@ -56,8 +58,13 @@ for round in 0 1 2 3 4; do
   wait "$pid" 2>/dev/null
   [ $? -eq 137 ] && killed=$((killed + 1))
   [ -e "$tmp/ds/data/metadata.json" ] || continue  # killed before the dataset was created
-  "$py" "$src/tests/python/check_dataset.py" "$tmp/ds" auto >"$tmp/check.txt" ||
-    fail "after kill in ${delay}: $(cat "$tmp/check.txt")"
+  "$py" "$src/tests/python/check_dataset.py" "$tmp/ds" auto >"$tmp/check.txt"
+  rc=$?
+  if [ $rc -eq 3 ]; then
+    echo "killed in ${delay}: inside a commit (journal live), checked after the next resume"
+    continue
+  fi
+  [ $rc -eq 0 ] || fail "after kill in ${delay}: $(cat "$tmp/check.txt")"
   hashes "$tmp/ds" >"$tmp/now.txt" || fail "h5py cannot read the dataset after kill in ${delay}"
   # Episodes committed before stay byte-identical.
   head -n "$(wc -l <"$tmp/prev.txt")" "$tmp/now.txt" | cmp -s - "$tmp/prev.txt" ||

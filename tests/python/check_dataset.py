@@ -4,7 +4,10 @@ usage: check_dataset.py DIR EPISODES|auto [--minari]   (auto: what metadata.json
   h5py: every episode_{i} has the Minari 0.5.3 layout with the right shapes and dtypes (bool flags).
   --minari: minari.MinariDataset(DIR/data) loads it and iterates every episode; if the minari
   package is not importable, prints why and exits 77 (ctest: skipped, never passed).
-Exit 0 = all good, 1 = a check failed (the message says which).
+Exit 0 = all good, 1 = a check failed (the message says which), 3 = a writer was killed inside a
+commit: its undo journal is live (docs/store.md, "Crash safety"), the HDF5 file may be torn until
+`parallax collect --resume` rolls it back, and only parallax's reader (which overlays the journal)
+may read it; nothing is checked.
 """
 import json
 import sys
@@ -28,6 +31,16 @@ def main():
     data = root / "data"
     meta = json.loads((data / "metadata.json").read_text())
     want_episodes = meta["total_episodes"] if args[1] == "auto" else int(args[1])
+    # The journal's header: magic, then the commit count it protects (int64 LE). A count below
+    # metadata.json's is stale (that commit landed).
+    journal = data / "main_data.hdf5.undo"
+    if journal.exists():
+        head = journal.read_bytes()[:16]
+        if len(head) < 16 or head[:8] != b"PXUNDO01" or \
+                int.from_bytes(head[8:], "little") >= meta["total_episodes"]:
+            print(f"check_dataset: {journal}: live undo journal (a writer was killed inside a "
+                  "commit): resume the collection before reading it with h5py")
+            sys.exit(3)
 
     import numpy as np
     import h5py

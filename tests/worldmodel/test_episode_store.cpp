@@ -1,8 +1,8 @@
 // Episode store: bit-exact round trip, resume, clear errors on bad files, and crash safety
 // (a writer process killed with SIGKILL at random moments, or at each step of a commit, always
 // leaves a readable dataset).
-#include <ftw.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/wait.h>
@@ -521,7 +521,7 @@ TEST_CASE("episode store: a damaged or foreign undo journal is refused in one li
   }
 }
 
-TEST_CASE("episode store: resume leaves a file another writer holds, and its journal, alone",
+TEST_CASE("episode store: resume leaves a file another writer holds and its journal alone",
           "[store][crash]") {
   const DatasetSpec s = small_spec();
   const fs::path dir = scratch("heldjournal");
