@@ -260,6 +260,60 @@ assert not torch.equal(a["flow.weight"], b["flow.weight"])
 PY
 done
 
+# --centroid-weight (centroid_loss.py): the bodies read by colour in the predicted frame against
+# the true frame. Closed-form cases on a synthetic 32x32 frame (a white disc of radius 3 on a
+# green table): the same frame scores 0; the disc moved by 2 px along x scores 2 (a translated
+# image's weighted centroid moves by the translation; the mass is the same); the disc faded
+# half-way to the table keeps its centroid and loses its mass (each pixel weighs
+# e = exp(-0.25 |white - table|^2 / 2 sigma^2) instead of 1: relative mass loss
+# n (1 - e) / (n + 1) for its n pixels); a window past the episode's end (no ids) counts no
+# body. Then a training run with it logs the loss and changes the weights.
+"$py" - "$src/worldmodel/python" <<'PY' || fail "centroid_loss closed-form cases"
+import sys
+sys.path.insert(0, sys.argv[1])
+import torch
+from centroid_loss import centroid_loss
+h = w = 32
+ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+disc = ((xs - 10) ** 2 + (ys - 12) ** 2) <= 9
+table = torch.tensor([0.2, 0.5, 0.3])[:, None, None].expand(3, h, w)
+def frame(mask, colour=(0.95, 0.95, 0.92)):
+    c = torch.tensor(colour)[:, None, None]
+    return torch.where(mask[None], c, table).clone()
+t = frame(disc)[None]
+ids = disc.to(torch.uint8)[None]
+n = float(disc.sum())
+loss, count = centroid_loss(t, t, ids, 1, torch)
+assert count.tolist() == [1.0] and abs(float(loss)) < 1e-6, (loss, count)
+shifted = frame(torch.roll(disc, 2, dims=1))[None].requires_grad_(True)
+loss, _ = centroid_loss(shifted, t, ids, 1, torch)
+assert abs(float(loss.detach()) - 2.0) < 1e-3, float(loss.detach())
+loss.sum().backward()
+assert torch.isfinite(shifted.grad).all() and shifted.grad.abs().sum() > 0
+faded = t.clone()
+faded[0][:, disc] = 0.5 * t[0][:, disc] + 0.5 * table[:, disc]
+loss, _ = centroid_loss(faded, t, ids, 1, torch)
+e = float(torch.exp(-0.25 * ((torch.tensor([0.95, 0.95, 0.92]) - table[:, 0, 0]) ** 2).sum() / (2 * 0.15 ** 2)))
+assert abs(float(loss) - n * (1 - e) / (n + 1)) < 1e-3, (float(loss), n * (1 - e) / (n + 1))
+loss, count = centroid_loss(t, t, torch.zeros_like(ids), 1, torch)
+assert count.tolist() == [0.0] and float(loss) == 0.0
+PY
+"${trainer[@]}" "${tiny[@]}" --eval-data "" --steps 2 --init "$tmp/a.pt" --centroid-weight 0 \
+  --lr 1e-3 --lr-final 1e-3 --out "$tmp/c0.pt" --log "$tmp/c0.jsonl" 2>"$tmp/c.err" ||
+  fail "--centroid-weight 0 run failed: $(tail -3 "$tmp/c.err")"
+"${trainer[@]}" "${tiny[@]}" --eval-data "" --steps 2 --init "$tmp/a.pt" --centroid-weight 10 \
+  --lr 1e-3 --lr-final 1e-3 --out "$tmp/c1.pt" --log "$tmp/c1.jsonl" 2>"$tmp/c.err" ||
+  fail "--centroid-weight run failed: $(tail -3 "$tmp/c.err")"
+grep -q '"centroid_loss": [0-9.e-]*' "$tmp/c1.jsonl" || fail "no centroid_loss logged: $(cat "$tmp/c1.jsonl")"
+"$py" - "$tmp" "$src/worldmodel/python" <<'PY' || fail "--centroid-weight changed nothing"
+import sys
+sys.path.insert(0, sys.argv[2])
+import torch
+import parallax_unet as pu
+a, b = (pu.load_checkpoint(f"{sys.argv[1]}/c{n}.pt").state_dict() for n in (0, 1))
+assert not all(torch.equal(a[k], b[k]) for k in a if not k.startswith("frame_head."))
+PY
+
 # The C++ library loads the checkpoint and predicts with it.
 "$exe" plan --scene push --world dream --model "$tmp/a.pt" --k 2 --horizon 2 --iterations 1 \
   --elites 1 --episodes 1 --max-steps 2 --threads 1 --quiet --json >"$tmp/p.json" 2>"$tmp/p.err" ||
@@ -340,6 +394,8 @@ bad --terminal-share --terminal-share 1
 bad --motion-weight --motion-weight 0.5
 bad --flow-weight --flow-weight -1
 bad "--flow-weight needs --output warp" --flow-weight 1 --output residual
+bad --centroid-weight --centroid-weight -1
+bad "--centroid-weight trains the frame predictor" --centroid-weight 1 --init "$tmp/a.pt" --heads-only
 bad "'output' is 'warp'" --init "$tmp/w.pt" --output residual
 bad "'output' is 'anchored'" --init "$tmp/an.pt" --output residual
 [ -e "$tmp/x.pt" ] && fail "a refused run wrote a checkpoint"

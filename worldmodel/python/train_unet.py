@@ -90,7 +90,7 @@ def load_dataset(folder: str, max_episodes: int | None = None, keep_ids: bool = 
     infos/ids fails."""
     if folder.endswith(".npz"):
         if keep_ids:
-            fail(f"{folder}: a training pack holds no id masks (--flow-weight needs dataset folders)", 2)
+            fail(f"{folder}: a training pack holds no id masks (--flow-weight and --centroid-weight need dataset folders)", 2)
         return load_pack(folder, max_episodes)
     import h5py
 
@@ -131,7 +131,7 @@ def load_dataset(folder: str, max_episodes: int | None = None, keep_ids: bool = 
                             ep["ids"] = ids.astype(np.uint8)
                             ep["cent"] = mask_centroids(ids, k)
                 if keep_ids and "ids" not in ep:
-                    fail(f"{path}: episode_{i}/infos/ids is missing (--flow-weight needs the id masks)")
+                    fail(f"{path}: episode_{i}/infos/ids is missing (--flow-weight and --centroid-weight need the id masks)")
                 t = ep["act"].shape[0]
                 if ep["obs"].shape[0] != t + 1 or ep["obs"].ndim != 4 or ep["obs"].shape[1] != 3:
                     fail(f"{path}: episode_{i}/observations has shape {ep['obs'].shape}, "
@@ -435,6 +435,10 @@ def main():
                    "(speed) the absolute error times the pixel's true motion (its length, at "
                    "least 0.5 px): the L1's pull is the same on every pixel, so the many slow "
                    "balls outweigh the few fast ones; here a pixel pulls in proportion to its speed")
+    p.add_argument("--centroid-weight", type=float, default=0.0,
+                   help="weight of the bodies' positions read by colour from each predicted frame "
+                   "against the true frame's (px, L1, plus the relative mass; centroid_loss.py), at "
+                   "every step of the rollout; needs dataset folders with infos/ids (default 0: off)")
     p.add_argument("--head-weight", type=float, default=1e-3,
                    help="weight of the reward + continue losses next to the pixel loss")
     p.add_argument("--pack", default="", help="only write --data (and --eval-data to PACK with "
@@ -469,12 +473,17 @@ def main():
     weights_of = data_weights(args.data_weights, args.data, fail)  # bad flags before loading
     if args.flow_weight < 0 or not math.isfinite(args.flow_weight):
         fail(f"--flow-weight is {args.flow_weight}, expected a finite value >= 0", 2)
+    if args.centroid_weight < 0 or not math.isfinite(args.centroid_weight):
+        fail(f"--centroid-weight is {args.centroid_weight}, expected a finite value >= 0", 2)
+    if args.centroid_weight > 0 and (args.heads_only or args.true_frames_only):
+        fail("--centroid-weight trains the frame predictor: not with --heads-only", 2)
+    needs_ids = args.flow_weight > 0 or args.centroid_weight > 0
 
     from train_common import JsonLog, TrainState, load_training_data
 
     episodes, eval_eps, meta0, h, w, a = load_training_data(
         args.data, args.eval_data, args.eval_episodes,
-        lambda folder, n=None: load_dataset(folder, n, keep_ids=args.flow_weight > 0 and n is None), fail)
+        lambda folder, n=None: load_dataset(folder, n, keep_ids=needs_ids and n is None), fail)
     cfg = pu.default_config(h, w, a)
     cfg["context_frames"] = args.context
     cfg["channels"] = [int(x) for x in args.channels.split(",")]
@@ -502,6 +511,10 @@ def main():
         print("train_unet: flow targets from the recorded poses; homography fit RMS [px] per body: "
               + ", ".join("-" if r is None else f"{r:.3f}" for r in fit_rms), file=sys.stderr)
     reads_frame = args.reward_input in pu.FRAME_READERS
+    n_bodies = 0
+    if args.centroid_weight > 0:
+        from centroid_loss import centroid_loss, window_ids
+        n_bodies = episodes[0]["poses"].shape[1]
     torch.manual_seed(args.seed)
     model = pu.UNetWorldModel(cfg).to(device)
     head_names = ("head_conv.", "head1.", "head2.", "frame_head.")
@@ -571,7 +584,9 @@ def main():
             model.eval()  # the frozen trunk's norms behave as at inference (GroupNorm: no state)
         ctx = fr[:, : args.context]
         carry = None
-        loss_img = loss_rew = loss_cont = loss_flow = 0.0
+        loss_img = loss_rew = loss_cont = loss_flow = loss_cent = 0.0
+        if args.centroid_weight > 0:
+            wid = torch.from_numpy(window_ids(episodes, sampler.last, k)).to(device)
         if args.flow_weight > 0:
             cumulative = cfg["output"] == "anchored"
             ft, fm = (torch.from_numpy(x).to(device) for x in  # warp: the first step only
@@ -593,6 +608,9 @@ def main():
                         fe = fe.abs()
                     fe = (fe * fm[:, i]).mean(dim=(1, 2, 3))
                     loss_flow = loss_flow + (fe * m).sum() / denom
+                if args.centroid_weight > 0:
+                    ce, _ = centroid_loss(nxt, target, wid[:, i], n_bodies, torch)
+                    loss_cent = loss_cent + (ce * m).sum() / denom
                 se = (nxt - target) ** 2 if args.pixel_loss == "mse" else (nxt - target).abs()
                 if args.motion_weight != 1.0:
                     se = se * motion_weights(fr[:, args.context + i - 1], target, args.motion_weight)
@@ -626,7 +644,7 @@ def main():
             loss = (loss_rew + loss_cont) / k
         else:
             loss = (loss_img + args.head_weight * (loss_rew + loss_cont)
-                    + args.flow_weight * loss_flow) / k
+                    + args.flow_weight * loss_flow + args.centroid_weight * loss_cent) / k
         opt.zero_grad(set_to_none=True)
         if not torch.isfinite(loss):
             emit({"step": state.step, "skipped": "non-finite loss"})
@@ -639,7 +657,8 @@ def main():
         frames_done += b * k
         losses.append(float(loss_img.detach()) / k)
         head_losses.append((float(loss_rew.detach()) / k, float(loss_cont.detach()) / k,
-                            float(loss_flow.detach()) / k if torch.is_tensor(loss_flow) else 0.0))
+                            float(loss_flow.detach()) / k if torch.is_tensor(loss_flow) else 0.0,
+                            float(loss_cent.detach()) / k if torch.is_tensor(loss_cent) else 0.0))
         if state.step % 100 == 0 or state.step == args.steps:
             dt = time.time() - t0
             state.compute_s += dt
@@ -651,6 +670,8 @@ def main():
                   "cont_bce": float(np.mean([h[1] for h in head_losses])),
                   **({"flow_loss": float(np.mean([h[2] for h in head_losses]))}
                      if args.flow_weight > 0 else {}),
+                  **({"centroid_loss": float(np.mean([h[3] for h in head_losses]))}
+                     if args.centroid_weight > 0 else {}),
                   "frames_per_s": round(frames_done / max(dt, 1e-9), 1),
                   "compute_s": round(state.compute_s, 1)})
             losses.clear()
