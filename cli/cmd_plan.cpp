@@ -12,6 +12,7 @@
 #include "flag_checks.hpp"
 #include "parallax/agents/dream_agents.hpp"
 #include "parallax/agents/model_source.hpp"
+#include "parallax/agents/reach_shaping.hpp"
 #include "parallax/sim/image_io.hpp"
 #include "parallax/worldmodel/episode_store.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
@@ -28,6 +29,7 @@ struct PlanArgs {
   int replan_every = 1, resync_every = 1, max_steps = 0, threads = 0;
   double action_limit = 1.0;
   double temperature = 0.1, gamma = 0.99, pessimism = 1.0, rest_tolerance = 0.0, contact_gate = 0.0;
+  double reach = 0.0;
   std::vector<std::string> ensemble;
   std::uint64_t seed = 0, planner_seed = 0;
   std::string device = "cpu", out, record, reward = "head";
@@ -96,6 +98,11 @@ void run(const PlanArgs& a) {
   o.edge_guard = a.edge_guard;
   if (a.edge_reader && a.reward != "poses") throw UsageError("--edge-reader needs --reward poses");
   o.edge_reader = a.edge_reader;
+  if (!std::isfinite(a.reach) || a.reach < 0.0)
+    throw UsageError("--reach must be a finite weight >= 0, got " + std::to_string(a.reach));
+  if (a.reach > 0.0 && a.world == "dream" && a.reward != "poses")
+    throw UsageError("--reach in the dream needs --reward poses");
+  o.reach = a.reach;
   o.verify = a.verify;
   o.world = a.world;
   o.episodes = a.episodes;
@@ -107,6 +114,13 @@ void run(const PlanArgs& a) {
   o.device = a.device;
   o.strips = !a.out.empty();
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(a.scene));
+  if (o.reach > 0.0) {
+    try {
+      agents::ReachShaping::from_scene(*scene, o.reach);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--reach: ") + e.what());
+    }
+  }
   agents::ModelSource src;
   if (a.world == "dream") {
     src = agents::load_model_for_scene(*scene, agents::planner_checkpoint(*scene, a.model),
@@ -327,6 +341,12 @@ void register_plan(CLI::App& app) {
   sub->add_flag("--edge-reader", a->edge_reader,
                 "Dream, --reward poses from frames: read a body the frame's border cuts where it "
                 "is (fits calibrated on cut renders), not inward");
+  sub->add_option("--reach", a->reach,
+                  "Reach shaping, either world: the planner also scores -W x the x, y distance "
+                  "from the body the actions drive to the body the task moves (push: pusher to "
+                  "cube) per step; Bullet still judges with the scene's reward (0 = off; the "
+                  "dream needs --reward poses)")
+      ->capture_default_str();
   sub->add_option("--episodes", a->episodes, "Episodes (E)")->capture_default_str();
   sub->add_option("--seed", a->seed, "Bullet seed of episode 0 (episode e: seed + e)")
       ->capture_default_str();

@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 
 #include "parallax/agents/episode_recorder.hpp"
 #include "parallax/agents/policy.hpp"
+#include "parallax/agents/reach_shaping.hpp"
 #include "parallax/agents/stats.hpp"
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/world.hpp"
@@ -125,6 +127,14 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
   if (o.resync_every < 0) throw std::invalid_argument("plan: resync every must be >= 0");
   if (o.episodes < 1) throw std::invalid_argument("plan: episodes must be >= 1");
   if (dreaming) check_fits(*scene, model->info());
+  std::optional<ReachShaping> reach;
+  if (o.reach != 0.0) {
+    reach = ReachShaping::from_scene(*scene, o.reach);
+    if (dreaming && !o.pose_reward)
+      throw std::invalid_argument(
+          "plan: reach shaping in the dream needs the reward from poses (a reward head has no "
+          "term for it)");
+  }
   const int steps = o.max_steps > 0 ? o.max_steps : scene->episode_steps;
 
   FrameRenderer render(scene);
@@ -140,7 +150,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     }
     dream->set_pessimism(o.pessimism);
     dream->set_terminal_value(o.terminal_value);
-    if (o.pose_reward) dream->set_pose_reward(*scene);
+    if (o.pose_reward) dream->set_pose_reward(reach ? reach->add_to(*scene) : *scene);
     dream->set_rest_tolerance(o.rest_tolerance);
     dream->set_contact_gate(o.contact_gate);
     dream->set_proprioception(o.proprioception);
@@ -148,12 +158,17 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     dream->set_edge_guard(o.edge_guard);
     dream->set_edge_reader(o.edge_reader);
     dream->set_precision(o.precision);
-  } else
+  } else {
     oracle = std::make_unique<BulletPlanModel>(scene, o.planner.candidates, o.threads);
-  // The verifier scores the last iteration's K candidates and the chosen plan.
+    if (reach) oracle->set_reach(*reach);
+  }
+  // The verifier scores the last iteration's K candidates and the chosen plan (by the planner's
+  // objective: with reach shaping too).
   std::unique_ptr<BulletPlanModel> verifier;
-  if (o.verify)
+  if (o.verify) {
     verifier = std::make_unique<BulletPlanModel>(scene, o.planner.candidates + 1, o.threads);
+    if (reach) verifier->set_reach(*reach);
+  }
   const bool true_state = !dreaming || o.verify;  // decisions need Bullet's exact state
   PlanModel& plan_model = dreaming ? static_cast<PlanModel&>(*dream) : *oracle;
   const int c = dreaming ? std::max(1, model->info().context_frames) : 1;
@@ -400,6 +415,7 @@ json PlanReport::to_json(const PlanRunOptions& o, const std::string& scene,
       {"replan_every", o.replan_every},
       {"resync_every", o.world == "dream" ? json(o.resync_every) : json(nullptr)},
       {"terminal_value", o.world == "dream" && o.terminal_value},
+      {"reach", o.reach},
       {"precision", o.world == "dream" ? json(worldmodel::to_string(o.precision)) : json(nullptr)},
       {"episodes", static_cast<int>(episodes.size())},
       {"seed", o.seed},

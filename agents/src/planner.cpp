@@ -792,6 +792,7 @@ struct BulletPlanModel::Impl {
   sim::ThreadPool pool;
   sim::WorldState root;
   bool has_root = false;
+  ReachShaping reach;  // weight 0: off
   Impl(std::shared_ptr<const sim::SceneModel> s, int cap, int threads)
       : scene(s), capacity(cap), a(s->action_size()), pool(threads) {
     for (int t = 0; t < threads; ++t) worlds.emplace_back(scene, 0);
@@ -815,6 +816,14 @@ void BulletPlanModel::set_root(const sim::WorldState& state) {
   impl_->has_root = true;
 }
 
+void BulletPlanModel::set_reach(const ReachShaping& shaping) {
+  const int nb = static_cast<int>(impl_->scene->bodies.size());
+  if (shaping.driven < 0 || shaping.driven >= nb || shaping.target < 0 || shaping.target >= nb)
+    throw std::invalid_argument("BulletPlanModel: reach shaping names bodies scene '" +
+                                impl_->scene->name + "' does not have");
+  impl_->reach = shaping;
+}
+
 void BulletPlanModel::score(std::span<const float> plans, int k, int l, float gamma,
                             std::span<double> returns) {
   score_outcomes(plans, k, l, gamma, returns, {});
@@ -827,12 +836,18 @@ void BulletPlanModel::score_outcomes(std::span<const float> plans, int k, int l,
   // Each candidate starts from the exact root: the result does not depend on the thread count.
   m.pool.parallel_for(k, [&](int begin, int end, int worker) {
     sim::World& w = m.worlds[worker];
+    const bool reach = m.reach.weight > 0.0;
+    std::vector<float> poses(reach ? m.scene->bodies.size() * 7 : 0);
     for (int i = begin; i < end; ++i) {
       w.restore_state(m.root);
       double ret = 0, discount = 1;
       for (int s = 0; s < l; ++s) {
         const auto res = w.step(plans.subspan((static_cast<std::size_t>(i) * l + s) * m.a, m.a));
         ret += discount * res.reward;
+        if (reach) {
+          w.poses(poses);
+          ret += discount * m.reach.reward(poses);
+        }
         discount *= gamma;
         if (res.terminated || res.truncated) break;  // continue = 0 from here on
       }

@@ -68,6 +68,21 @@ assert [os.path.basename(p) for p in r["ensemble"]] == ["push.pt"] and r["pessim
 assert 0 <= r["success_rate"] <= 1 and r["episodes"] == 2, r
 PY
 
+# 2c'. Reach shaping: the oracle and the dream (poses) both take it; the report says so; the
+# verifier scores by the planner's objective (the oracle's decisions verify perfectly with it).
+"$exe" plan "${common[@]}" --world bullet --reach 0.5 --verify >"$tmp/rb.json"
+"$exe" plan "${common[@]}" --world dream --model "$src/assets/models/push.pt" --reward poses \
+  --proprioception --contact-gate 0.12 --reach 0.5 >"$tmp/rd.json" 2>/dev/null
+"$py" - "$tmp" <<'PY'
+import json, sys
+t = sys.argv[1]
+rb, rd, b = (json.load(open(f"{t}/{n}.json")) for n in ("rb", "rd", "b"))
+assert rb["reach"] == 0.5 and rd["reach"] == 0.5 and b["reach"] == 0, (rb["reach"], rd["reach"])
+v = rb["verify"]
+assert v["top1_agreement"] == 1 and v["optimism"] == 0, v
+assert 0 <= rd["success_rate"] <= 1 and rd["episodes"] == 2, rd
+PY
+
 # 2d. --record: the episodes as they happened go to a dataset in collect's layout (h5py reads it);
 # the same command with more --episodes continues it (the stored seeds are skipped), another
 # --seed is refused.
@@ -181,6 +196,10 @@ bad plan --world dream --contact-gate 0.1
 bad plan --world dream --reward poses --rest-tolerance -0.01
 bad plan --world dream --rest-tolerance 0.01
 bad plan --episodes 1 --seed 5 --record "$tmp/rec"
+bad plan --world bullet --reach -0.5
+bad plan --world bullet --reach nan
+bad plan --world dream --reach 0.5
+bad plan --scene reacher --world bullet --reach 0.5
 # An unknown flag: CLI11's own message (it adds a "Run with --help" line), exit 2.
 set +e; "$exe" plan --frobnicate >/dev/null 2>&1; rc=$?; set -e
 [[ $rc == 2 ]] || { echo "unknown flag: expected exit 2, got $rc"; exit 1; }

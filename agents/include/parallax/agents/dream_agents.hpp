@@ -76,6 +76,12 @@ struct PlanRunOptions {
   // Dream, poses found in frames: read a body the border cuts where it is
   // (DreamPlanModel::set_edge_reader).
   bool edge_reader = false;
+  // Reach shaping (reach_shaping.hpp; 0 = off): the planner's objective also counts -reach x the
+  // x, y distance from the driven body to the body the task moves, per step, in either world
+  // (the dream: with pose_reward, as one more term of the scene's reward on the positions;
+  // Bullet: BulletPlanModel::set_reach; the verifier too). The episodes' returns and successes
+  // stay the scene's own.
+  double reach = 0.0;
   // Dream: inference precision (DreamPlanModel::set_precision).
   worldmodel::Precision precision = worldmodel::Precision::kF32;
   // Verification: at each decision Bullet also scores, from the true state, the last

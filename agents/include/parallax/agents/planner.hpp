@@ -29,6 +29,7 @@
 
 #include <torch/types.h>
 
+#include "parallax/agents/reach_shaping.hpp"
 #include "parallax/sim/scene.hpp"
 #include "parallax/sim/world.hpp"
 #include "parallax/worldmodel/precision.hpp"
@@ -202,6 +203,10 @@ class BulletPlanModel : public PlanModel {
   int action_size() const override;
   int max_candidates() const override;
   void set_root(const sim::WorldState& state);
+  // Reach shaping (reach_shaping.hpp): each step of a plan also scores shaping.reward() of the
+  // poses it arrives at, weighted like the step's reward. The world's reward and is_success are
+  // unchanged. Throws std::invalid_argument for bodies the scene does not have.
+  void set_reach(const ReachShaping& shaping);
   void score(std::span<const float> plans, int k, int l, float gamma,
              std::span<double> returns) override;
   // score(), and whether each plan succeeded in Bullet: is_success() once the plan's L actions
