@@ -63,9 +63,9 @@ TEST_CASE("reach shaping in the oracle adds the term along the plan and nothing 
   const auto root = world.save_state();
   std::vector<float> poses(scene->bodies.size() * 7);
   world.poses(poses);
-  const double d0 = std::hypot(static_cast<double>(poses[7 * s.driven]) - poses[7 * s.target],
-                               static_cast<double>(poses[7 * s.driven + 1]) -
-                                   poses[7 * s.target + 1]);
+  const double d0 =
+      std::hypot(static_cast<double>(poses[7 * s.driven]) - poses[7 * s.target],
+                 static_cast<double>(poses[7 * s.driven + 1]) - poses[7 * s.target + 1]);
   REQUIRE(d0 > 0.1);  // seed 4000 starts the pusher away from the cube
   const int k = 3, l = 10, a = scene->action_size();
   const float gamma = 0.9f;
@@ -108,9 +108,9 @@ TEST_CASE("reach shaping in the oracle adds the term along the plan and nothing 
 
 TEST_CASE("reach shaping refuses scenes without a driven body and bad weights", "[reach]") {
   const auto reacher = scene_named("reacher");
-  REQUIRE_THROWS_WITH(ag::ReachShaping::from_scene(*reacher, 0.5),
-                      Catch::Contains("scene 'reacher'") &&
-                          Catch::Contains("no actuator drives a body"));
+  REQUIRE_THROWS_WITH(
+      ag::ReachShaping::from_scene(*reacher, 0.5),
+      Catch::Contains("scene 'reacher'") && Catch::Contains("no actuator drives a body"));
   const auto push = scene_named("push");
   for (double w : {0.0, -1.0, std::numeric_limits<double>::quiet_NaN(),
                    std::numeric_limits<double>::infinity()}) {

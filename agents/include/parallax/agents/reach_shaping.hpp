@@ -24,7 +24,7 @@
 namespace parallax::agents {
 
 struct ReachShaping {
-  double weight = 0;  // > 0; the term is -weight x distance
+  double weight = 0;             // > 0; the term is -weight x distance
   int driven = -1, target = -1;  // body indices in the scene
   std::string driven_name, target_name;
 
