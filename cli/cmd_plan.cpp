@@ -30,6 +30,7 @@ struct PlanArgs {
   double action_limit = 1.0;
   double temperature = 0.1, gamma = 0.99, pessimism = 1.0, rest_tolerance = 0.0, contact_gate = 0.0;
   double reach = 0.0;
+  double reach_behind = 0.0;
   std::vector<std::string> ensemble;
   std::uint64_t seed = 0, planner_seed = 0;
   std::string device = "cpu", out, record, reward = "head";
@@ -102,7 +103,12 @@ void run(const PlanArgs& a) {
     throw UsageError("--reach must be a finite weight >= 0, got " + std::to_string(a.reach));
   if (a.reach > 0.0 && a.world == "dream" && a.reward != "poses")
     throw UsageError("--reach in the dream needs --reward poses");
+  if (!std::isfinite(a.reach_behind) || a.reach_behind < 0.0)
+    throw UsageError("--reach-behind must be a finite distance >= 0 (m), got " +
+                     std::to_string(a.reach_behind));
+  if (a.reach_behind > 0.0 && a.reach == 0.0) throw UsageError("--reach-behind needs --reach W");
   o.reach = a.reach;
+  o.reach_behind = a.reach_behind;
   o.verify = a.verify;
   o.world = a.world;
   o.episodes = a.episodes;
@@ -116,7 +122,7 @@ void run(const PlanArgs& a) {
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(a.scene));
   if (o.reach > 0.0) {
     try {
-      agents::ReachShaping::from_scene(*scene, o.reach);
+      agents::ReachShaping::from_scene(*scene, o.reach, o.reach_behind);
     } catch (const std::invalid_argument& e) {
       throw UsageError(std::string("--reach: ") + e.what());
     }
@@ -346,6 +352,11 @@ void register_plan(CLI::App& app) {
                   "from the body the actions drive to the body the task moves (push: pusher to "
                   "cube) per step; Bullet still judges with the scene's reward (0 = off; the "
                   "dream needs --reward poses)")
+      ->capture_default_str();
+  sub->add_option("--reach-behind", a->reach_behind,
+                  "Reach shaping: the point to reach lies D m behind the task's body on the line "
+                  "from its goal (push: where the expert stands to push the cube onto the goal; "
+                  "0 = the body's centre)")
       ->capture_default_str();
   sub->add_option("--episodes", a->episodes, "Episodes (E)")->capture_default_str();
   sub->add_option("--seed", a->seed, "Bullet seed of episode 0 (episode e: seed + e)")

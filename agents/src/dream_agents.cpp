@@ -129,7 +129,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
   if (dreaming) check_fits(*scene, model->info());
   std::optional<ReachShaping> reach;
   if (o.reach != 0.0) {
-    reach = ReachShaping::from_scene(*scene, o.reach);
+    reach = ReachShaping::from_scene(*scene, o.reach, o.reach_behind);
     if (dreaming && !o.pose_reward)
       throw std::invalid_argument(
           "plan: reach shaping in the dream needs the reward from poses (a reward head has no "
@@ -150,7 +150,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     }
     dream->set_pessimism(o.pessimism);
     dream->set_terminal_value(o.terminal_value);
-    if (o.pose_reward) dream->set_pose_reward(reach ? reach->add_to(*scene) : *scene);
+    if (o.pose_reward) dream->set_pose_reward(*scene, reach ? &*reach : nullptr);
     dream->set_rest_tolerance(o.rest_tolerance);
     dream->set_contact_gate(o.contact_gate);
     dream->set_proprioception(o.proprioception);
@@ -416,6 +416,7 @@ json PlanReport::to_json(const PlanRunOptions& o, const std::string& scene,
       {"resync_every", o.world == "dream" ? json(o.resync_every) : json(nullptr)},
       {"terminal_value", o.world == "dream" && o.terminal_value},
       {"reach", o.reach},
+      {"reach_behind", o.reach_behind},
       {"precision", o.world == "dream" ? json(worldmodel::to_string(o.precision)) : json(nullptr)},
       {"episodes", static_cast<int>(episodes.size())},
       {"seed", o.seed},

@@ -246,6 +246,7 @@ struct DreamPlanModel::Impl {
   torch::Tensor painted, painted_mask;      // [capacity, 3, H, W] u8, [capacity] bool (painter)
   std::vector<float> markers;               // [M, 3] set_markers()'s (painter)
   std::shared_ptr<const sim::SceneModel> scene;  // set_pose_reward()'s (frame_poses)
+  ReachShaping reach;                            // set_pose_reward()'s (weight 0: none)
   std::vector<std::uint8_t> fired;               // [K, success terms] (pose_reward)
   std::vector<char> ended;                       // [K] a terminating success fired (pose_reward)
   torch::Tensor root_frames, root_actions;       // [C', 3, H, W] u8, [C', A] f32
@@ -526,7 +527,7 @@ void DreamPlanModel::set_terminal_value(bool enable) {
   impl_->terminal_value = enable;
 }
 
-void DreamPlanModel::set_pose_reward(const sim::SceneModel& scene) {
+void DreamPlanModel::set_pose_reward(const sim::SceneModel& scene, const ReachShaping* reach) {
   const auto& first = impl_->members.front()->model->info();
   for (const auto& m : impl_->members)
     if (m->model->info().pose_bodies != first.pose_bodies)
@@ -538,16 +539,22 @@ void DreamPlanModel::set_pose_reward(const sim::SceneModel& scene) {
     // A frame model: the poses are found in its imagined frames (FramePoses) for the bodies
     // the scene's reward names.
     std::vector<std::string> bodies;
+    auto add = [&](const std::string& name) {
+      if (!name.empty() && scene.body_index(name) >= 0 &&
+          std::find(bodies.begin(), bodies.end(), name) == bodies.end())
+        bodies.push_back(name);
+    };
     for (const auto& t : scene.reward)
-      for (const auto* name : {&t.a, &t.b})
-        if (!name->empty() && scene.body_index(*name) >= 0 &&
-            std::find(bodies.begin(), bodies.end(), *name) == bodies.end())
-          bodies.push_back(*name);
+      for (const auto* name : {&t.a, &t.b}) add(*name);
+    if (reach)
+      for (const auto* name : {&reach->driven_name, &reach->target_name, &reach->goal_name})
+        add(*name);
     impl_->scene = std::make_shared<const sim::SceneModel>(scene);
+    if (reach) impl_->reach = *reach;
     find_in_frames(std::move(bodies));
     return;
   }
-  impl_->pose_reward = std::make_unique<PoseReward>(scene, first.pose_bodies);
+  impl_->pose_reward = std::make_unique<PoseReward>(scene, first.pose_bodies, reach);
 }
 
 void DreamPlanModel::find_in_frames(std::vector<std::string> bodies) {
@@ -559,7 +566,8 @@ void DreamPlanModel::find_in_frames(std::vector<std::string> bodies) {
                                 std::to_string(frame_poses->height()) + "x" +
                                 std::to_string(frame_poses->width()) + " frames, the model " +
                                 std::to_string(first.height) + "x" + std::to_string(first.width));
-  m.pose_reward = std::make_unique<PoseReward>(*m.scene, bodies);
+  m.pose_reward =
+      std::make_unique<PoseReward>(*m.scene, bodies, m.reach.weight > 0.0 ? &m.reach : nullptr);
   m.frame_poses = std::move(frame_poses);
   m.root_xy.assign(2 * bodies.size(), 0.0f);
   m.found.assign(bodies.size(), 0);
@@ -838,6 +846,7 @@ void BulletPlanModel::score_outcomes(std::span<const float> plans, int k, int l,
     sim::World& w = m.worlds[worker];
     const bool reach = m.reach.weight > 0.0;
     std::vector<float> poses(reach ? m.scene->bodies.size() * 7 : 0);
+    std::vector<float> markers(reach ? m.scene->markers.size() * 3 : 0);
     for (int i = begin; i < end; ++i) {
       w.restore_state(m.root);
       double ret = 0, discount = 1;
@@ -846,7 +855,8 @@ void BulletPlanModel::score_outcomes(std::span<const float> plans, int k, int l,
         ret += discount * res.reward;
         if (reach) {
           w.poses(poses);
-          ret += discount * m.reach.reward(poses);
+          w.marker_positions(markers);
+          ret += discount * m.reach.reward(poses, markers);
         }
         discount *= gamma;
         if (res.terminated || res.truncated) break;  // continue = 0 from here on

@@ -2,17 +2,21 @@
 #include "parallax/agents/pose_reward.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <stdexcept>
 
 namespace parallax::agents {
 
-PoseReward::PoseReward(const sim::SceneModel& scene, const std::vector<std::string>& pose_bodies)
+PoseReward::PoseReward(const sim::SceneModel& scene, const std::vector<std::string>& pose_bodies,
+                       const ReachShaping* reach)
     : markers_(scene.markers.size() * 3, 0.0f), scene_(scene.name) {
   auto refuse = [&](std::size_t r, const std::string& why) {
-    throw std::invalid_argument("reward from poses: scene '" + scene.name + "' reward[" +
-                                std::to_string(r) + "] (" + to_string(scene.reward[r].type) +
-                                "): " + why);
+    throw std::invalid_argument("reward from poses: scene '" + scene.name + "' " +
+                                (r < scene.reward.size() ? "reward[" + std::to_string(r) + "] (" +
+                                                               to_string(scene.reward[r].type) + ")"
+                                                         : std::string("reach shaping")) +
+                                ": " + why);
   };
   auto point = [&](std::size_t r, const std::string& name) {
     Point p;
@@ -52,6 +56,23 @@ PoseReward::PoseReward(const sim::SceneModel& scene, const std::vector<std::stri
     if (term.success) term.slot = static_cast<int>(success_terms_++);
     terms_.push_back(term);
   }
+  if (reach) {
+    const std::size_t r = scene.reward.size();  // names the term "reach shaping" in errors
+    Term term;
+    term.a = point(r, reach->driven_name);
+    term.b = point(r, reach->target_name);
+    term.weight = -reach->weight;
+    term.behind = reach->behind;
+    if (term.behind > 0.0) {
+      if (reach->goal_name.empty()) {
+        term.goal.fixed[0] = static_cast<float>(reach->goal_point[0]);
+        term.goal.fixed[1] = static_cast<float>(reach->goal_point[1]);
+      } else {
+        term.goal = point(r, reach->goal_name);
+      }
+    }
+    terms_.push_back(term);
+  }
 }
 
 void PoseReward::set_markers(std::span<const float> m) {
@@ -79,8 +100,14 @@ double PoseReward::evaluate(std::span<const float> xy, std::span<std::uint8_t> f
     float pa[2], pb[2];
     xy_of(t.a, xy, pa);
     xy_of(t.b, xy, pb);
-    const double dx = t.ax ? static_cast<double>(pa[0]) - pb[0] : 0.0;
-    const double dy = t.ay ? static_cast<double>(pa[1]) - pb[1] : 0.0;
+    std::array<double, 2> b{pb[0], pb[1]};
+    if (t.behind > 0.0) {
+      float pg[2];
+      xy_of(t.goal, xy, pg);
+      b = reach_point(b[0], b[1], pg[0], pg[1], t.behind);
+    }
+    const double dx = t.ax ? pa[0] - b[0] : 0.0;
+    const double dy = t.ay ? pa[1] - b[1] : 0.0;
     const double d = std::sqrt(dx * dx + dy * dy);
     if (!t.success) {
       reward += t.weight * d;

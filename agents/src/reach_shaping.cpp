@@ -6,14 +6,18 @@
 
 namespace parallax::agents {
 
-ReachShaping ReachShaping::from_scene(const sim::SceneModel& scene, double weight) {
+ReachShaping ReachShaping::from_scene(const sim::SceneModel& scene, double weight, double behind) {
   auto refuse = [&](const std::string& why) {
     throw std::invalid_argument("reach shaping: scene '" + scene.name + "': " + why);
   };
   if (!std::isfinite(weight) || weight <= 0.0)
     refuse("the weight must be a finite number > 0, got " + std::to_string(weight));
+  if (!std::isfinite(behind) || behind < 0.0)
+    refuse("the distance behind the target must be a finite number >= 0 (m), got " +
+           std::to_string(behind));
   ReachShaping s;
   s.weight = weight;
+  s.behind = behind;
   for (const auto& act : scene.actuators) {
     if (act.body.empty()) continue;
     s.driven = scene.body_index(act.body);
@@ -29,6 +33,13 @@ ReachShaping ReachShaping::from_scene(const sim::SceneModel& scene, double weigh
     if (b < 0) continue;
     s.target = b;
     s.target_name = t.a;
+    if (t.point) {
+      s.goal_point = {(*t.point)[0], (*t.point)[1]};
+    } else {
+      s.goal_name = t.b;
+      s.goal_body = scene.body_index(t.b);
+      s.goal_marker = scene.marker_index(t.b);
+    }
     break;
   }
   if (s.target < 0)
@@ -36,22 +47,28 @@ ReachShaping ReachShaping::from_scene(const sim::SceneModel& scene, double weigh
   return s;
 }
 
-double ReachShaping::reward(std::span<const float> poses) const {
-  const double dx = static_cast<double>(poses[7 * driven]) - poses[7 * target];
-  const double dy = static_cast<double>(poses[7 * driven + 1]) - poses[7 * target + 1];
-  return -weight * std::sqrt(dx * dx + dy * dy);
+std::array<double, 2> reach_point(double tx, double ty, double gx, double gy, double behind) {
+  const double ux = tx - gx, uy = ty - gy, n = std::sqrt(ux * ux + uy * uy);
+  if (behind <= 0.0 || n < 1e-9) return {tx, ty};
+  return {tx + behind * ux / n, ty + behind * uy / n};
 }
 
-sim::SceneModel ReachShaping::add_to(const sim::SceneModel& scene) const {
-  sim::SceneModel out = scene;
-  sim::RewardTerm term;
-  term.type = sim::RewardType::kDistance;
-  term.a = driven_name;
-  term.b = target_name;
-  term.axes = {true, true, false};
-  term.weight = -weight;
-  out.reward.push_back(term);
-  return out;
+double ReachShaping::reward(std::span<const float> poses, std::span<const float> markers) const {
+  std::array<double, 2> p{poses[7 * target], poses[7 * target + 1]};
+  if (behind > 0.0) {
+    std::array<double, 2> g = goal_point;
+    if (goal_body >= 0) {
+      g = {poses[7 * goal_body], poses[7 * goal_body + 1]};
+    } else if (goal_marker >= 0) {
+      if (markers.size() < 3 * static_cast<std::size_t>(goal_marker) + 2)
+        throw std::invalid_argument("reach shaping: the goal marker '" + goal_name +
+                                    "' needs the markers' positions");
+      g = {markers[3 * goal_marker], markers[3 * goal_marker + 1]};
+    }
+    p = reach_point(p[0], p[1], g[0], g[1], behind);
+  }
+  const double dx = poses[7 * driven] - p[0], dy = poses[7 * driven + 1] - p[1];
+  return -weight * std::sqrt(dx * dx + dy * dy);
 }
 
 }  // namespace parallax::agents

@@ -73,14 +73,21 @@ PY
 "$exe" plan "${common[@]}" --world bullet --reach 0.5 --verify >"$tmp/rb.json"
 "$exe" plan "${common[@]}" --world dream --model "$src/assets/models/push.pt" --reward poses \
   --proprioception --contact-gate 0.12 --reach 0.5 >"$tmp/rd.json" 2>/dev/null
+# ... and with the point to reach behind the cube (both worlds).
+"$exe" plan "${common[@]}" --world bullet --reach 0.5 --reach-behind 0.08 --verify >"$tmp/rbb.json"
+"$exe" plan "${common[@]}" --world dream --model "$src/assets/models/push.pt" --reward poses \
+  --reach 0.5 --reach-behind 0.08 >"$tmp/rdb.json" 2>/dev/null
 "$py" - "$tmp" <<'PY'
 import json, sys
 t = sys.argv[1]
-rb, rd, b = (json.load(open(f"{t}/{n}.json")) for n in ("rb", "rd", "b"))
+rb, rd, b, rbb, rdb = (json.load(open(f"{t}/{n}.json")) for n in ("rb", "rd", "b", "rbb", "rdb"))
 assert rb["reach"] == 0.5 and rd["reach"] == 0.5 and b["reach"] == 0, (rb["reach"], rd["reach"])
-v = rb["verify"]
-assert v["top1_agreement"] == 1 and v["optimism"] == 0, v
-assert 0 <= rd["success_rate"] <= 1 and rd["episodes"] == 2, rd
+assert rb["reach_behind"] == 0 and rbb["reach_behind"] == 0.08 and rdb["reach_behind"] == 0.08
+for r in (rb, rbb):
+    v = r["verify"]
+    assert v["top1_agreement"] == 1 and v["optimism"] == 0, v
+for r in (rd, rdb):
+    assert 0 <= r["success_rate"] <= 1 and r["episodes"] == 2, r
 PY
 
 # 2d. --record: the episodes as they happened go to a dataset in collect's layout (h5py reads it);
@@ -200,6 +207,8 @@ bad plan --world bullet --reach -0.5
 bad plan --world bullet --reach nan
 bad plan --world dream --reach 0.5
 bad plan --scene reacher --world bullet --reach 0.5
+bad plan --world bullet --reach 0.5 --reach-behind -0.1
+bad plan --world bullet --reach-behind 0.08
 # An unknown flag: CLI11's own message (it adds a "Run with --help" line), exit 2.
 set +e; "$exe" plan --frobnicate >/dev/null 2>&1; rc=$?; set -e
 [[ $rc == 2 ]] || { echo "unknown flag: expected exit 2, got $rc"; exit 1; }

@@ -82,6 +82,9 @@ struct PlanRunOptions {
   // Bullet: BulletPlanModel::set_reach; the verifier too). The episodes' returns and successes
   // stay the scene's own.
   double reach = 0.0;
+  // Reach shaping: the point to reach lies this far (m) behind the target on the line from its
+  // goal (ReachShaping::behind; 0: the target's centre). Needs reach > 0.
+  double reach_behind = 0.0;
   // Dream: inference precision (DreamPlanModel::set_precision).
   worldmodel::Precision precision = worldmodel::Precision::kF32;
   // Verification: at each decision Bullet also scores, from the true state, the last

@@ -128,8 +128,9 @@ class DreamPlanModel : public PlanModel {
   // the reward names are found in its imagined frames (FramePoses; a body not found keeps its
   // last position, the root's to start). Throws std::invalid_argument when the members differ
   // in pose bodies, the scene's reward has a term PoseReward cannot evaluate, or (frames) a
-  // body FramePoses refuses.
-  void set_pose_reward(const sim::SceneModel& scene);
+  // body FramePoses refuses. `reach`: the planner's reach shaping as one more term on the same
+  // positions (its bodies are found in the frames too).
+  void set_pose_reward(const sim::SceneModel& scene, const ReachShaping* reach = nullptr);
   bool poses_from_frames() const;  // set_pose_reward() finds the poses in the frames
   // Poses found in frames: a body found within `metres` of where the root's last frame shows it
   // is taken to rest exactly there (0, the default: off). The colour finder's position of a

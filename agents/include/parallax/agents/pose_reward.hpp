@@ -11,7 +11,8 @@
 //   success   bonus once when |p_a - p_b| < within (x, y); terminate ends the plan's future
 // where a and b are pose bodies of the model or markers (their positions are given per root:
 // a goal-conditioned agent is told its goal), or b is the term's fixed point. The scene's
-// terminations stay with the model's continue head.
+// terminations stay with the model's continue head. A planner's reach shaping (reach_shaping.hpp)
+// is one more term on the same positions.
 // Reference: docs/agents.md, "Reward from predicted poses".
 #pragma once
 
@@ -20,15 +21,19 @@
 #include <string>
 #include <vector>
 
+#include "parallax/agents/reach_shaping.hpp"
 #include "parallax/sim/scene.hpp"
 
 namespace parallax::agents {
 
 class PoseReward {
  public:
-  // `pose_bodies`: the model's pose head order. Throws std::invalid_argument naming the scene
-  // and the term for a term it cannot evaluate or a body the model does not predict.
-  PoseReward(const sim::SceneModel& scene, const std::vector<std::string>& pose_bodies);
+  // `pose_bodies`: the model's pose head order; `reach`: a planner's reach shaping, evaluated
+  // after the scene's terms (ReachShaping::reward on these positions). Throws
+  // std::invalid_argument naming the scene and the term for a term it cannot evaluate or a body
+  // the model does not predict.
+  PoseReward(const sim::SceneModel& scene, const std::vector<std::string>& pose_bodies,
+             const ReachShaping* reach = nullptr);
 
   // Per plan state: which success terms fired already (they pay once).
   std::size_t success_terms() const { return success_terms_; }
@@ -48,6 +53,8 @@ class PoseReward {
   struct Term {
     bool success = false;
     Point a, b;
+    Point goal;         // reach shaping with behind > 0: b is reached `behind` past b from goal
+    double behind = 0;  // m
     bool ax = true, ay = true;
     double weight = 0, within = 0, bonus = 0;
     bool terminate = false;

@@ -11,11 +11,21 @@
 //
 // where `driven` is the body the first actuator moves directly (push: the pusher under its
 // planar_velocity actuator) and `target` is body a of the scene's first success term that is
-// another body (push: the cube). Bullet still judges every episode with the scene's own reward;
-// only the planner's objective changes, in both worlds the same way (the oracle with it is the
-// oracle of the same objective). Reference: docs/agents.md, "Reach shaping".
+// another body (push: the cube). With `behind` = d > 0 the point to reach is not the target's
+// centre but the point d behind it on the line from the term's goal (its b: push's goal marker)
+// through the target,
+//
+//     p_target' = p_target + d * unit(p_target - p_goal),
+//
+// where push's expert stands to push the cube straight onto the goal (the data the models were
+// trained on is full of it): a pusher in front of or beside the cube is drawn round it, one that
+// pushes from behind stays on the target point as the cube moves. Bullet still judges every episode
+// with the scene's own reward; only the planner's objective changes, in both worlds the same way
+// (the oracle with it is the oracle of the same objective). Reference: docs/agents.md, "Reach
+// shaping".
 #pragma once
 
+#include <array>
 #include <span>
 #include <string>
 
@@ -25,21 +35,27 @@ namespace parallax::agents {
 
 struct ReachShaping {
   double weight = 0;             // > 0; the term is -weight x distance
+  double behind = 0;             // m >= 0: the point to reach lies this far behind the target
   int driven = -1, target = -1;  // body indices in the scene
   std::string driven_name, target_name;
+  // The goal of the target's success term (its b), one of: a body, a marker, a fixed point.
+  int goal_body = -1, goal_marker = -1;
+  std::array<double, 2> goal_point{0, 0};
+  std::string goal_name;  // empty for a fixed point
 
   // Throws std::invalid_argument naming the scene when the weight is not a finite number > 0,
-  // no actuator drives a body directly (joint actuators: reacher), or no success term names
-  // another body as its body a.
-  static ReachShaping from_scene(const sim::SceneModel& scene, double weight);
+  // `behind` is not a finite distance >= 0, no actuator drives a body directly (joint actuators:
+  // reacher), or no success term names another body as its body a.
+  static ReachShaping from_scene(const sim::SceneModel& scene, double weight, double behind = 0);
 
-  // The term on the bodies' poses [bodies, 7] (x, y, z, qx, qy, qz, qw per body, scene order).
-  double reward(std::span<const float> poses) const;
-
-  // The scene with the term appended to its reward as a distance term (driven to target, x and
-  // y, weight -weight): for rewards evaluated on predicted positions (PoseReward). Worlds keep
-  // the scene itself (a snapshot's layout counts the reward terms).
-  sim::SceneModel add_to(const sim::SceneModel& scene) const;
+  // The term on the bodies' poses [bodies, 7] (x, y, z, qx, qy, qz, qw per body, scene order)
+  // and the markers [M, 3] (needed when behind > 0 and the goal is a marker).
+  double reward(std::span<const float> poses, std::span<const float> markers = {}) const;
 };
+
+// The point to reach on x, y: `behind` metres past the target on the line from the goal through
+// it (the target itself when behind is 0 or the target sits on the goal).
+std::array<double, 2> reach_point(double target_x, double target_y, double goal_x, double goal_y,
+                                  double behind);
 
 }  // namespace parallax::agents
