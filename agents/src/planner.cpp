@@ -849,13 +849,13 @@ void BulletPlanModel::score_outcomes(std::span<const float> plans, int k, int l,
     std::vector<float> markers(reach ? m.scene->markers.size() * 3 : 0);
     for (int i = begin; i < end; ++i) {
       w.restore_state(m.root);
+      if (reach) w.marker_positions(markers);  // markers stay put within an episode
       double ret = 0, discount = 1;
       for (int s = 0; s < l; ++s) {
         const auto res = w.step(plans.subspan((static_cast<std::size_t>(i) * l + s) * m.a, m.a));
         ret += discount * res.reward;
         if (reach) {
           w.poses(poses);
-          w.marker_positions(markers);
           ret += discount * m.reach.reward(poses, markers);
         }
         discount *= gamma;
