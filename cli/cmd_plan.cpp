@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "flag_checks.hpp"
+#include "parallax/agents/approach_limit.hpp"
 #include "parallax/agents/dream_agents.hpp"
 #include "parallax/agents/model_source.hpp"
 #include "parallax/agents/reach_shaping.hpp"
@@ -31,6 +32,7 @@ struct PlanArgs {
   double temperature = 0.1, gamma = 0.99, pessimism = 1.0, rest_tolerance = 0.0, contact_gate = 0.0;
   double reach = 0.0;
   double reach_behind = 0.0;
+  double approach = 0.0, approach_floor = 0.3;
   std::vector<std::string> ensemble;
   std::uint64_t seed = 0, planner_seed = 0;
   std::string device = "cpu", out, record, reward = "head";
@@ -109,6 +111,18 @@ void run(const PlanArgs& a) {
   if (a.reach_behind > 0.0 && a.reach == 0.0) throw UsageError("--reach-behind needs --reach W");
   o.reach = a.reach;
   o.reach_behind = a.reach_behind;
+  if (!std::isfinite(a.approach) || a.approach < 0.0)
+    throw UsageError("--approach must be a finite distance >= 0 (m), got " +
+                     std::to_string(a.approach));
+  if (!std::isfinite(a.approach_floor) || a.approach_floor <= 0.0 || a.approach_floor > 1.0)
+    throw UsageError("--approach-floor must be a fraction in (0, 1], got " +
+                     std::to_string(a.approach_floor));
+  if (a.approach > 0.0 && a.world == "dream" && a.reward != "poses")
+    throw UsageError(
+        "--approach in the dream needs --reward poses (the task's body is read in "
+        "the perceived frame)");
+  o.approach_radius = a.approach;
+  o.approach_floor = a.approach_floor;
   o.verify = a.verify;
   o.world = a.world;
   o.episodes = a.episodes;
@@ -125,6 +139,13 @@ void run(const PlanArgs& a) {
       agents::ReachShaping::from_scene(*scene, o.reach, o.reach_behind);
     } catch (const std::invalid_argument& e) {
       throw UsageError(std::string("--reach: ") + e.what());
+    }
+  }
+  if (o.approach_radius > 0.0) {
+    try {
+      agents::ApproachLimit::from_scene(*scene, o.approach_radius, o.approach_floor);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--approach: ") + e.what());
     }
   }
   agents::ModelSource src;
@@ -210,6 +231,10 @@ void run(const PlanArgs& a) {
   if (o.edge_guard) j["edge_guard"] = true;
   if (o.edge_reader) j["edge_reader"] = true;
   if (o.planner.action_limit < 1.0f) j["action_limit"] = a.action_limit;
+  if (o.approach_radius > 0.0) {
+    j["approach_radius_m"] = o.approach_radius;
+    j["approach_floor"] = o.approach_floor;
+  }
   if (!o.ensemble.empty()) {
     j["ensemble"] = a.ensemble;  // the members after --model
     j["pessimism"] = o.pessimism;
@@ -357,6 +382,15 @@ void register_plan(CLI::App& app) {
                   "Reach shaping: the point to reach lies D m behind the task's body on the line "
                   "from its goal (push: where the expert stands to push the cube onto the goal; "
                   "0 = the body's centre)")
+      ->capture_default_str();
+  sub->add_option("--approach", a->approach,
+                  "Approach limit, either world: at each decision the action limit is scaled by "
+                  "clamp(d / R, --approach-floor, 1), d the task's body-goal distance as the "
+                  "planner perceives it (push: slow pushes near the goal; 0 = off; the dream "
+                  "needs --reward poses)")
+      ->capture_default_str();
+  sub->add_option("--approach-floor", a->approach_floor,
+                  "Approach limit: the fraction of the action limit kept at the goal, (0, 1]")
       ->capture_default_str();
   sub->add_option("--episodes", a->episodes, "Episodes (E)")->capture_default_str();
   sub->add_option("--seed", a->seed, "Bullet seed of episode 0 (episode e: seed + e)")

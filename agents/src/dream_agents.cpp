@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 
+#include "parallax/agents/approach_limit.hpp"
 #include "parallax/agents/episode_recorder.hpp"
 #include "parallax/agents/policy.hpp"
 #include "parallax/agents/reach_shaping.hpp"
@@ -88,6 +90,7 @@ PlanDecision verify_decision(BulletPlanModel& verifier, const sim::WorldState& s
   d.chosen_success = ok[k] != 0;
   d.candidates_success = static_cast<int>(std::count(ok.begin(), ok.begin() + k, 1));
   d.chosen_plan = chosen;
+  d.action_limit = planner.options().action_limit;
   d.imagined_returns.assign(rets.begin(), rets.end());
   d.bullet_returns.assign(truth.begin(), truth.begin() + k);
   d.check = check_decision(d.imagined_returns, d.bullet_returns);
@@ -135,6 +138,9 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
           "plan: reach shaping in the dream needs the reward from poses (a reward head has no "
           "term for it)");
   }
+  std::optional<ApproachLimit> approach;
+  if (o.approach_radius != 0.0)
+    approach = ApproachLimit::from_scene(*scene, o.approach_radius, o.approach_floor);
   const int steps = o.max_steps > 0 ? o.max_steps : scene->episode_steps;
 
   FrameRenderer render(scene);
@@ -158,6 +164,10 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     dream->set_edge_guard(o.edge_guard);
     dream->set_edge_reader(o.edge_reader);
     dream->set_precision(o.precision);
+    if (approach && !dream->poses_from_frames())
+      throw std::invalid_argument(
+          "plan: an approach limit in the dream needs the reward from poses found in frames (the "
+          "task's body is read in the perceived frame)");
   } else {
     oracle = std::make_unique<BulletPlanModel>(scene, o.planner.candidates, o.threads);
     if (reach) oracle->set_reach(*reach);
@@ -248,6 +258,31 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
           set_dream_root();
         else
           oracle->set_root(saved);
+        if (approach) {
+          // The task's body and goal as the planner's world perceives them: Bullet's state, or
+          // in the dream the perceived frame's reading (the goal marker, as the agent is told
+          // it); a body the frame does not show leaves the limit at its full value.
+          std::vector<float> pose(scene->bodies.size() * 7), goal_markers(markers.size());
+          world.poses(pose);
+          world.marker_positions(goal_markers);
+          double d = 0;
+          if (dreaming) {
+            const auto& task = approach->task;
+            bool seen_all = true;
+            for (int b : {task.target, task.goal_body}) {
+              if (b < 0) continue;
+              const auto xy = dream->root_position(scene->bodies[b].name);
+              seen_all = seen_all && xy.has_value();
+              if (xy) pose[7 * b] = (*xy)[0], pose[7 * b + 1] = (*xy)[1];
+            }
+            d = seen_all ? task.distance(pose, goal_markers)
+                         : std::numeric_limits<double>::quiet_NaN();
+          } else {
+            d = approach->task.distance(pose, goal_markers);
+          }
+          planner.set_action_limit(
+              static_cast<float>(o.planner.action_limit * approach->fraction(d)));
+        }
         const auto t0 = std::chrono::steady_clock::now();
         const auto chosen = planner.plan(plan_model);
         const double ms =
@@ -383,7 +418,8 @@ json PlanDecision::to_json() const {
           {"chosen_plan", chosen_plan},
           {"imagined_returns", imagined_returns},
           {"bullet_returns", bullet_returns},
-          {"body_xy", body_xy}};
+          {"body_xy", body_xy},
+          {"action_limit", action_limit}};
 }
 
 json PlanReport::to_json(const PlanRunOptions& o, const std::string& scene,

@@ -183,6 +183,13 @@ std::span<const float> Planner::plan(PlanModel& model) {
   return best_;
 }
 
+void Planner::set_action_limit(float limit) {
+  PlannerOptions o = options_;
+  o.action_limit = limit;
+  validate(o);
+  options_.action_limit = limit;
+}
+
 void Planner::shift(int steps) {
   const int l = options_.horizon;
   if (steps <= 0) return;
@@ -686,6 +693,19 @@ void DreamPlanModel::set_rest_tolerance(double metres) {
         "rest tolerance: needs the reward from poses found in frames (set_pose_reward() with a "
         "frame model); a pose head has no root frame to rest at");
   impl_->rest_tolerance = metres;
+}
+
+std::optional<std::array<float, 2>> DreamPlanModel::root_position(const std::string& body) const {
+  const Impl& m = *impl_;
+  if (!m.root_frames.defined())
+    throw std::logic_error("DreamPlanModel: set_root() must be called before root_position()");
+  if (!m.frame_poses) return std::nullopt;
+  const auto& names = m.frame_poses->bodies();
+  const auto it = std::find(names.begin(), names.end(), body);
+  if (it == names.end()) return std::nullopt;
+  const auto b = static_cast<std::size_t>(it - names.begin());
+  if (b >= m.root_found.size() || !m.root_found[b]) return std::nullopt;
+  return std::array<float, 2>{m.root_xy[2 * b], m.root_xy[2 * b + 1]};
 }
 
 bool DreamPlanModel::poses_from_frames() const {

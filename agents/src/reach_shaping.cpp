@@ -27,21 +27,8 @@ ReachShaping ReachShaping::from_scene(const sim::SceneModel& scene, double weigh
     }
   }
   if (s.driven < 0) refuse("no actuator drives a body directly (joint actuators only)");
-  for (const auto& t : scene.reward) {
-    if (t.type != sim::RewardType::kSuccess || t.a == s.driven_name) continue;
-    const int b = scene.body_index(t.a);
-    if (b < 0) continue;
-    s.target = b;
-    s.target_name = t.a;
-    if (t.point) {
-      s.goal_point = {(*t.point)[0], (*t.point)[1]};
-    } else {
-      s.goal_name = t.b;
-      s.goal_body = scene.body_index(t.b);
-      s.goal_marker = scene.marker_index(t.b);
-    }
-    break;
-  }
+  if (auto task = TaskGoal::from_scene(scene, s.driven_name))
+    static_cast<TaskGoal&>(s) = std::move(*task);
   if (s.target < 0)
     refuse("no success term names a body other than '" + s.driven_name + "' as its body a");
   return s;
@@ -56,15 +43,7 @@ std::array<double, 2> reach_point(double tx, double ty, double gx, double gy, do
 double ReachShaping::reward(std::span<const float> poses, std::span<const float> markers) const {
   std::array<double, 2> p{poses[7 * target], poses[7 * target + 1]};
   if (behind > 0.0) {
-    std::array<double, 2> g = goal_point;
-    if (goal_body >= 0) {
-      g = {poses[7 * goal_body], poses[7 * goal_body + 1]};
-    } else if (goal_marker >= 0) {
-      if (markers.size() < 3 * static_cast<std::size_t>(goal_marker) + 2)
-        throw std::invalid_argument("reach shaping: the goal marker '" + goal_name +
-                                    "' needs the markers' positions");
-      g = {markers[3 * goal_marker], markers[3 * goal_marker + 1]};
-    }
+    const auto g = goal_xy(poses, markers);
     p = reach_point(p[0], p[1], g[0], g[1], behind);
   }
   const double dx = poses[7 * driven] - p[0], dy = poses[7 * driven + 1] - p[1];

@@ -184,6 +184,30 @@ TEST_CASE("planners keep every action within the action limit", "[planner]") {
                       Catch::Contains("action limit"));
 }
 
+TEST_CASE("planner action limit set between decisions binds the next plan", "[planner]") {
+  // First decision unlimited: the optimum (0.5, -0.3) itself. Then the limit 0.4 (as an
+  // approach limit sets it near the goal): the next plan, warm start included, lies in the box
+  // and finds the clamped optimum (0.4, -0.3), as in the test above.
+  QuadraticModel model({0.5f, -0.3f});
+  ag::Planner p(quadratic_search(ag::PlannerKind::kCem), 2);
+  p.reset(3);
+  const auto first = p.plan(model);
+  CHECK(std::abs(first[0] - 0.5f) < 0.1);
+  p.shift(1);
+  p.set_action_limit(0.4f);
+  CHECK(p.options().action_limit == 0.4f);
+  const auto plan = p.plan(model);
+  for (float v : plan) CHECK(std::abs(v) <= 0.4f);
+  for (int s = 0; s < 3; ++s) {
+    CHECK(std::abs(plan[s * 2] - 0.4f) < 0.1);
+    CHECK(std::abs(plan[s * 2 + 1] + 0.3f) < 0.1);
+  }
+  for (float bad : {0.0f, -0.5f, 1.5f, std::nanf("")}) {
+    CHECK_THROWS_WITH(p.set_action_limit(bad), Catch::Contains("action limit"));
+    CHECK(p.options().action_limit == 0.4f);  // unchanged
+  }
+}
+
 TEST_CASE("planner shift keeps the tail of the plan as the warm start", "[planner]") {
   QuadraticModel model({0.25f});
   ag::PlannerOptions o;

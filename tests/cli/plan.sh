@@ -77,6 +77,21 @@ PY
 "$exe" plan "${common[@]}" --world bullet --reach 0.5 --reach-behind 0.08 --verify >"$tmp/rbb.json"
 "$exe" plan "${common[@]}" --world dream --model "$src/assets/models/push.pt" --reward poses \
   --reach 0.5 --reach-behind 0.08 >"$tmp/rdb.json" 2>/dev/null
+# ... and with an approach limit (both worlds; the oracle's decisions record their limits).
+"$exe" plan "${common[@]}" --world bullet --reach 0.5 --approach 0.3 --approach-floor 0.2 \
+  --verify --out "$tmp/ab" >"$tmp/ab.json"
+"$exe" plan "${common[@]}" --world dream --model "$src/assets/models/push.pt" --reward poses \
+  --approach 0.3 >"$tmp/ad.json" 2>/dev/null
+"$py" - "$tmp" <<'PY'
+import json, sys
+t = sys.argv[1]
+ab, ad = (json.load(open(f"{t}/{n}.json")) for n in ("ab", "ad"))
+assert ab["approach_radius_m"] == 0.3 and ab["approach_floor"] == 0.2, ab
+assert ad["approach_radius_m"] == 0.3 and ad["approach_floor"] == 0.3, ad
+limits = [json.loads(l)["action_limit"] for l in open(f"{t}/ab/decisions.jsonl")]
+assert limits and all(0.2 - 1e-6 <= x <= 1 for x in limits), limits
+assert ab["verify"]["top1_agreement"] == 1, ab["verify"]
+PY
 "$py" - "$tmp" <<'PY'
 import json, sys
 t = sys.argv[1]
@@ -209,6 +224,11 @@ bad plan --world dream --reach 0.5
 bad plan --scene reacher --world bullet --reach 0.5
 bad plan --world bullet --reach 0.5 --reach-behind -0.1
 bad plan --world bullet --reach-behind 0.08
+bad plan --world bullet --approach -0.1
+bad plan --world bullet --approach 0.15 --approach-floor 0
+bad plan --world bullet --approach 0.15 --approach-floor 1.5
+bad plan --world dream --approach 0.15
+bad plan --scene cartpole --world bullet --approach 0.15
 # An unknown flag: CLI11's own message (it adds a "Run with --help" line), exit 2.
 set +e; "$exe" plan --frobnicate >/dev/null 2>&1; rc=$?; set -e
 [[ $rc == 2 ]] || { echo "unknown flag: expected exit 2, got $rc"; exit 1; }

@@ -85,6 +85,12 @@ struct PlanRunOptions {
   // Reach shaping: the point to reach lies this far (m) behind the target on the line from its
   // goal (ReachShaping::behind; 0: the target's centre). Needs reach > 0.
   double reach_behind = 0.0;
+  // Approach limit (approach_limit.hpp; radius 0 = off): at each decision the planner's action
+  // limit is planner.action_limit x clamp(d / approach_radius, approach_floor, 1), d the task
+  // body's distance to its goal as the planner's world perceives it (Bullet's state; the dream:
+  // the root frame's reading, which needs the reward from poses found in frames).
+  double approach_radius = 0.0;
+  double approach_floor = 0.3;
   // Dream: inference precision (DreamPlanModel::set_precision).
   worldmodel::Precision precision = worldmodel::Precision::kF32;
   // Verification: at each decision Bullet also scores, from the true state, the last
@@ -124,6 +130,7 @@ struct PlanDecision {
   std::vector<double> imagined_returns, bullet_returns;  // [K] the last iteration's candidates
   std::vector<float> chosen_plan;                        // [L, A] the plan decided on
   std::vector<float> body_xy;      // [bodies, 2] the true positions at the decision (m)
+  float action_limit = 1.0f;       // the planner's action limit at the decision
   nlohmann::json to_json() const;  // one line of `plan --verify --out`'s decisions.jsonl
 };
 

@@ -20,8 +20,10 @@
 // Reference: docs/agents.md.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
@@ -189,6 +191,10 @@ class DreamPlanModel : public PlanModel {
   // std::invalid_argument when the poses do not come from frames.
   void set_edge_reader(bool enable);
   void set_markers(std::span<const float> markers_xyz);  // [M, 3] m; ignored without pose reward
+  // Poses found in frames: where `body` stands (x, y, m) as read in the root's last frame;
+  // nullopt when the body is not read there (the frame does not show it, or it is not one of
+  // the bodies found). Throws std::logic_error before set_root().
+  std::optional<std::array<float, 2>> root_position(const std::string& body) const;
 
  private:
   void find_in_frames(std::vector<std::string> bodies);
@@ -234,6 +240,9 @@ class Planner {
   // tail repeats the last action's mean; the spread goes back to init_std there).
   void shift(int steps);
   double best_return() const { return best_return_; }
+  // Changes options().action_limit from the next plan() on (an approach limit sets it at each
+  // decision, approach_limit.hpp); throws std::invalid_argument outside (0, 1].
+  void set_action_limit(float limit);
   // The candidates and returns of the last iteration of the last plan() (for the scale curves).
   std::span<const float> last_candidates() const { return cand_; }   // [K, L, A]
   std::span<const double> last_returns() const { return returns_; }  // [K]

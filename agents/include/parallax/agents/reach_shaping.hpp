@@ -29,19 +29,18 @@
 #include <span>
 #include <string>
 
+#include "parallax/agents/task_goal.hpp"
 #include "parallax/sim/scene.hpp"
 
 namespace parallax::agents {
 
-struct ReachShaping {
-  double weight = 0;             // > 0; the term is -weight x distance
-  double behind = 0;             // m >= 0: the point to reach lies this far behind the target
-  int driven = -1, target = -1;  // body indices in the scene
-  std::string driven_name, target_name;
-  // The goal of the target's success term (its b), one of: a body, a marker, a fixed point.
-  int goal_body = -1, goal_marker = -1;
-  std::array<double, 2> goal_point{0, 0};
-  std::string goal_name;  // empty for a fixed point
+// The target and its goal (TaskGoal's fields): the first success term whose body a is not the
+// driven body.
+struct ReachShaping : TaskGoal {
+  double weight = 0;  // > 0; the term is -weight x distance
+  double behind = 0;  // m >= 0: the point to reach lies this far behind the target
+  int driven = -1;    // body index in the scene
+  std::string driven_name;
 
   // Throws std::invalid_argument naming the scene when the weight is not a finite number > 0,
   // `behind` is not a finite distance >= 0, no actuator drives a body directly (joint actuators:
