@@ -347,22 +347,22 @@ void register_plan(CLI::App& app) {
                   "one the bodies found in its imagined frames; the goal is given)")
       ->capture_default_str();
   sub->add_option("--rest-tolerance", a->rest_tolerance,
-                  "Dream, --reward poses from frames: a body found within this many metres of "
-                  "where the observed frame shows it rests there (0 = off)")
+                  "Dream, --reward poses: a body read within this many metres of where the "
+                  "observed frame (or a pose head, the root state) shows it rests there (0 = off)")
       ->capture_default_str();
   sub->add_flag("--verify", a->verify,
                 "At each decision Bullet also scores the last iteration's K candidates and the "
                 "chosen plan from the true state: how well the planner's model ranked them "
                 "(the report's \"verify\"; with --out, decisions.jsonl)");
   sub->add_option("--contact-gate", a->contact_gate,
-                  "Dream, --reward poses from frames: a body the actions do not drive rests "
-                  "where the observed frame shows it until a driven body is found within this "
-                  "many metres of it (0 = off)")
+                  "Dream, --reward poses: a body the actions do not drive rests where the "
+                  "observed frame (or a pose head, the root state) shows it until a driven body "
+                  "comes within this many metres of it (0 = off)")
       ->capture_default_str();
   sub->add_flag("--proprioception", a->proprioception,
-                "Dream, --reward poses from frames: the bodies the actions move kinematically "
-                "(push's pusher) are the agent's own: told where they stand at each decision, "
-                "moved by each plan's actions, not looked for in imagined frames");
+                "Dream, --reward poses: the bodies the actions move kinematically (push's "
+                "pusher) are the agent's own: told where they stand at each decision, moved by "
+                "each plan's actions, not read from imagined frames or the pose head");
   sub->add_flag("--own-body-frames", a->own_body_frames,
                 "Dream, with --proprioception: each imagined frame is repainted with the own "
                 "bodies where the plan has taken them, and the model goes on from it");

@@ -16,6 +16,15 @@
 #include "parallax/worldmodel/dream_batch.hpp"
 
 namespace parallax::agents {
+namespace {
+
+std::string comma_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
 
 PlannerKind planner_kind_from_string(const std::string& name) {
   if (name == "shooting") return PlannerKind::kShooting;
@@ -227,6 +236,9 @@ struct DreamPlanModel::Impl {
   worldmodel::Precision precision = worldmodel::Precision::kF32;
   std::unique_ptr<PoseReward> pose_reward;  // set: rewards from the predicted poses
   std::unique_ptr<FramePoses> frame_poses;  // set: those poses are found in the frames
+  // The bodies whose x, y the reward reads, in PoseReward's order: those found in the frames,
+  // or the pose head's (pose_bodies). Empty without a reward from poses.
+  std::vector<std::string> bodies;
   std::vector<float> root_xy;               // [P, 2] frame_poses: found in the root's last frame
   std::vector<float> xy;                    // [K, P, 2] frame_poses: each slot's last found
   std::vector<std::uint8_t> found;          // [P] frame_poses: scratch of find()
@@ -290,7 +302,7 @@ struct DreamPlanModel::Impl {
     torch::Tensor p;
     if (frame_poses) {
       // The poses the imagined frames show; a body not found keeps its last position.
-      per = 2 * frame_poses->bodies().size();
+      per = 2 * bodies.size();
       auto f = dream.frames().slice(0, 0, k).permute({0, 2, 3, 1}).contiguous();
       const std::size_t fsz = static_cast<std::size_t>(f.size(1)) * f.size(2) * 3;
       if (proprio) advance_own(k);
@@ -318,40 +330,55 @@ struct DreamPlanModel::Impl {
             if (driven[b] && !found[b]) lost[i * found.size() + b] = 1;
       }
       pp = xy.data();
-      if (rest_tolerance > 0.0 || contact_gate > 0.0) {
-        rest_xy.assign(xy.begin(), xy.begin() + static_cast<std::ptrdiff_t>(k * per));
-        const std::size_t np = per / 2;
-        const double tol2 = rest_tolerance * rest_tolerance, gate2 = contact_gate * contact_gate;
-        for (int i = 0; i < k; ++i)
-          for (std::size_t b = 0; b < np; ++b) {
-            float* q = rest_xy.data() + i * per + 2 * b;
-            const float* root = root_xy.data() + 2 * b;
-            if (contact_gate > 0.0 && !driven[b]) {
-              // Contact gate (set_contact_gate): untouched, the body rests where the root
-              // shows it; touched once a driven body is found within the gate of that spot.
-              std::uint8_t& t = touched[i * np + b];
-              for (std::size_t d = 0; d < np && !t; ++d) {
-                if (!driven[d] || lost[i * np + d]) continue;
-                const float* o = xy.data() + i * per + 2 * d;
-                const double dx = o[0] - root[0], dy = o[1] - root[1];
-                t = dx * dx + dy * dy <= gate2;
-              }
-              if (!t) {
-                q[0] = root[0], q[1] = root[1];
-                if (edge_guard) unsure[i * np + b] = root_unsure[b];
-                continue;
-              }
-            }
-            // A body within the tolerance of its root position rests there (set_rest_tolerance).
-            const double dx = q[0] - root[0], dy = q[1] - root[1];
-            if (dx * dx + dy * dy <= tol2) q[0] = root[0], q[1] = root[1];
-          }
-        pp = rest_xy.data();
-      }
     } else {
       p = dream.poses();  // [capacity, P, 2]
       per = static_cast<std::size_t>(p.size(1)) * 2;
       pp = p.data_ptr<float>();
+      if (head_post()) {
+        // The pose head's positions, with the agent's own bodies where the plan took them.
+        xy.assign(pp, pp + static_cast<std::ptrdiff_t>(k * per));
+        if (proprio) {
+          advance_own(k);
+          for (int i = 0; i < k; ++i)
+            for (std::size_t b = 0; b < bodies.size(); ++b)
+              if (own_offset[b] >= 0) {
+                xy[i * per + 2 * b] = own_xy[i * per + 2 * b];
+                xy[i * per + 2 * b + 1] = own_xy[i * per + 2 * b + 1];
+              }
+        }
+        pp = xy.data();
+      }
+    }
+    // The bodies at rest and behind the contact gate (found in frames, or the pose head's).
+    if (rest_tolerance > 0.0 || contact_gate > 0.0) {
+      rest_xy.assign(xy.begin(), xy.begin() + static_cast<std::ptrdiff_t>(k * per));
+      const std::size_t np = per / 2;
+      const double tol2 = rest_tolerance * rest_tolerance, gate2 = contact_gate * contact_gate;
+      for (int i = 0; i < k; ++i)
+        for (std::size_t b = 0; b < np; ++b) {
+          float* q = rest_xy.data() + i * per + 2 * b;
+          const float* root = root_xy.data() + 2 * b;
+          if (contact_gate > 0.0 && !driven[b]) {
+            // Contact gate (set_contact_gate): untouched, the body rests where the root
+            // shows it; touched once a driven body is found within the gate of that spot.
+            std::uint8_t& t = touched[i * np + b];
+            for (std::size_t d = 0; d < np && !t; ++d) {
+              if (!driven[d] || lost[i * np + d]) continue;
+              const float* o = xy.data() + i * per + 2 * d;
+              const double dx = o[0] - root[0], dy = o[1] - root[1];
+              t = dx * dx + dy * dy <= gate2;
+            }
+            if (!t) {
+              q[0] = root[0], q[1] = root[1];
+              if (edge_guard) unsure[i * np + b] = root_unsure[b];
+              continue;
+            }
+          }
+          // A body within the tolerance of its root position rests there (set_rest_tolerance).
+          const double dx = q[0] - root[0], dy = q[1] - root[1];
+          if (dx * dx + dy * dy <= tol2) q[0] = root[0], q[1] = root[1];
+        }
+      pp = rest_xy.data();
     }
     none_left.assign(nf, 1);
     for (int i = 0; i < k; ++i) {
@@ -415,9 +442,30 @@ struct DreamPlanModel::Impl {
   bool reading_unsure(std::size_t b) const {
     return !found[b] || (border[b] && !frame_poses->cut_reading());
   }
-  // frame_poses: every slot starts from the poses found in the root's last frame.
-  void start_frame_poses(int k) {
-    if (!frame_poses) return;
+  // A pose head whose positions are post-processed like found ones (proprioception, the contact
+  // gate, the rest tolerance): its reading of the root stands in for the root frame's.
+  // driven, root_xy and found sized for `bodies`; driven: the bodies an actuator moves.
+  void mark_driven() {
+    root_xy.assign(2 * bodies.size(), 0.0f);
+    found.assign(bodies.size(), 0);
+    driven.assign(bodies.size(), 0);
+    for (std::size_t b = 0; b < bodies.size(); ++b)
+      for (const auto& act : scene->actuators) driven[b] |= act.body == bodies[b];
+  }
+  bool head_post() const {
+    return !frame_poses && (proprio || contact_gate > 0.0 || rest_tolerance > 0.0);
+  }
+  // frame_poses (or head_post()): every slot starts from the root's poses: found in the root's
+  // last frame, or the pose head's reading of the root state (slot 0 of `dream`, just opened).
+  void start_frame_poses(worldmodel::DreamBatch& dream, int k) {
+    if (head_post()) {
+      const auto p = dream.poses();  // [capacity, P, 2]; slot 0 is the root
+      const float* r = p.data_ptr<float>();
+      root_xy.assign(r, r + 2 * bodies.size());
+      root_found.assign(bodies.size(), 1);
+    } else if (!frame_poses) {
+      return;
+    }
     xy.resize(static_cast<std::size_t>(k) * root_xy.size());
     for (int i = 0; i < k; ++i)
       std::copy(root_xy.begin(), root_xy.end(), xy.begin() + i * root_xy.size());
@@ -451,7 +499,7 @@ struct DreamPlanModel::Impl {
     if (pose_reward) {
       fired.assign(static_cast<std::size_t>(k) * pose_reward->success_terms(), 0);
       ended.assign(k, 0);
-      start_frame_poses(k);
+      start_frame_poses(dream, k);
     }
     for (int s = 0; s < l; ++s) {
       for (int i = 0; i < k; ++i)
@@ -561,7 +609,16 @@ void DreamPlanModel::set_pose_reward(const sim::SceneModel& scene, const ReachSh
     find_in_frames(std::move(bodies));
     return;
   }
-  impl_->pose_reward = std::make_unique<PoseReward>(scene, first.pose_bodies, reach);
+  // A pose head: its bodies' positions, read each step (and at the root, for proprioception,
+  // the contact gate and the rest tolerance).
+  Impl& m = *impl_;
+  m.pose_reward = std::make_unique<PoseReward>(scene, first.pose_bodies, reach);
+  m.frame_poses.reset();
+  m.scene = std::make_shared<const sim::SceneModel>(scene);
+  m.reach = reach ? *reach : ReachShaping{};
+  m.bodies = first.pose_bodies;
+  m.mark_driven();
+  if (m.proprio) set_proprioception(true);  // the bodies changed
 }
 
 void DreamPlanModel::find_in_frames(std::vector<std::string> bodies) {
@@ -576,11 +633,8 @@ void DreamPlanModel::find_in_frames(std::vector<std::string> bodies) {
   m.pose_reward =
       std::make_unique<PoseReward>(*m.scene, bodies, m.reach.weight > 0.0 ? &m.reach : nullptr);
   m.frame_poses = std::move(frame_poses);
-  m.root_xy.assign(2 * bodies.size(), 0.0f);
-  m.found.assign(bodies.size(), 0);
-  m.driven.assign(bodies.size(), 0);
-  for (std::size_t b = 0; b < bodies.size(); ++b)
-    for (const auto& act : m.scene->actuators) m.driven[b] |= act.body == bodies[b];
+  m.bodies = std::move(bodies);
+  m.mark_driven();
   m.root_frames = torch::Tensor();          // the root's poses need finding again: set_root() anew
   if (m.proprio) set_proprioception(true);  // the bodies found changed
 }
@@ -590,11 +644,16 @@ void DreamPlanModel::set_contact_gate(double metres) {
   if (!std::isfinite(metres) || metres < 0.0)
     throw std::invalid_argument("contact gate: must be a finite number of metres >= 0, got " +
                                 std::to_string(metres));
-  if (metres > 0.0 && !m.frame_poses)
+  if (metres > 0.0 && m.bodies.empty())
     throw std::invalid_argument(
-        "contact gate: needs the reward from poses found in frames (set_pose_reward() with a "
-        "frame model)");
-  if (metres > 0.0) {
+        "contact gate: needs the reward from poses (set_pose_reward()): found in frames or a "
+        "pose head's");
+  if (metres > 0.0 && !m.frame_poses &&
+      std::find(m.driven.begin(), m.driven.end(), 1) == m.driven.end())
+    throw std::invalid_argument(
+        "contact gate: the pose head has no body the actions drive (its bodies: " +
+        comma_list(m.bodies) + "; train_latent.py --pose-bodies with the driven one, e.g. pusher)");
+  if (metres > 0.0 && m.frame_poses) {
     // The bodies the actions drive are found too (after the reward's, which PoseReward reads).
     std::vector<std::string> bodies = m.frame_poses->bodies();
     bool more = false;
@@ -618,11 +677,11 @@ void DreamPlanModel::set_proprioception(bool enable) {
     m.painter.reset();
     return;
   }
-  if (!m.frame_poses)
+  if (m.bodies.empty())
     throw std::invalid_argument(
-        "proprioception: needs the reward from poses found in frames (set_pose_reward() with a "
-        "frame model)");
-  const auto& bodies = m.frame_poses->bodies();
+        "proprioception: needs the reward from poses (set_pose_reward()): found in frames or a "
+        "pose head's");
+  const auto& bodies = m.bodies;
   m.own_offset.assign(bodies.size(), -1);
   m.own_step.assign(bodies.size(), 0.0f);
   m.own_root.assign(2 * bodies.size(), 0.0f);
@@ -658,7 +717,7 @@ std::vector<std::string> DreamPlanModel::proprioceptive_bodies() const {
   std::vector<std::string> out;
   if (!m.proprio) return out;
   for (std::size_t b = 0; b < m.own_offset.size(); ++b)
-    if (m.own_offset[b] >= 0) out.push_back(m.frame_poses->bodies()[b]);
+    if (m.own_offset[b] >= 0) out.push_back(m.bodies[b]);
   return out;
 }
 
@@ -676,7 +735,7 @@ void DreamPlanModel::set_proprioception_xy(std::span<const float> xy) {
     if (m.own_offset[b] < 0) continue;
     for (int c = 0; c < 2; ++c, ++q) {
       if (!std::isfinite(xy[q]))
-        throw std::invalid_argument("proprioception: body '" + m.frame_poses->bodies()[b] + "' " +
+        throw std::invalid_argument("proprioception: body '" + m.bodies[b] + "' " +
                                     (c ? "y" : "x") + " is " + std::to_string(xy[q]));
       m.own_root[2 * b + c] = xy[q];
     }
@@ -688,10 +747,10 @@ void DreamPlanModel::set_rest_tolerance(double metres) {
   if (!std::isfinite(metres) || metres < 0.0)
     throw std::invalid_argument("rest tolerance: must be a finite number of metres >= 0, got " +
                                 std::to_string(metres));
-  if (metres > 0.0 && !impl_->frame_poses)
+  if (metres > 0.0 && impl_->bodies.empty())
     throw std::invalid_argument(
-        "rest tolerance: needs the reward from poses found in frames (set_pose_reward() with a "
-        "frame model); a pose head has no root frame to rest at");
+        "rest tolerance: needs the reward from poses (set_pose_reward()): found in frames or a "
+        "pose head's");
   impl_->rest_tolerance = metres;
 }
 
@@ -742,6 +801,10 @@ void DreamPlanModel::set_own_body_frames(bool enable) {
   if (!m.proprio)
     throw std::invalid_argument(
         "own bodies in the frames: needs proprioception (set_proprioception())");
+  if (!m.frame_poses)
+    throw std::invalid_argument(
+        "own bodies in the frames: needs the poses found in frames (a model without a pose "
+        "head); a pose head reads the latent, not the repainted frame");
   m.painter =
       std::make_unique<OwnBodyPainter>(m.scene, proprioceptive_bodies(), m.frame_poses->finder());
   if (!m.markers.empty()) m.painter->set_markers(m.markers);
@@ -797,7 +860,7 @@ std::vector<std::uint8_t> DreamPlanModel::imagine(std::span<const float> plan, i
   if (m.pose_reward) {
     m.fired.assign(m.pose_reward->success_terms(), 0);
     m.ended.assign(1, 0);
-    m.start_frame_poses(1);
+    m.start_frame_poses(dream, 1);
   }
   std::vector<float> r(1);
   for (int s = 0; s < l; ++s) {

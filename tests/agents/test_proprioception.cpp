@@ -4,17 +4,20 @@
 // push variant whose reward names the pusher; the contact gate worked out by hand from the
 // finder's readings of the drifting model's frames, with the pusher out of every frame; and for
 // the own bodies painted into frames (OwnBodyPainter), the renderer's true frames and Bullet's
-// pusher under the same actions.
+// pusher under the same actions. With a pose head (a `latent` model trained with --pose-bodies):
+// Bullet's pusher under the plans' actions and the model's own outputs stepped by hand.
 // torch first: c10 defines a glog-style CHECK that would replace Catch's (last one wins).
 #include <torch/torch.h>
 #undef CHECK
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -26,6 +29,8 @@
 #include "parallax/sim/render_inputs.hpp"
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/world.hpp"
+#include "parallax/worldmodel/world_model.hpp"
+#include "random_latent.hpp"
 #include "still_world_model.hpp"
 
 namespace {
@@ -208,6 +213,123 @@ TEST_CASE("dream planner refuses proprioception it cannot have and names why",
                     Catch::Contains("set_proprioception_xy"));
   dream.set_proprioception_xy(pusher_xy(*scene, world));
   CHECK_NOTHROW(dream.score(plans, 2, 3, 0.9f, returns));
+}
+
+TEST_CASE(
+    "dream planner with a pose head: the pusher moves as in Bullet, the cube rests behind "
+    "the gate",
+    "[proprioception][pose_reward][planner]") {
+  // A random `latent` model with a pose head for pusher and cube: its positions vary with the
+  // plan. With proprioception the pusher is where Bullet takes it under each plan's actions; with
+  // the contact gate the cube stays where the head reads it at the root until that pusher comes
+  // within the gate, then the head's cube counts. Reference: the model stepped plan by plan by
+  // hand (its poses and continue head), Bullet's pusher from a World stepped with the same
+  // actions, and push's reward written out (-|cube - goal|, +10 within 5 cm, then the end).
+  namespace wm = parallax::worldmodel;
+  const auto scene = scene_named("push");
+  const auto model = parallax::testing::random_latent(*scene, 23, [](wm::LatentConfig& c) {
+    c.pose_bodies = {"pusher", "cube"};
+  });
+  sim::Renderer renderer(scene, sim::RenderOptions{.threads = 1});
+  sim::World world(scene, 3);
+  std::vector<float> markers(scene->markers.size() * 3);
+  world.marker_positions(markers);
+  const auto rgb = render(renderer, *scene, world);
+  const auto ctx_frames = as_context(rgb, *scene);
+  const auto ctx_actions = torch::zeros({1, scene->action_size()});
+  const int k = 3, l = 10, a = scene->action_size();
+  const float gamma = 0.9f;
+  torch::NoGradGuard no_grad;
+  const wm::StepContext ctx{};
+  const auto root_state =
+      model->encode_context(ctx_frames.unsqueeze(0), ctx_actions.unsqueeze(0), ctx);
+  const auto rp = model->poses(root_state);  // [1, 2, 2] m: the head's reading of the root
+  const double cube0[2] = {rp[0][1][0].item<double>(), rp[0][1][1].item<double>()};
+  const auto own = pusher_xy(*scene, world);
+  const double dx = cube0[0] - own[0], dy = cube0[1] - own[1], gap = std::hypot(dx, dy);
+  // Plan 0 drives the pusher at the head's root cube, plan 1 away from it, plan 2 wavers.
+  std::vector<float> plans(static_cast<std::size_t>(k) * l * a);
+  for (int s = 0; s < l; ++s) {
+    plans[2 * s] = static_cast<float>(dx / gap), plans[2 * s + 1] = static_cast<float>(dy / gap);
+    plans[2 * (l + s)] = static_cast<float>(-dx / gap);
+    plans[2 * (l + s) + 1] = static_cast<float>(-dy / gap);
+    plans[2 * (2 * l + s)] = 1.4f * std::sin(0.9f * s), plans[2 * (2 * l + s) + 1] = 0.3f;
+  }
+  // By hand: Bullet's pusher, the head's cube and continue along each plan.
+  std::vector<std::vector<std::array<double, 2>>> pusher(k), cube(k);
+  std::vector<std::vector<double>> cont(k);
+  for (int i = 0; i < k; ++i) {
+    sim::World bullet(scene, 3);
+    auto st = model->encode_context(ctx_frames.unsqueeze(0), ctx_actions.unsqueeze(0), ctx);
+    for (int s = 0; s < l; ++s) {
+      const float* u = plans.data() + (static_cast<std::size_t>(i) * l + s) * a;
+      bullet.step(std::span<const float>(u, a));
+      const auto p = pusher_xy(*scene, bullet);
+      pusher[i].push_back({p[0], p[1]});
+      st = model->step(st, torch::from_blob(const_cast<float*>(u), {1, a}).clone(), ctx);
+      const auto q = model->poses(st);
+      cube[i].push_back({q[0][1][0].item<double>(), q[0][1][1].item<double>()});
+      cont[i].push_back(model->cont(st)[0].item<double>());
+    }
+  }
+  // The gate: plan 0's pusher crosses it between its 4th and 5th step.
+  const double d4 = std::hypot(pusher[0][3][0] - cube0[0], pusher[0][3][1] - cube0[1]);
+  const double d5 = std::hypot(pusher[0][4][0] - cube0[0], pusher[0][4][1] - cube0[1]);
+  REQUIRE(d5 < d4);
+  const double gate = 0.5 * (d4 + d5);
+  REQUIRE(gate > 0.02);
+  std::vector<double> want(k);
+  for (int i = 0; i < k; ++i) {
+    double ret = 0, alive = 1, discount = 1;
+    bool touched = false, fired = false;
+    for (int s = 0; s < l; ++s) {
+      touched =
+          touched || std::hypot(pusher[i][s][0] - cube0[0], pusher[i][s][1] - cube0[1]) <= gate;
+      const double cx = touched ? cube[i][s][0] : cube0[0], cy = touched ? cube[i][s][1] : cube0[1];
+      const double d = std::hypot(cx - markers[0], cy - markers[1]);
+      const bool hit = d < 0.05;
+      ret += discount * alive * (-d + (hit && !fired ? 10.0 : 0.0));
+      alive *= hit ? 0.0 : cont[i][s];
+      fired = fired || hit;
+      discount *= gamma;
+    }
+    want[i] = ret;
+  }
+  ag::DreamPlanModel dream(model, k, torch::kCPU);
+  dream.set_pose_reward(*scene);
+  dream.set_contact_gate(gate);
+  dream.set_proprioception(true);
+  REQUIRE(dream.proprioceptive_bodies() == std::vector<std::string>{"pusher"});
+  CHECK_FALSE(dream.poses_from_frames());
+  dream.set_markers(markers);
+  dream.set_root(ctx_frames, ctx_actions);
+  dream.set_proprioception_xy(own);
+  std::vector<double> got(k);
+  dream.score(plans, k, l, gamma, got);
+  for (int i = 0; i < k; ++i) {
+    INFO("plan " << i);
+    CHECK(got[i] == Approx(want[i]).margin(1e-4));
+  }
+  // Plan 0 opened the gate and plan 1 did not: the cube moved in one and rested in the other.
+  CHECK(std::hypot(cube[0][l - 1][0] - cube0[0], cube[0][l - 1][1] - cube0[1]) > 1e-4);
+  // Without the gate and proprioception the head's own positions count: other returns.
+  ag::DreamPlanModel plain(model, k, torch::kCPU);
+  plain.set_pose_reward(*scene);
+  plain.set_markers(markers);
+  plain.set_root(ctx_frames, ctx_actions);
+  std::vector<double> head_only(k);
+  plain.score(plans, k, l, gamma, head_only);
+  CHECK(std::abs(head_only[1] - got[1]) > 1e-4);
+  // Own bodies painted into frames need frames to paint; a head without a driven body has
+  // nothing for proprioception or the gate to hold on to.
+  CHECK_THROWS_WITH(dream.set_own_body_frames(true), Catch::Contains("frames"));
+  const auto cube_only = parallax::testing::random_latent(
+      *scene, 23, [](wm::LatentConfig& c) { c.pose_bodies = {"cube"}; });
+  ag::DreamPlanModel blind(cube_only, k, torch::kCPU);
+  blind.set_pose_reward(*scene);
+  CHECK_THROWS_WITH(blind.set_contact_gate(0.1), Catch::Contains("no body the actions drive"));
+  CHECK_THROWS_WITH(blind.set_proprioception(true), Catch::Contains("no body"));
+  CHECK_NOTHROW(blind.set_rest_tolerance(0.01));
 }
 
 TEST_CASE("own body painter moves the pusher in a frame to where a true render has it",

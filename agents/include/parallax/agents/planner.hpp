@@ -139,7 +139,8 @@ class DreamPlanModel : public PlanModel {
   // resting body moves by millimetres with the imagined frame around it (a pusher passing
   // nearby, the model's blur), which gives plans that never touch the cube different returns;
   // in Bullet they tie exactly. Throws std::invalid_argument for a negative or non-finite
-  // tolerance, or when the poses do not come from frames.
+  // tolerance, or without a reward from poses. With a pose head the root position is the head's
+  // reading of the root state (in each member).
   void set_rest_tolerance(double metres);
   // Poses found in frames, contact gate: a body the actions do not drive (push's cube) rests
   // where the root's last frame shows it until a body they drive (the pusher, found in the same
@@ -150,9 +151,12 @@ class DreamPlanModel : public PlanModel {
   // data had it. A resting body on a table moves only when touched: the
   // gate keeps the model's drift and misreadings away from plans that never touch it, where
   // Bullet's returns tie exactly. 0 (the default) is off. Call after set_pose_reward() and
-  // before set_root() (it adds the driven bodies to those found). Throws
-  // std::invalid_argument for a negative or non-finite distance, when the poses do not come
-  // from frames, or for a scene whose actuators drive no body.
+  // before set_root() (it adds the driven bodies to those found). With a pose head the same
+  // holds on its positions: the cube rests where the head reads it in the root state until the
+  // head's (or, with proprioception, the plan's) pusher comes within `metres`; the head must
+  // name a driven body. Throws std::invalid_argument for a negative or non-finite distance,
+  // without a reward from poses, for a scene whose actuators drive no body, or a pose head
+  // without a driven body.
   void set_contact_gate(double metres);
   // Poses found in frames, proprioception: the bodies the actions move kinematically (push's
   // pusher: a kinematic body under a planar_velocity actuator) are the agent's own. Where they
@@ -161,9 +165,11 @@ class DreamPlanModel : public PlanModel {
   // does (clamped action x max_speed / control_hz per tick); the imagined frames are not asked
   // where they are. The contact gate then opens on where the plan takes them: an off-view
   // pusher the model redraws beside the cube, or one it drifts towards the cube, no longer
-  // opens it. Call after set_contact_gate() or set_pose_reward(), before set_root(). Throws
-  // std::invalid_argument when the poses do not come from frames, the scene has no such body
-  // among those found, or a driven body found is moved otherwise (forces, joints).
+  // opens it. With a pose head the head's position of such a body is replaced the same way
+  // (round 24: the latent's pusher lags behind fast plans). Call after set_contact_gate() or
+  // set_pose_reward(), before set_root(). Throws std::invalid_argument without a reward from
+  // poses, when the scene has no such body among those read (found, or the pose head's), or a
+  // driven body read is moved otherwise (forces, joints).
   void set_proprioception(bool enable);
   // The proprioceptive bodies, in the order set_proprioception_xy() takes them.
   std::vector<std::string> proprioceptive_bodies() const;
@@ -175,7 +181,8 @@ class DreamPlanModel : public PlanModel {
   // the model drew them becomes the empty table, and they are rendered at their positions), and
   // the model re-observes that frame in place of its own (DreamBatch::observe): what the model
   // predicts next starts from the pusher where it is, as in its teacher-forced training. Throws
-  // std::invalid_argument without set_proprioception().
+  // std::invalid_argument without set_proprioception() or with a pose head (it reads the latent,
+  // not the frame).
   void set_own_body_frames(bool enable);
   // Poses found in frames, edge guard: in an imagined step where a body the actions do not drive
   // (push's cube) is not seen, or some pixel of it lies on the frame's border (the finder reads a
