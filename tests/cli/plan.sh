@@ -108,12 +108,12 @@ PY
 # 2c''. The planners' pose-head model (push-latent-poses.pt): the reward from its pose head with
 # proprioception and the contact gate (the README's fast dream planner).
 "$exe" plan "${common[@]}" --world dream --model "$src/assets/models/push-latent-poses.pt" \
-  --reward poses --proprioception --contact-gate 0.12 --reach 1.0 --reach-behind 0.08 \
+  --reward poses --proprioception --contact-gate 0.09 --reach 1.0 --reach-behind 0.08 \
   >"$tmp/lp.json" 2>/dev/null
 "$py" - "$tmp/lp.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert r["poses_from"] == "pose head" and r["proprioception"] and r["contact_gate_m"] == 0.12, r
+assert r["poses_from"] == "pose head" and r["proprioception"] and r["contact_gate_m"] == 0.09, r
 assert r["reach"] == 1.0 and 0 <= r["success_rate"] <= 1 and r["episodes"] == 2, r
 PY
 
