@@ -316,13 +316,11 @@ struct DreamPlanModel::Impl {
           for (std::size_t b = 0; b < found.size(); ++b)
             unsure[i * found.size() + b] = reading_unsure(b);
         // Proprioception: the agent's own bodies are where the actions took them.
-        if (proprio)
+        if (proprio) {
+          place_own(i, per);
           for (std::size_t b = 0; b < found.size(); ++b)
-            if (own_offset[b] >= 0) {
-              xy[i * per + 2 * b] = own_xy[i * per + 2 * b];
-              xy[i * per + 2 * b + 1] = own_xy[i * per + 2 * b + 1];
-              found[b] = 1;
-            }
+            if (own_offset[b] >= 0) found[b] = 1;
+        }
         // A driven body the imagined frame does not show is lost to the gate for the rest of
         // the plan: where the model draws it again is no evidence of where it is.
         if (contact_gate > 0.0)
@@ -339,12 +337,7 @@ struct DreamPlanModel::Impl {
         xy.assign(pp, pp + static_cast<std::ptrdiff_t>(k * per));
         if (proprio) {
           advance_own(k);
-          for (int i = 0; i < k; ++i)
-            for (std::size_t b = 0; b < bodies.size(); ++b)
-              if (own_offset[b] >= 0) {
-                xy[i * per + 2 * b] = own_xy[i * per + 2 * b];
-                xy[i * per + 2 * b + 1] = own_xy[i * per + 2 * b + 1];
-              }
+          for (int i = 0; i < k; ++i) place_own(i, per);
         }
         pp = xy.data();
       }
@@ -414,6 +407,14 @@ struct DreamPlanModel::Impl {
         const float* u = act + static_cast<std::size_t>(i) * a + own_offset[b];
         q[0] += std::clamp(u[0], -1.0f, 1.0f) * own_step[b];
         q[1] += std::clamp(u[1], -1.0f, 1.0f) * own_step[b];
+      }
+  }
+  // Proprioception: slot i's own bodies in `xy` ([K, P, 2], `per` = 2P) where the plan took them.
+  void place_own(int i, std::size_t per) {
+    for (std::size_t b = 0; b < own_offset.size(); ++b)
+      if (own_offset[b] >= 0) {
+        xy[i * per + 2 * b] = own_xy[i * per + 2 * b];
+        xy[i * per + 2 * b + 1] = own_xy[i * per + 2 * b + 1];
       }
   }
   // Own bodies in the frames: slots [0, k) of `f` [k, H, W, 3] u8 repainted with them where
