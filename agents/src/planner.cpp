@@ -443,8 +443,6 @@ struct DreamPlanModel::Impl {
   bool reading_unsure(std::size_t b) const {
     return !found[b] || (border[b] && !frame_poses->cut_reading());
   }
-  // A pose head whose positions are post-processed like found ones (proprioception, the contact
-  // gate, the rest tolerance): its reading of the root stands in for the root frame's.
   // driven, root_xy and found sized for `bodies`; driven: the bodies an actuator moves.
   void mark_driven() {
     root_xy.assign(2 * bodies.size(), 0.0f);
@@ -453,6 +451,8 @@ struct DreamPlanModel::Impl {
     for (std::size_t b = 0; b < bodies.size(); ++b)
       for (const auto& act : scene->actuators) driven[b] |= act.body == bodies[b];
   }
+  // A pose head whose positions are post-processed like found ones (proprioception, the contact
+  // gate, the rest tolerance): its reading of the root stands in for the root frame's.
   bool head_post() const {
     return !frame_poses && (proprio || contact_gate > 0.0 || rest_tolerance > 0.0);
   }
