@@ -34,6 +34,11 @@ struct PlanArgs {
   double reach_behind = 0.0;
   double approach = 0.0, approach_floor = 0.3;
   std::vector<std::string> ensemble;
+  std::string judge, judge_precision;
+  int finalists = 2, judge_horizon = 0;
+  double finalist_distance = 0.0;
+  double judge_rest_tolerance = 0.0, judge_contact_gate = 0.0;
+  bool judge_edge_guard = false, judge_edge_reader = false;
   std::uint64_t seed = 0, planner_seed = 0;
   std::string device = "cpu", out, record, reward = "head";
   bool json_out = false, quiet = false, value = false, verify = false, proprioception = false;
@@ -60,6 +65,16 @@ void run(const PlanArgs& a) {
   o.planner.gamma = static_cast<float>(a.gamma);
   o.planner.action_limit = static_cast<float>(a.action_limit);
   o.planner.seed = a.planner_seed;
+  if (!a.judge.empty()) {
+    if (a.world != "dream") throw UsageError("--judge needs --world dream");
+    if (a.finalists < 1 || a.finalists > 1024)
+      throw UsageError("--finalists must be in [1, 1024], got " + std::to_string(a.finalists));
+    o.planner.finalists = a.finalists;
+    o.planner.judge_horizon = a.judge_horizon;
+    o.planner.finalist_distance = static_cast<float>(a.finalist_distance);
+  } else if (a.judge_horizon != 0 || a.finalist_distance != 0.0) {
+    throw UsageError("--judge-horizon and --finalist-distance need --judge");
+  }
   try {
     agents::validate(o.planner);
   } catch (const std::invalid_argument& e) {
@@ -123,6 +138,28 @@ void run(const PlanArgs& a) {
         "the perceived frame)");
   o.approach_radius = a.approach;
   o.approach_floor = a.approach_floor;
+  const bool judge_reader = a.judge_rest_tolerance != 0.0 || a.judge_contact_gate != 0.0 ||
+                            a.judge_edge_guard || a.judge_edge_reader;
+  if (judge_reader && a.judge.empty())
+    throw UsageError(
+        "--judge-rest-tolerance, --judge-contact-gate, --judge-edge-guard and "
+        "--judge-edge-reader need --judge");
+  if (judge_reader && a.reward != "poses")
+    throw UsageError("the judge's reader flags need --reward poses");
+  if (!std::isfinite(a.judge_rest_tolerance) || a.judge_rest_tolerance < 0.0)
+    throw UsageError("--judge-rest-tolerance must be a finite number of metres >= 0, got " +
+                     std::to_string(a.judge_rest_tolerance));
+  if (!std::isfinite(a.judge_contact_gate) || a.judge_contact_gate < 0.0)
+    throw UsageError("--judge-contact-gate must be a finite number of metres >= 0, got " +
+                     std::to_string(a.judge_contact_gate));
+  if (!a.judge_precision.empty() && a.judge.empty())
+    throw UsageError("--judge-precision needs --judge");
+  o.judge_precision =
+      a.judge_precision.empty() ? o.precision : parse_precision(a.judge_precision, a.device);
+  o.judge_rest_tolerance = a.judge_rest_tolerance;
+  o.judge_contact_gate = a.judge_contact_gate;
+  o.judge_edge_guard = a.judge_edge_guard;
+  o.judge_edge_reader = a.judge_edge_reader;
   o.verify = a.verify;
   o.world = a.world;
   o.episodes = a.episodes;
@@ -156,6 +193,8 @@ void run(const PlanArgs& a) {
     for (const auto& path : a.ensemble)
       o.ensemble.push_back(agents::load_model_for_scene(*scene, path, a.device, 0).model);
     if (!o.ensemble.empty()) o.pessimism = a.pessimism;
+    if (!a.judge.empty())
+      o.judge = agents::load_model_for_scene(*scene, a.judge, a.device, 0).model;
     o.terminal_value = a.value;
     o.pose_reward = a.reward == "poses";
     if (a.value) {
@@ -235,6 +274,7 @@ void run(const PlanArgs& a) {
     j["approach_radius_m"] = o.approach_radius;
     j["approach_floor"] = o.approach_floor;
   }
+  if (o.judge) j["judge"]["model"] = a.judge;
   if (!o.ensemble.empty()) {
     j["ensemble"] = a.ensemble;  // the members after --model
     j["pessimism"] = o.pessimism;
@@ -278,6 +318,11 @@ void run(const PlanArgs& a) {
         static_cast<int>(report.episodes.size()), report.mean_return, report.p50_ms, report.p90_ms,
         report.p99_ms, report.latency_ms.size());
     if (a.world == "dream") std::printf("  model: %s\n", src.description.c_str());
+    if (o.judge)
+      std::printf(
+          "  judge: %s picked among %d finalists; it overrode the model's best in %d of "
+          "%zu decisions\n",
+          a.judge.c_str(), a.finalists, report.judge_overrides, report.latency_ms.size());
     if (o.verify) {
       const auto& v = j["verify"];
       const auto num = [](const nlohmann::json& x) {
@@ -334,6 +379,30 @@ void register_plan(CLI::App& app) {
                   "plan scores mean - pessimism x std of the members' returns")
       ->delimiter(',')
       ->check(CLI::ExistingFile);
+  sub->add_option("--judge", a->judge,
+                  "Dream: a second checkpoint decides among the planner's --finalists best plans "
+                  "(scored from the same perceived frames; shooting and cem): e.g. the fast latent "
+                  "model searches and the unet picks")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--finalists", a->finalists,
+                  "With --judge: the planner's best distinct plans (over all iterations) it scores")
+      ->capture_default_str();
+  sub->add_option("--judge-rest-tolerance", a->judge_rest_tolerance,
+                  "With --judge: its --rest-tolerance")
+      ->capture_default_str();
+  sub->add_option("--judge-contact-gate", a->judge_contact_gate, "With --judge: its --contact-gate")
+      ->capture_default_str();
+  sub->add_option("--finalist-distance", a->finalist_distance,
+                  "With --judge: finalists at least this far apart (RMS over their actions, "
+                  "[0, 2]; 0: only no two equal)")
+      ->capture_default_str();
+  sub->add_option("--judge-horizon", a->judge_horizon,
+                  "With --judge: it scores the first N steps of each finalist (0: the --horizon)")
+      ->capture_default_str();
+  sub->add_option("--judge-precision", a->judge_precision,
+                  "With --judge: its inference precision (default: --precision's)");
+  sub->add_flag("--judge-edge-guard", a->judge_edge_guard, "With --judge: its --edge-guard");
+  sub->add_flag("--judge-edge-reader", a->judge_edge_reader, "With --judge: its --edge-reader");
   sub->add_option("--pessimism", a->pessimism,
                   "With --ensemble: weight of the members' disagreement (std of returns)")
       ->capture_default_str();

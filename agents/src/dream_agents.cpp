@@ -76,12 +76,15 @@ PlanDecision verify_decision(BulletPlanModel& verifier, const sim::WorldState& s
   const int k = planner.options().candidates, l = planner.options().horizon;
   const auto cands = planner.last_candidates();
   const auto rets = planner.last_returns();
+  const auto fin = planner.last_finalists();
+  const int n = static_cast<int>(planner.last_finalist_returns().size());
   std::vector<float> plans(cands.begin(), cands.end());
   plans.insert(plans.end(), chosen.begin(), chosen.end());
-  std::vector<double> truth(k + 1);
-  std::vector<std::uint8_t> ok(k + 1);
+  plans.insert(plans.end(), fin.begin(), fin.end());
+  std::vector<double> truth(k + 1 + n);
+  std::vector<std::uint8_t> ok(k + 1 + n);
   verifier.set_root(saved);
-  verifier.score_outcomes(plans, k + 1, l, planner.options().gamma, truth, ok);
+  verifier.score_outcomes(plans, k + 1 + n, l, planner.options().gamma, truth, ok);
   PlanDecision d;
   d.episode = episode;
   d.tick = tick;
@@ -91,6 +94,11 @@ PlanDecision verify_decision(BulletPlanModel& verifier, const sim::WorldState& s
   d.candidates_success = static_cast<int>(std::count(ok.begin(), ok.begin() + k, 1));
   d.chosen_plan = chosen;
   d.action_limit = planner.options().action_limit;
+  const auto fr = planner.last_finalist_returns(), jr = planner.last_judge_returns();
+  d.finalist_returns.assign(fr.begin(), fr.end());
+  d.judge_returns.assign(jr.begin(), jr.end());
+  d.judge_pick = planner.last_judge_pick();
+  d.finalist_bullet_returns.assign(truth.begin() + k + 1, truth.end());
   d.imagined_returns.assign(rets.begin(), rets.end());
   d.bullet_returns.assign(truth.begin(), truth.begin() + k);
   d.check = check_decision(d.imagined_returns, d.bullet_returns);
@@ -130,6 +138,11 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
   if (o.resync_every < 0) throw std::invalid_argument("plan: resync every must be >= 0");
   if (o.episodes < 1) throw std::invalid_argument("plan: episodes must be >= 1");
   if (dreaming) check_fits(*scene, model->info());
+  if (o.judge && !dreaming) throw std::invalid_argument("plan: a judge needs world dream");
+  if (static_cast<bool>(o.judge) != (o.planner.finalists > 0))
+    throw std::invalid_argument(o.judge ? "plan: a judge needs finalists > 0"
+                                        : "plan: finalists need a judge");
+  if (o.judge) check_fits(*scene, o.judge->info());
   std::optional<ReachShaping> reach;
   if (o.reach != 0.0) {
     reach = ReachShaping::from_scene(*scene, o.reach, o.reach_behind);
@@ -146,7 +159,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
   FrameRenderer render(scene);
   const int h = render.height(), w = render.width();
   const std::size_t fsz = render.frame_size();
-  std::unique_ptr<DreamPlanModel> dream;
+  std::unique_ptr<DreamPlanModel> dream, judge;
   std::unique_ptr<BulletPlanModel> oracle;
   if (dreaming) {
     dream = std::make_unique<DreamPlanModel>(model, o.planner.candidates, torch::Device(o.device));
@@ -164,6 +177,20 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     dream->set_edge_guard(o.edge_guard);
     dream->set_edge_reader(o.edge_reader);
     dream->set_precision(o.precision);
+    if (o.judge) {
+      judge =
+          std::make_unique<DreamPlanModel>(o.judge, o.planner.finalists, torch::Device(o.device));
+      if (o.pose_reward) judge->set_pose_reward(*scene, reach ? &*reach : nullptr);
+      judge->set_rest_tolerance(o.judge_rest_tolerance);
+      judge->set_contact_gate(o.judge_contact_gate);
+      judge->set_proprioception(o.proprioception);
+      judge->set_edge_guard(o.judge_edge_guard);
+      judge->set_edge_reader(o.judge_edge_reader);
+      judge->set_precision(o.judge_precision);
+      if (judge->proprioceptive_bodies() != dream->proprioceptive_bodies())
+        throw std::invalid_argument(
+            "plan: the judge's own bodies differ from the model's (proprioception)");
+    }
     if (approach && !dream->poses_from_frames())
       throw std::invalid_argument(
           "plan: an approach limit in the dream needs the reward from poses found in frames (the "
@@ -176,12 +203,16 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
   // objective: with reach shaping too).
   std::unique_ptr<BulletPlanModel> verifier;
   if (o.verify) {
-    verifier = std::make_unique<BulletPlanModel>(scene, o.planner.candidates + 1, o.threads);
+    verifier = std::make_unique<BulletPlanModel>(
+        scene, o.planner.candidates + 1 + o.planner.finalists, o.threads);
     if (reach) verifier->set_reach(*reach);
   }
   const bool true_state = !dreaming || o.verify;  // decisions need Bullet's exact state
   PlanModel& plan_model = dreaming ? static_cast<PlanModel&>(*dream) : *oracle;
-  const int c = dreaming ? std::max(1, model->info().context_frames) : 1;
+  // Frames the agent keeps: the most any of its models reads.
+  const int c = dreaming ? std::max({1, model->info().context_frames,
+                                     o.judge ? o.judge->info().context_frames : 0})
+                         : 1;
   Planner planner(o.planner, a);
 
   PlanReport report;
@@ -217,17 +248,22 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     std::vector<float> own_poses(scene->bodies.size() * 7), own_xy(2 * own.size());
     auto set_dream_root = [&] {
       auto [f, act] = context_tensors(seen, seen_actions, h, w);
-      dream->set_root(f, act);
       if (!own.empty()) {
         // Proprioception: where its own bodies stand, as the agent knows it (the true x, y).
         world.poses(own_poses);
         for (std::size_t q = 0; q < own.size(); ++q)
           own_xy[2 * q] = own_poses[7 * own[q]], own_xy[2 * q + 1] = own_poses[7 * own[q] + 1];
-        dream->set_proprioception_xy(own_xy);
       }
-      if (o.pose_reward) {
-        world.marker_positions(markers);  // the goal, as a goal-conditioned agent is told it
-        dream->set_markers(markers);
+      if (o.pose_reward) world.marker_positions(markers);  // the goal, as the agent is told it
+      for (auto* m : {dream.get(), judge.get()}) {
+        if (!m) continue;
+        // The judge (its context may be shorter) sees the last frames of the same stream.
+        const int cm = std::max(1, m->info().context_frames);
+        const auto n = f.size(0);
+        m->set_root(f.slice(0, std::max<std::int64_t>(0, n - cm)),
+                    act.slice(0, std::max<std::int64_t>(0, n - cm)));
+        if (!own.empty()) m->set_proprioception_xy(own_xy);
+        if (o.pose_reward) m->set_markers(markers);
       }
     };
     if (o.strips) {
@@ -284,11 +320,12 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
               static_cast<float>(o.planner.action_limit * approach->fraction(d)));
         }
         const auto t0 = std::chrono::steady_clock::now();
-        const auto chosen = planner.plan(plan_model);
+        const auto chosen = planner.plan(plan_model, judge.get());
         const double ms =
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                 .count();
         report.latency_ms.push_back(ms);
+        report.judge_overrides += planner.last_judge_pick() > 0;
         plan.assign(chosen.begin(), chosen.end());
         if (verifier)
           report.decisions.push_back(
@@ -419,7 +456,11 @@ json PlanDecision::to_json() const {
           {"imagined_returns", imagined_returns},
           {"bullet_returns", bullet_returns},
           {"body_xy", body_xy},
-          {"action_limit", action_limit}};
+          {"action_limit", action_limit},
+          {"finalist_returns", finalist_returns},
+          {"judge_returns", judge_returns},
+          {"finalist_bullet_returns", finalist_bullet_returns},
+          {"judge_pick", judge_pick}};
 }
 
 json PlanReport::to_json(const PlanRunOptions& o, const std::string& scene,
@@ -462,6 +503,17 @@ json PlanReport::to_json(const PlanRunOptions& o, const std::string& scene,
       {"latency_ms", {{"p50", p50_ms}, {"p90", p90_ms}, {"p99", p99_ms}}},
       {"per_episode", eps}};
   if (o.verify) j["verify"] = verify_summary(decisions, -1);
+  if (o.judge)
+    j["judge"] = {
+        {"finalists", o.planner.finalists},
+        {"finalist_distance", o.planner.finalist_distance},
+        {"horizon", o.planner.judge_horizon > 0 ? o.planner.judge_horizon : o.planner.horizon},
+        {"overrides", judge_overrides},
+        {"rest_tolerance_m", o.judge_rest_tolerance},
+        {"contact_gate_m", o.judge_contact_gate},
+        {"edge_guard", o.judge_edge_guard},
+        {"edge_reader", o.judge_edge_reader},
+        {"precision", worldmodel::to_string(o.judge_precision)}};
   return j;
 }
 

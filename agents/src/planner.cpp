@@ -64,6 +64,15 @@ void validate(const PlannerOptions& o) {
     bad("noise correlation must be in [0, 1), got " + std::to_string(o.noise_correlation));
   if (!(o.action_limit > 0 && o.action_limit <= 1))
     bad("action limit must be in (0, 1], got " + std::to_string(o.action_limit));
+  if (o.finalists < 0 || o.finalists > 1024)
+    bad("finalists must be in [0, 1024], got " + std::to_string(o.finalists));
+  if (o.judge_horizon < 0 || o.judge_horizon > o.horizon)
+    bad("judge horizon must be in [0, horizon], got " + std::to_string(o.judge_horizon));
+  if (!(o.finalist_distance >= 0 && o.finalist_distance <= 2))
+    bad("finalist distance must be in [0, 2], got " + std::to_string(o.finalist_distance));
+  if (o.finalists > 0 && o.kind == PlannerKind::kMppi)
+    bad("finalists (a judge) need shooting or cem: MPPI executes a weighted mean, not a plan "
+        "it scored");
 }
 
 // ---- Planner ---------------------------------------------------------------------------------
@@ -120,7 +129,7 @@ void Planner::sample(int iteration) {
   for (std::size_t at = 0; at < keep.size(); ++at) cand_[at] = std::clamp(keep[at], -lim, lim);
 }
 
-std::span<const float> Planner::plan(PlanModel& model) {
+std::span<const float> Planner::plan(PlanModel& model, PlanModel* judge) {
   const int k = options_.candidates, l = options_.horizon;
   const std::size_t la = static_cast<std::size_t>(l) * a_;
   if (model.action_size() != a_)
@@ -130,6 +139,23 @@ std::span<const float> Planner::plan(PlanModel& model) {
     throw std::invalid_argument("planner: the model holds " +
                                 std::to_string(model.max_candidates()) + " candidates, need " +
                                 std::to_string(k));
+  const int n_final = options_.finalists;
+  if ((judge != nullptr) != (n_final > 0))
+    throw std::invalid_argument(judge ? "planner: a judge needs finalists > 0"
+                                      : "planner: finalists need a judge");
+  if (judge && judge->action_size() != a_)
+    throw std::invalid_argument("planner: the judge has " + std::to_string(judge->action_size()) +
+                                " actions, the planner " + std::to_string(a_));
+  if (judge && judge->max_candidates() < n_final)
+    throw std::invalid_argument("planner: the judge holds " +
+                                std::to_string(judge->max_candidates()) + " candidates, need " +
+                                std::to_string(n_final) + " finalists");
+  finalists_.clear();
+  finalist_returns_.clear();
+  pool_.clear();
+  pool_returns_.clear();
+  judge_returns_.clear();
+  judge_pick_ = -1;
   if (!warm_) std::fill(mean_.begin(), mean_.end(), 0.0f);
   // The spread restarts at init_std every decision (PETS, TD-MPC): only the mean is warm.
   std::fill(std_.begin(), std_.end(), options_.init_std);
@@ -148,6 +174,10 @@ std::span<const float> Planner::plan(PlanModel& model) {
     if (returns_[order[0]] > best_return_) {
       best_return_ = returns_[order[0]];
       std::copy_n(cand_.data() + static_cast<std::size_t>(order[0]) * la, la, best_.data());
+    }
+    if (judge) {
+      pool_.insert(pool_.end(), cand_.begin(), cand_.end());
+      pool_returns_.insert(pool_returns_.end(), returns_.begin(), returns_.end());
     }
     if (options_.kind == PlannerKind::kCem) {
       const int e = options_.elites;
@@ -188,8 +218,58 @@ std::span<const float> Planner::plan(PlanModel& model) {
       }
     }
   }
+  if (judge) {
+    pick_finalists(la);
+    const int n = static_cast<int>(finalist_returns_.size());
+    const int lj = options_.judge_horizon > 0 ? options_.judge_horizon : l;
+    judge_returns_.assign(n, 0.0);
+    if (lj == l) {
+      judge->score(finalists_, n, l, options_.gamma, judge_returns_);
+    } else {
+      // The first lj steps of each finalist, packed [N, lj, A].
+      const std::size_t lja = static_cast<std::size_t>(lj) * a_;
+      std::vector<float> head(static_cast<std::size_t>(n) * lja);
+      for (int i = 0; i < n; ++i)
+        std::copy_n(finalists_.data() + static_cast<std::size_t>(i) * la, lja,
+                    head.data() + static_cast<std::size_t>(i) * lja);
+      judge->score(head, n, lj, options_.gamma, judge_returns_);
+    }
+    judge_pick_ = 0;
+    for (int i = 1; i < n; ++i)
+      if (std::isfinite(judge_returns_[i]) && (!std::isfinite(judge_returns_[judge_pick_]) ||
+                                               judge_returns_[i] > judge_returns_[judge_pick_]))
+        judge_pick_ = i;
+    std::copy_n(finalists_.data() + static_cast<std::size_t>(judge_pick_) * la, la, best_.data());
+    best_return_ = judge_returns_[judge_pick_];
+  }
   warm_ = true;
   return best_;
+}
+
+void Planner::pick_finalists(std::size_t la) {
+  // Highest return first (ties: the earlier scored), each at least finalist_distance (RMS over
+  // the plan's actions) from every finalist before it; equal plans never twice.
+  const int n_final = options_.finalists, m = static_cast<int>(pool_returns_.size());
+  std::vector<int> order(m);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int x, int y) { return pool_returns_[x] > pool_returns_[y]; });
+  const double min_d2 = static_cast<double>(options_.finalist_distance) *
+                        options_.finalist_distance * static_cast<double>(la);
+  for (int idx : order) {
+    if (static_cast<int>(finalist_returns_.size()) == n_final) break;
+    const float* c = pool_.data() + static_cast<std::size_t>(idx) * la;
+    bool near = false;
+    for (std::size_t q = 0; q < finalist_returns_.size() && !near; ++q) {
+      const float* f = finalists_.data() + q * la;
+      double d2 = 0;
+      for (std::size_t i = 0; i < la; ++i) d2 += (c[i] - f[i]) * static_cast<double>(c[i] - f[i]);
+      near = d2 == 0.0 || d2 < min_d2;
+    }
+    if (near) continue;
+    finalists_.insert(finalists_.end(), c, c + la);
+    finalist_returns_.push_back(pool_returns_[idx]);
+  }
 }
 
 void Planner::set_action_limit(float limit) {

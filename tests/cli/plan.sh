@@ -117,6 +117,32 @@ assert r["poses_from"] == "pose head" and r["proprioception"] and r["contact_gat
 assert r["reach"] == 1.0 and 0 <= r["success_rate"] <= 1 and r["episodes"] == 2, r
 PY
 
+# 2c'''. A judge: the pose-head model searches, push.pt (frames) decides among its 3 finalists;
+# with --verify each decision records the finalists' returns in all three worlds.
+"$exe" plan "${common[@]}" --world dream --model "$src/assets/models/push-latent-poses.pt" \
+  --reward poses --proprioception --contact-gate 0.09 --reach 1.0 --reach-behind 0.08 \
+  --judge "$src/assets/models/push.pt" --finalists 3 --finalist-distance 0.2 --judge-horizon 6 \
+  --judge-contact-gate 0.12 --judge-rest-tolerance 0.01 --judge-edge-guard --judge-edge-reader \
+  --judge-precision bf16 --verify --out "$tmp/j" >"$tmp/j.json" 2>/dev/null
+"$py" - "$tmp/j.json" "$tmp/j/decisions.jsonl" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+j = r["judge"]
+assert j["finalists"] == 3 and j["horizon"] == 6 and j["contact_gate_m"] == 0.12, j
+assert j["edge_guard"] and j["edge_reader"] and j["precision"] == "bf16", j
+assert abs(j["finalist_distance"] - 0.2) < 1e-6 and j["model"].endswith("push.pt"), j
+assert 0 <= j["overrides"] <= r["decisions"], j
+decisions = [json.loads(line) for line in open(sys.argv[2])]
+assert len(decisions) == r["decisions"] > 0
+for d in decisions:
+    n = len(d["finalist_returns"])
+    assert 1 <= n <= 3 and len(d["judge_returns"]) == n and len(d["finalist_bullet_returns"]) == n, d
+    assert d["finalist_returns"] == sorted(d["finalist_returns"], reverse=True), d
+    assert d["judge_returns"][d["judge_pick"]] == max(d["judge_returns"]), d
+    assert abs(d["imagined"] - d["judge_returns"][d["judge_pick"]]) < 1e-9, d
+assert sum(d["judge_pick"] > 0 for d in decisions) == j["overrides"], j
+PY
+
 # 2d. --record: the episodes as they happened go to a dataset in collect's layout (h5py reads it);
 # the same command with more --episodes continues it (the stored seeds are skipped), another
 # --seed is refused.
@@ -250,5 +276,13 @@ bad evaluate --reward oracle
 bad evaluate --precision fp8
 bad plan --precision fp16
 bad plan --world bullet --precision bf16
+bad plan --world bullet --judge "$src/assets/models/push.pt"
+bad plan --world dream --judge "$src/assets/models/push.pt" --finalists 0
+bad plan --world dream --judge "$src/assets/models/push.pt" --planner mppi
+bad plan --world dream --judge "$src/assets/models/push.pt" --judge-horizon 20 --horizon 15
+bad plan --world dream --finalist-distance 0.3
+bad plan --world dream --judge-contact-gate 0.1
+bad plan --world dream --judge "$src/assets/models/push.pt" --judge-edge-guard
+bad plan --world dream --judge-precision bf16
 bad scale --precision fp8
 echo "plan ok"

@@ -91,8 +91,18 @@ struct PlanRunOptions {
   // the root frame's reading, which needs the reward from poses found in frames).
   double approach_radius = 0.0;
   double approach_floor = 0.3;
-  // Dream: inference precision (DreamPlanModel::set_precision).
+  // Dream: inference precision (DreamPlanModel::set_precision), of the model and of the judge.
   worldmodel::Precision precision = worldmodel::Precision::kF32;
+  worldmodel::Precision judge_precision = worldmodel::Precision::kF32;
+  // Dream, a judge (Planner::plan(model, judge); needs planner.finalists > 0): a second world
+  // model of the same frame and action sizes decides among the planner's finalists, each scored
+  // from the same perceived root as the model's plans (the cheap model searches, the faithful
+  // one picks). It scores like the dream (pose_reward, proprioception, reach) with
+  // its own reader settings: rest tolerance, contact gate, edge guard and edge reader (those of
+  // a frame model differ from a pose head's).
+  std::shared_ptr<worldmodel::WorldModel> judge;
+  double judge_rest_tolerance = 0.0, judge_contact_gate = 0.0;
+  bool judge_edge_guard = false, judge_edge_reader = false;
   // Verification: at each decision Bullet also scores, from the true state, the last
   // iteration's K candidates and the chosen plan (a BulletPlanModel on a twin of the episode's
   // world, same horizon and discount): how well the planner's model ranked them and how its
@@ -129,8 +139,12 @@ struct PlanDecision {
   DecisionCheck check;          // the last iteration's candidates: the model against Bullet
   std::vector<double> imagined_returns, bullet_returns;  // [K] the last iteration's candidates
   std::vector<float> chosen_plan;                        // [L, A] the plan decided on
-  std::vector<float> body_xy;      // [bodies, 2] the true positions at the decision (m)
-  float action_limit = 1.0f;       // the planner's action limit at the decision
+  std::vector<float> body_xy;  // [bodies, 2] the true positions at the decision (m)
+  float action_limit = 1.0f;   // the planner's action limit at the decision
+  // With a judge: the model's, the judge's and Bullet's returns of the finalists [N], and the
+  // one chosen.
+  std::vector<double> finalist_returns, judge_returns, finalist_bullet_returns;
+  int judge_pick = -1;
   nlohmann::json to_json() const;  // one line of `plan --verify --out`'s decisions.jsonl
 };
 
@@ -138,6 +152,7 @@ struct PlanReport {
   std::vector<PlanEpisode> episodes;
   std::vector<PlanDecision> decisions;  // with PlanRunOptions::verify: every decision, in order
   std::vector<double> latency_ms;       // every decision, in order
+  int judge_overrides = 0;  // with a judge: decisions where it chose other than the model's best
   double success_rate = 0, mean_return = 0;
   double p50_ms = 0, p90_ms = 0, p99_ms = 0;
   int height = 0, width = 0;
@@ -145,6 +160,7 @@ struct PlanReport {
   // normalised_regret, spearman, optimism = imagined - verified return of the chosen plan,
   // chosen_success_rate, solvable_rate = some candidate or the chosen plan succeeds in Bullet,
   // missed_rate = solvable but the chosen plan does not succeed), and the same per episode.
+  // With a judge: "judge" (finalists, overrides = decisions it chose other than the model's best).
   nlohmann::json to_json(const PlanRunOptions& options, const std::string& scene,
                          const std::string& model_description) const;
 };

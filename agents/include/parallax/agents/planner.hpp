@@ -63,6 +63,17 @@ struct PlannerOptions {
   // Every action of every plan lies in [-action_limit, action_limit] (0, 1]: a planner kept to the
   // speeds a model was trained on (push's expert pushes at up to 0.6 of the pusher's top speed).
   float action_limit = 1.0f;
+  // With a judge (plan(model, judge)): the `finalists` best distinct plans the model scored over
+  // all iterations are scored again by the judge, whose best is chosen (shooting and CEM only;
+  // 0 = no judge may be given).
+  int finalists = 0;
+  // The judge scores the first judge_horizon steps of each finalist (0: all `horizon`): a judge
+  // too slow for the whole plan decides on its near future, where it is the most faithful.
+  int judge_horizon = 0;
+  // Finalists are at least this far apart (root mean square over their actions, [0, 2]): CEM's
+  // best plans of its last iteration differ by a few hundredths, which leaves a judge nothing to
+  // choose; with a distance the finalists are the best of distinct plans (0: only no two equal).
+  float finalist_distance = 0.0f;
   std::uint64_t seed = 0;
 };
 
@@ -242,7 +253,24 @@ class Planner {
   void reset(std::uint64_t episode_seed);
   // Plans from the model's root; returns the chosen plan [L, A] (shooting and CEM: the best
   // plan scored; MPPI: the weighted mean). Its imagined return is best_return().
-  std::span<const float> plan(PlanModel& model);
+  //
+  // Two models, a proposer and a judge: with `judge` (options.finalists > 0), the model's
+  // finalists (the options.finalists plans of the highest returns it gave over all iterations,
+  // no two equal or nearer than options.finalist_distance; fewer when there are not as many)
+  // are scored by the judge from its own root, and the one the judge scores
+  // highest is chosen; best_return() is then the judge's return of it. A cheap model searches,
+  // a faithful one decides among its best: the judge's cost is one batch of `finalists` plans.
+  // The warm start (the CEM mean) stays the model's. Throws std::invalid_argument for a judge
+  // without finalists, finalists without a judge, or a judge of another action size or fewer
+  // slots than finalists.
+  std::span<const float> plan(PlanModel& model, PlanModel* judge = nullptr);
+  // The last plan()'s finalists [N, L, A], the model's returns [N] (highest first) and the
+  // judge's [N]; empty without a judge.
+  std::span<const float> last_finalists() const { return finalists_; }
+  std::span<const double> last_finalist_returns() const { return finalist_returns_; }
+  std::span<const double> last_judge_returns() const { return judge_returns_; }
+  // Which finalist the judge chose in the last plan() (0: the model's own best); -1 without.
+  int last_judge_pick() const { return judge_pick_; }
   // After executing `steps` actions of the plan: shifts the warm start by as many steps (the
   // tail repeats the last action's mean; the spread goes back to init_std there).
   void shift(int steps);
@@ -256,6 +284,7 @@ class Planner {
 
  private:
   void sample(int iteration);
+  void pick_finalists(std::size_t la);
 
   PlannerOptions options_;
   int a_ = 0;
@@ -264,6 +293,11 @@ class Planner {
   std::vector<float> best_;        // [L, A] the chosen plan
   std::vector<float> cand_;        // [K, L, A]
   std::vector<double> returns_;    // [K]
+  std::vector<float> pool_;        // with a judge: every plan scored in this plan() [., L, A]
+  std::vector<double> pool_returns_;
+  std::vector<float> finalists_;                          // [N, L, A] with a judge
+  std::vector<double> finalist_returns_, judge_returns_;  // [N]
+  int judge_pick_ = -1;
   double best_return_ = 0;
   bool warm_ = false;
 };
