@@ -2,7 +2,8 @@
 # Planner part of bench/device-check.sh (issue 11), run on the GPU machine:
 #   bash bench/device-check-planner.sh BUILD_DIR OUT_DIR
 # 1. bench_planner on CUDA: CEM decisions with the shipped push models (latent, unet, and the
-#    pose-head latent with --reward poses) at K = 64, 256, 1024
+#    pose-head latent with --reward poses, also with the unet judging 2, 4, 8 finalists) at
+#    K = 64, 256, 1024
 #    (H = 15, 4 iterations, 2 decisions; the unet at f32 and bf16), eager and with CUDA graphs, against the Bullet oracle on this
 #    machine's cores in the same run; then the CPU figures (K = 64 only: the CPU is slow here).
 # 2. `parallax scale` on CUDA with more decisions than the CPU allows (12, K up to 512, in what is
@@ -32,6 +33,10 @@ done
 timeout "$(cap 200)" "$build/bench/bench_planner" "$here/assets/models/push-latent-poses.pt" \
   --device cuda --graph 1 --reward poses --k 64,256,1024 --horizon 15 --iterations 4 \
   --decisions 2 >>"$bench" 2>&1 || rc=1
+# The fast planner with the unet as its judge (docs/agents.md "A judge"): 2, 4 and 8 finalists.
+timeout "$(cap 200)" "$build/bench/bench_planner" "$here/assets/models/push-latent-poses.pt" \
+  --device cuda --graph 1 --reward poses --judge "$here/assets/models/push.pt" \
+  --finalists 2,4,8 --k 64 --horizon 15 --iterations 4 --decisions 3 >>"$bench" 2>&1 || rc=1
 model="$here/assets/models/push-latent.pt"
 grep -q '"device":"cuda"' "$bench" || { echo "planner: no CUDA figures"; rc=1; }
 grep -q '"cuda_graph":true' "$bench" || echo "planner: note: CUDA graphs not in use (eager only)"

@@ -7,11 +7,15 @@
 // or found in the imagined frames: DreamPlanModel::set_pose_reward) and reports its cost
 // against the reward head's in the same run (`poses_vs_head_time`). `--bf16 1` also times the
 // dream at bf16 inference precision (DreamPlanModel::set_precision, a second copy of the model)
-// against f32 in the same run (`speed_ratio_bf16_vs_f32`).
+// against f32 in the same run (`speed_ratio_bf16_vs_f32`). `--judge JUDGE.pt --finalists 2,4`
+// (with `--reward poses`) also times decisions where JUDGE (bf16, the poses found in its frames
+// with `plan`'s judge reader: rest tolerance 0.01, contact gate 0.12, proprioception, edge guard
+// and reader) decides among N finalists of the model's search (Planner::plan(model, judge)), as
+// `judge_ms_per_decision` per N and `judge_vs_alone_time` against the model's poses decision.
 //
 //   bench_planner MODEL.pt [--k 64,256,1024] [--horizon 15] [--iterations 4] [--decisions 2]
 //                 [--threads 0] [--device cpu|cuda] [--graph 0|1] [--scene push]
-//                 [--reward head|poses] [--bf16 0|1]
+//                 [--reward head|poses] [--bf16 0|1] [--judge JUDGE.pt] [--finalists 2,4]
 #include <torch/torch.h>
 
 #include <chrono>
@@ -38,13 +42,14 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 // Seconds per decision over `decisions` timed decisions, after one untimed warm-up decision.
-double time_decisions(ag::Planner& planner, ag::PlanModel& model, int decisions) {
+double time_decisions(ag::Planner& planner, ag::PlanModel& model, int decisions,
+                      ag::PlanModel* judge = nullptr) {
   planner.reset(0);
-  planner.plan(model);
+  planner.plan(model, judge);
   const auto t0 = Clock::now();
   for (int d = 0; d < decisions; ++d) {
     planner.reset(static_cast<std::uint64_t>(d) + 1);
-    planner.plan(model);
+    planner.plan(model, judge);
   }
   return std::chrono::duration<double>(Clock::now() - t0).count() / decisions;
 }
@@ -58,18 +63,22 @@ int run(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: bench_planner MODEL.pt [--k 64,256,1024] [--horizon 15] [--iterations 4] "
                  "[--decisions 2] [--threads 0] [--device cpu|cuda] [--graph 0|1] [--scene push] "
-                 "[--reward head|poses] [--bf16 0|1]\n");
+                 "[--reward head|poses] [--bf16 0|1] [--judge JUDGE.pt] [--finalists 2,4]\n");
     return 2;
   }
   std::string model_path = argv[1], device = "cpu", scene_name = "push", reward = "head";
-  std::vector<int> ks = {64, 256, 1024};
+  std::string judge_path;
+  std::vector<int> ks = {64, 256, 1024}, finalists = {2, 4};
   int horizon = 15, iterations = 4, decisions = 2, threads = 0, graph = 0, bf16 = 0;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--k") {
-      ks.clear();
+    if (k == "--k" || k == "--finalists") {
+      auto& list = k == "--k" ? ks : finalists;
+      list.clear();
       std::stringstream ss(v);
-      for (std::string x; std::getline(ss, x, ',');) ks.push_back(std::stoi(x));
+      for (std::string x; std::getline(ss, x, ',');) list.push_back(std::stoi(x));
+    } else if (k == "--judge") {
+      judge_path = v;
     } else if (k == "--horizon") {
       horizon = std::stoi(v);
     } else if (k == "--iterations") {
@@ -102,10 +111,15 @@ int run(int argc, char** argv) {
                  "bench_planner: --device cuda: no CUDA device is available on this machine\n");
     return 2;
   }
+  if (!judge_path.empty() && reward != "poses") {
+    std::fprintf(stderr, "bench_planner: --judge needs --reward poses\n");
+    return 2;
+  }
   threads = wm::init_torch_threads(threads);
   auto model = wm::load_world_model(model_path).model;
   // bf16 stores the convolution weights channels-last: its own copy leaves the f32 runs as is.
   auto model_bf16 = bf16 != 0 ? wm::load_world_model(model_path).model : nullptr;
+  auto judge = judge_path.empty() ? nullptr : wm::load_world_model(judge_path).model;
   const auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(scene_name));
   const auto& info = model->info();
   // The root: the scene's start state (seed 0), its frame as the model's context.
@@ -180,6 +194,39 @@ int run(int argc, char** argv) {
     if (reward == "poses") {
       line["poses_ms_per_decision"] = 1e3 * poses_s;
       line["poses_vs_head_time"] = poses_s / dream_s;
+    }
+    if (judge) {
+      // The judge as `plan --judge` runs it; the pusher's x, y for proprioception is Bullet's.
+      std::vector<float> own_xy;
+      for (int n : finalists) {
+        ag::PlannerOptions oj = o;
+        oj.finalists = n;
+        ag::Planner judged(oj, info.action_size);
+        ag::DreamPlanModel by_poses(model, k, torch::Device(device));
+        by_poses.set_pose_reward(*scene);
+        by_poses.set_markers(markers);
+        by_poses.set_root(root_frames, root_actions);
+        ag::DreamPlanModel jm(judge, n, torch::Device(device));
+        jm.set_pose_reward(*scene);
+        jm.set_rest_tolerance(0.01);
+        jm.set_contact_gate(0.12);
+        jm.set_proprioception(true);
+        jm.set_edge_guard(true);
+        jm.set_edge_reader(true);
+        jm.set_precision(wm::Precision::kBF16);
+        jm.set_markers(markers);
+        jm.set_root(root_frames, root_actions);
+        own_xy.clear();
+        for (const auto& body : jm.proprioceptive_bodies()) {
+          const int b = scene->body_index(body);
+          own_xy.push_back(poses[7 * b]), own_xy.push_back(poses[7 * b + 1]);
+        }
+        jm.set_proprioception_xy(own_xy);
+        const double judge_s = time_decisions(judged, by_poses, decisions, &jm);
+        line["judge_ms_per_decision"][std::to_string(n)] = 1e3 * judge_s;
+        line["judge_vs_alone_time"][std::to_string(n)] = judge_s / poses_s;
+      }
+      line["judge"] = judge_path;
     }
     std::printf("%s\n", line.dump().c_str());
     std::fflush(stdout);

@@ -34,4 +34,11 @@ for b in "$@"; do
     refuses "bad value" "$b" "$model" --threads x ;;
   esac
 done
+# bench_planner's judge scores with the poses: refused with the reward head, by name.
+for b in "$@"; do
+  if [[ $(basename "$b") == bench_planner ]]; then
+    refuses "--judge needs --reward poses" "$b" "$src/assets/models/push-latent-poses.pt" \
+      --judge "$src/assets/models/push.pt"
+  fi
+done
 echo "bench_bad_input ok"
