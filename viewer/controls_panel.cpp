@@ -11,6 +11,11 @@ void draw_controls(Session& session, const Snapshot& s, UiState& ui, Teleop& tel
               s.tick, s.ticks_per_second, s.mode.c_str());
   ImGui::SameLine();
   ImGui::TextDisabled("| model: %s", s.model.c_str());
+  if (s.planner_ms >= 0) {
+    ImGui::SameLine();
+    ImGui::TextDisabled("| planner %.0f ms/decision (median of the last 32; %d decisions)",
+                        s.planner_ms, s.planner_decisions);
+  }
   if (ImGui::Button(session.playing() ? "Pause" : "Play")) session.set_playing(!session.playing());
   ImGui::SameLine();
   if (ImGui::Button("Step")) session.request_step();
@@ -38,7 +43,7 @@ void draw_controls(Session& session, const Snapshot& s, UiState& ui, Teleop& tel
   ImGui::SameLine();
   ImGui::SetNextItemWidth(110);
   if (ImGui::BeginCombo("policy", s.policy.c_str())) {
-    for (const char* p : {"random", "noisy", "expert"})
+    for (const char* p : {"random", "noisy", "expert", "planner"})
       if (ImGui::Selectable(p, s.policy == p))
         session.post([name = std::string(p)](Session& se) { se.set_policy(name); });
     ImGui::EndCombo();

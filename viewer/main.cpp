@@ -53,6 +53,7 @@ int run(const pv::ViewerOptions& o, const std::vector<pv::ScriptCommand>& script
                                          .envs = o.envs,
                                          .seed = o.seed,
                                          .policy = o.policy,
+                                         .planner_model = o.planner_model,
                                          .threads = o.threads,
                                          .precision = o.precision});
   // Lockstep (one tick per frame) for --frames and scripts, so runs are reproducible; the

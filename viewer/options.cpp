@@ -18,7 +18,13 @@ std::optional<ViewerOptions> parse_options(int argc, char** argv, int& exit_code
       ->check(CLI::ExistingFile);
   app.add_option("--envs", o.envs, "Environments")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--seed", o.seed, "Base seed")->check(cli::seed_check())->capture_default_str();
-  app.add_option("--policy", o.policy, "Agent: random | expert | noisy")->capture_default_str();
+  app.add_option("--policy", o.policy,
+                 "Agent: random | expert | noisy | planner (CEM in the dream on what the agent "
+                 "perceives, the README's fast planner; docs/viewer.md)")
+      ->capture_default_str();
+  app.add_option("--planner-model", o.planner_model,
+                 "The planner policy's model (default: assets/models/<scene>-latent-poses.pt)")
+      ->check(CLI::ExistingFile);
   app.add_option("--precision", o.precision,
                  "Dream inference: f32 (bit-reproducible) | bf16 (autocast; about 3x faster "
                  "`unet` ticks on CPUs with AMX or AVX-512 BF16; docs/worldmodel.md) | auto (bf16 "

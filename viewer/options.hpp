@@ -13,6 +13,7 @@ struct ViewerOptions {
   int envs = 4;
   std::uint64_t seed = 0;
   std::string policy = "random";
+  std::string planner_model;  // "" = assets/models/<scene>-latent-poses.pt
   int threads = 0;
   std::string precision = "auto";  // the dream's inference precision: f32 | bf16 | auto
   int frames = 0;                  // > 0: run this many frames then exit (lockstep unless --bench)

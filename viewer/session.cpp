@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 
 #include "parallax/sim/render_inputs.hpp"
@@ -35,11 +36,14 @@ Session::~Session() {
 void Session::build(const std::string& scene_name, const std::string& model_path) {
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(scene_name));
   auto model = agents::load_model_for_scene(*scene, model_path, "cpu", o_.seed);
+  // The planner is not a make_policy kind: the arena starts with random actions, the planner
+  // replaces them below.
+  const std::string arena_policy = o_.policy == "planner" ? "random" : o_.policy;
   auto arena = std::make_unique<agents::Arena>(scene, model.model,
                                                agents::ArenaOptions{.num_envs = o_.envs,
                                                                     .seed = o_.seed,
                                                                     .threads = o_.threads,
-                                                                    .policy = o_.policy,
+                                                                    .policy = arena_policy,
                                                                     .precision = precision_});
   scene_ = std::move(scene);
   model_ = std::move(model);
@@ -55,6 +59,17 @@ void Session::build(const std::string& scene_name, const std::string& model_path
       pusher_body_ = scene_->body_index(act.body);
       break;
     }
+  planner_ = nullptr;
+  if (o_.policy == "planner") {
+    try {
+      auto planner = make_planner();
+      planner_ = planner.get();
+      arena_->set_policy(std::move(planner), "planner");
+    } catch (const std::exception& e) {
+      o_.policy = "random";
+      set_message(std::string("planner refused, random actions: ") + e.what());
+    }
+  }
   teleop_action_.assign(arena_->action_size(), 0.0f);
   {
     std::lock_guard lock(snap_mutex_);
@@ -105,9 +120,31 @@ void Session::resync_now() {
   publish();
 }
 
+std::unique_ptr<agents::PlannerPolicy> Session::make_planner() const {
+  const std::filesystem::path path =
+      o_.planner_model.empty()
+          ? sim::scenes_dir().parent_path() / "models" / (scene_->name + "-latent-poses.pt")
+          : std::filesystem::path(o_.planner_model);
+  if (!std::filesystem::exists(path))
+    throw std::runtime_error("no planner model " + path.string() + " (--planner-model)");
+  auto src = agents::load_model_for_scene(*scene_, path, "cpu", o_.seed);
+  // The fast planner of the README, its envs' decisions spread over the ticks.
+  auto options = agents::fast_planner_options();
+  options.stagger = true;
+  return std::make_unique<agents::PlannerPolicy>(scene_, src.model, options, arena_->num_envs());
+}
+
 void Session::set_policy(const std::string& name) {
   try {
-    arena_->set_policy(name);
+    if (name == "planner") {
+      auto planner = make_planner();
+      auto* raw = planner.get();
+      arena_->set_policy(std::move(planner), "planner");
+      planner_ = raw;
+    } else {
+      arena_->set_policy(name);
+      planner_ = nullptr;
+    }
     o_.policy = name;
     set_message("policy " + name);
   } catch (const std::exception& e) {
@@ -221,6 +258,15 @@ void Session::publish() {
   s.resync_every = arena_->resync_every();
   s.policy = teleop_ ? "teleoperation (env 0)" : arena_->policy_name();
   s.pusher = pusher_body_ >= 0 ? scene_->bodies[pusher_body_].name : "";
+  s.planner_ms = -1;
+  s.planner_decisions = 0;
+  if (planner_ && !planner_->decision_ms().empty()) {
+    const auto& all = planner_->decision_ms();
+    s.planner_decisions = static_cast<int>(all.size());
+    std::vector<double> last(all.end() - std::min<std::ptrdiff_t>(32, std::ssize(all)), all.end());
+    std::nth_element(last.begin(), last.begin() + last.size() / 2, last.end());
+    s.planner_ms = last[last.size() / 2];
+  }
   s.true_rgb.assign(arena_->true_frames().begin(), arena_->true_frames().end());
   s.pred_rgb.assign(arena_->predicted_frames().begin(), arena_->predicted_frames().end());
   s.actions.assign(arena_->last_actions().begin(), arena_->last_actions().end());

@@ -23,6 +23,7 @@
 #include "parallax/agents/body_finder.hpp"
 #include "parallax/agents/futures.hpp"
 #include "parallax/agents/model_source.hpp"
+#include "parallax/agents/planner_policy.hpp"
 #include "parallax/sim/renderer.hpp"
 
 namespace parallax::viewer {
@@ -32,7 +33,9 @@ struct SessionOptions {
   std::string model;  // "" = the shipped model of the scene (or an untrained one)
   int envs = 4;
   std::uint64_t seed = 0;
-  std::string policy = "random";
+  std::string policy = "random";  // random | noisy | expert | planner
+  // The planner policy's model ("" = assets/models/<scene>-latent-poses.pt, the fast planner's).
+  std::string planner_model;
   int threads = 0;
   std::string precision = "auto";  // the dream's inference precision: f32 | bf16 | auto
 };
@@ -58,6 +61,10 @@ struct Snapshot {
   std::deque<float> reward_true{}, reward_pred{};
   std::vector<double> returns_true{}, returns_pred{};  // [N] since each env's reset
   double ticks_per_second = 0;                         // measured over the last second
+  // The planner policy: median time of its last 32 decisions (ms) and how many it made; -1 and 0
+  // without it.
+  double planner_ms = -1;
+  int planner_decisions = 0;
   std::string message{};  // last refusal or notice (scene/model switching, futures)
 };
 
@@ -106,6 +113,8 @@ class Session {
 
  private:
   void build(const std::string& scene, const std::string& model);
+  // Makes the planner policy for the current scene and arena (throws with the reason).
+  std::unique_ptr<agents::PlannerPolicy> make_planner() const;
   void tick_once();
   void publish();
   void run_commands();
@@ -116,6 +125,7 @@ class Session {
   std::shared_ptr<const sim::SceneModel> scene_;
   agents::ModelSource model_;
   std::unique_ptr<agents::Arena> arena_;
+  agents::PlannerPolicy* planner_ = nullptr;  // the arena's policy when it is the planner
   void clear_history();  // plots, returns and metrics since the last reset; publishes
   std::unique_ptr<agents::FutureImaginer> imaginer_;
   std::unique_ptr<sim::Renderer> id_renderer_;  // ids of the selected env (overlays)

@@ -275,6 +275,9 @@ void Arena::set_mode(ArenaMode mode, int resync_every) {
 void Arena::resync_now() {
   impl_->resync_now();
 }
+void Arena::set_policy(std::unique_ptr<Policy> policy, const std::string& name) {
+  impl_->rollout.set_policy(std::move(policy), name);
+}
 void Arena::set_policy(const std::string& name) {
   impl_->rollout.set_policy(name);
 }

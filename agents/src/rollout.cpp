@@ -109,6 +109,13 @@ struct Rollout::Impl {
     for (int i = 0; i < n; ++i) start_policy(i);
     options.policy = kind;
   }
+
+  void set_policy(std::unique_ptr<Policy> next, const std::string& name) {
+    if (!next) throw std::invalid_argument("rollout: set_policy needs a policy");
+    policy = std::move(next);
+    for (int i = 0; i < n; ++i) start_policy(i);
+    options.policy = name;
+  }
 };
 
 Rollout::Rollout(std::shared_ptr<const sim::SceneModel> scene, RolloutOptions options)
@@ -141,6 +148,9 @@ PolicyInput Rollout::true_input() const {
 }
 void Rollout::set_policy(const std::string& kind) {
   impl_->set_policy(kind);
+}
+void Rollout::set_policy(std::unique_ptr<Policy> policy, const std::string& name) {
+  impl_->set_policy(std::move(policy), name);
 }
 const std::string& Rollout::policy_name() const {
   return impl_->options.policy;

@@ -18,6 +18,7 @@
 
 #include <torch/types.h>
 
+#include "parallax/agents/policy.hpp"
 #include "parallax/agents/rollout.hpp"
 #include "parallax/sim/scene.hpp"
 #include "parallax/sim/world_batch.hpp"
@@ -107,6 +108,9 @@ class Arena {
   // Replaces the policy (agents::make_policy kinds), started on each env's current episode seed.
   // An unknown kind, or one the scene has no expert for, throws std::invalid_argument (one line).
   void set_policy(const std::string& name);
+  // The same with a policy made by the caller for num_envs() envs (e.g. PlannerPolicy: a planner
+  // in the dream, which perceives the arena's frames), reported as `name`.
+  void set_policy(std::unique_ptr<Policy> policy, const std::string& name);
 
   // Instruments: the dream (forking imagined futures) and the Bullet worlds (saved states).
   // Stepping either directly desynchronises the arena: use them to read, fork, or copy out.

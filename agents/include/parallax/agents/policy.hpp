@@ -37,7 +37,8 @@ struct PolicyInput {
   std::span<const float> joint_states = {};  // [N, J, 2] f32: position (rad|m), vel (rad/s|m/s)
   // Optional: what the agent sees, where a rollout provides it (agents::Arena): the current
   // frames and the reward of the last tick, true ones or, in the arena's dream mode, the
-  // model's predictions. No shipped policy reads them yet (planners in the dream will).
+  // model's predictions. PlannerPolicy (planner_policy.hpp) plans from them; the scripted
+  // policies do not read them.
   std::span<const std::uint8_t> frames = {};  // [N, H, W, 3] u8
   int height = 0, width = 0;                  // H, W of `frames`
   std::span<const float> rewards = {};        // [N] f32

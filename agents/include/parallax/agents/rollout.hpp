@@ -75,6 +75,9 @@ class Rollout {
   // Replaces the policy (make_policy kinds) and starts it on each env's current episode seed.
   // Throws std::invalid_argument (one line) for an unknown kind; nothing changes then.
   void set_policy(const std::string& kind);
+  // The same with a policy made by the caller (one for num_envs() envs, e.g. PlannerPolicy),
+  // reported as `name`; throws std::invalid_argument for a null policy.
+  void set_policy(std::unique_ptr<Policy> policy, const std::string& name);
   const std::string& policy_name() const;
 
   int num_envs() const;

@@ -1,0 +1,174 @@
+// A planner as a policy (planner_policy.hpp).
+#include "parallax/agents/planner_policy.hpp"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+
+namespace parallax::agents {
+
+PlannerPolicyOptions fast_planner_options() {
+  PlannerPolicyOptions o;
+  o.planner.kind = PlannerKind::kCem;
+  o.planner.candidates = 64;
+  o.planner.horizon = 15;
+  o.planner.iterations = 4;
+  o.planner.elites = 8;
+  o.replan_every = 5;
+  o.pose_reward = true;
+  o.proprioception = true;
+  o.contact_gate = 0.09;
+  o.reach = 1.0;
+  o.reach_behind = 0.08;
+  return o;
+}
+
+struct PlannerPolicy::Env {
+  explicit Env(const PlannerOptions& o, int a) : planner(o, a) {}
+  Planner planner;
+  std::vector<std::vector<std::uint8_t>> seen;   // the last frames perceived, oldest first
+  std::vector<std::vector<float>> seen_actions;  // the action before each (zeros at the start)
+  std::vector<float> plan;                       // [L, A] the current plan
+  std::vector<float> last_action;                // [A] the action played last tick
+  int since = -1;                                // ticks since the last decision (-1: none yet)
+  int first_interval = 0;  // ticks the episode's first plan is played (stagger: R - seed % R)
+  int interval = 0;        // ticks the current plan is played before the next decision
+  bool started = false;    // the episode's first frame was perceived
+  double imagined = 0;
+};
+
+PlannerPolicy::PlannerPolicy(std::shared_ptr<const sim::SceneModel> scene,
+                             std::shared_ptr<worldmodel::WorldModel> model,
+                             PlannerPolicyOptions options, int num_envs)
+    : scene_(std::move(scene)), o_(std::move(options)) {
+  if (!model) throw std::invalid_argument("planner policy: needs a model");
+  validate(o_.planner);
+  if (o_.planner.finalists != 0)
+    throw std::invalid_argument("planner policy: finalists need a judge, which it has not");
+  if (o_.replan_every < 1 || o_.replan_every > o_.planner.horizon)
+    throw std::invalid_argument("planner policy: replan every must be in [1, horizon], got " +
+                                std::to_string(o_.replan_every));
+  if (num_envs < 1) throw std::invalid_argument("planner policy: needs at least one env");
+  const auto& info = model->info();
+  a_ = scene_->action_size();
+  if (info.height != scene_->camera.height || info.width != scene_->camera.width ||
+      info.action_size != a_)
+    throw std::runtime_error("planner policy: the model expects " + std::to_string(info.height) +
+                             "x" + std::to_string(info.width) + " frames and " +
+                             std::to_string(info.action_size) + " actions, scene '" + scene_->name +
+                             "' has " + std::to_string(scene_->camera.height) + "x" +
+                             std::to_string(scene_->camera.width) + " and " + std::to_string(a_));
+  height_ = info.height, width_ = info.width;
+  context_ = std::max(1, info.context_frames);
+  std::optional<ReachShaping> reach;
+  if (o_.reach != 0.0) {
+    if (!o_.pose_reward)
+      throw std::invalid_argument(
+          "planner policy: reach shaping needs the reward from poses (a reward head has no term "
+          "for it)");
+    reach = ReachShaping::from_scene(*scene_, o_.reach, o_.reach_behind);
+  }
+  // The same setup as run_plan's dream (dream_agents.cpp), in the same order.
+  dream_ = std::make_unique<DreamPlanModel>(model, o_.planner.candidates, torch::Device(o_.device));
+  if (o_.pose_reward) dream_->set_pose_reward(*scene_, reach ? &*reach : nullptr);
+  dream_->set_rest_tolerance(o_.rest_tolerance);
+  dream_->set_contact_gate(o_.contact_gate);
+  dream_->set_proprioception(o_.proprioception);
+  dream_->set_precision(o_.precision);
+  if (o_.proprioception)
+    for (const auto& name : dream_->proprioceptive_bodies())
+      own_.push_back(scene_->body_index(name));
+  for (int i = 0; i < num_envs; ++i) envs_.push_back(std::make_unique<Env>(o_.planner, a_));
+}
+
+PlannerPolicy::~PlannerPolicy() = default;
+
+void PlannerPolicy::reset(int env, std::uint64_t seed) {
+  if (env < 0 || env >= static_cast<int>(envs_.size()))
+    throw std::invalid_argument("planner policy: env " + std::to_string(env) + " out of range");
+  auto& e = *envs_[env];
+  e.planner.reset(seed);
+  e.seen.clear();
+  e.seen_actions.clear();
+  e.plan.clear();
+  e.last_action.assign(a_, 0.0f);
+  e.since = -1;
+  e.started = false;
+  e.imagined = 0;
+  const int r = o_.replan_every;
+  e.first_interval = o_.stagger ? r - static_cast<int>(seed % static_cast<std::uint64_t>(r)) : r;
+}
+
+void PlannerPolicy::act(const PolicyInput& in, std::span<float> actions) {
+  const int n = static_cast<int>(envs_.size());
+  if (in.num_envs != n)
+    throw std::invalid_argument("planner policy: made for " + std::to_string(n) + " envs, got " +
+                                std::to_string(in.num_envs));
+  if (in.frames.empty() || in.height != height_ || in.width != width_)
+    throw std::invalid_argument("planner policy: needs the perceived frames (" +
+                                std::to_string(height_) + "x" + std::to_string(width_) + ")");
+  const std::size_t fsz = static_cast<std::size_t>(height_) * width_ * 3;
+  const std::size_t nb = scene_->bodies.size(), nm = scene_->markers.size();
+  last_decisions_ = 0;
+  last_ms_ = 0;
+  for (int i = 0; i < n; ++i) {
+    auto& e = *envs_[i];
+    // What it perceives now: this frame, after the action it played last (none at the start).
+    std::vector<std::uint8_t> frame(in.frames.begin() + static_cast<std::ptrdiff_t>(i * fsz),
+                                    in.frames.begin() + static_cast<std::ptrdiff_t>((i + 1) * fsz));
+    e.seen.push_back(std::move(frame));
+    e.seen_actions.push_back(e.started ? e.last_action : std::vector<float>(a_, 0.0f));
+    e.started = true;
+    if (static_cast<int>(e.seen.size()) > context_) {
+      e.seen.erase(e.seen.begin());
+      e.seen_actions.erase(e.seen_actions.begin());
+    }
+    if (e.since < 0 || e.since >= e.interval) {
+      if (e.since > 0) e.planner.shift(e.since);
+      // The episode's first plan is replanned after first_interval ticks, the others after R.
+      e.interval = e.since < 0 ? e.first_interval : o_.replan_every;
+      const int c = static_cast<int>(e.seen.size());
+      auto f = torch::empty({c, height_, width_, 3}, torch::kUInt8);
+      auto act = torch::empty({c, a_}, torch::kFloat32);
+      for (int q = 0; q < c; ++q) {
+        std::copy_n(e.seen[q].data(), fsz, f.data_ptr<std::uint8_t>() + q * fsz);
+        std::copy_n(e.seen_actions[q].data(), a_, act.data_ptr<float>() + q * a_);
+      }
+      dream_->set_root(f.permute({0, 3, 1, 2}).contiguous(), act);
+      if (!own_.empty()) {
+        std::vector<float> xy;
+        for (int b : own_) {
+          const std::size_t at = (static_cast<std::size_t>(i) * nb + b) * 7;
+          xy.push_back(in.poses[at]), xy.push_back(in.poses[at + 1]);
+        }
+        dream_->set_proprioception_xy(xy);
+      }
+      if (o_.pose_reward)
+        dream_->set_markers(in.markers.subspan(static_cast<std::size_t>(i) * nm * 3, nm * 3));
+      const auto t0 = std::chrono::steady_clock::now();
+      const auto chosen = e.planner.plan(*dream_);
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      e.plan.assign(chosen.begin(), chosen.end());
+      e.imagined = e.planner.best_return();
+      e.since = 0;
+      ++last_decisions_;
+      last_ms_ += ms;
+      decision_ms_.push_back(ms);
+    }
+    const float* act = e.plan.data() + static_cast<std::size_t>(e.since) * a_;
+    std::copy_n(act, a_, actions.data() + static_cast<std::size_t>(i) * a_);
+    e.last_action.assign(act, act + a_);
+    ++e.since;
+  }
+}
+
+double PlannerPolicy::imagined_return(int env) const {
+  if (env < 0 || env >= static_cast<int>(envs_.size()))
+    throw std::invalid_argument("planner policy: env " + std::to_string(env) + " out of range");
+  return envs_[env]->imagined;
+}
+
+}  // namespace parallax::agents
