@@ -21,6 +21,7 @@
 #include "parallax/worldmodel/rssm.hpp"
 #include "parallax/worldmodel/unet.hpp"
 #include "random_latent.hpp"
+#include "small_unet.hpp"
 
 namespace {
 
@@ -38,15 +39,7 @@ std::shared_ptr<wm::WorldModel> tiny_rssm(const parallax::sim::SceneModel& s) {
   return wm::make_rssm_world_model(m);
 }
 
-std::shared_ptr<wm::WorldModel> small_unet(const parallax::sim::SceneModel& s) {
-  torch::manual_seed(5);
-  wm::UNetConfig c;
-  c.height = s.camera.height, c.width = s.camera.width, c.action_size = s.action_size();
-  c.channels = {8, 16};
-  wm::UNet m(c);
-  m->eval();
-  return wm::make_unet_world_model(m);
-}
+using parallax::testing::small_unet;
 
 // A known model: return = -sum_h sum_j (a_hj - target_j)^2, optimum at the target.
 class QuadraticModel : public ag::PlanModel {

@@ -10,8 +10,8 @@
 #include "parallax/agents/dream_agents.hpp"
 #include "parallax/agents/planner_policy.hpp"
 #include "parallax/agents/rollout.hpp"
-#include "parallax/worldmodel/unet.hpp"
 #include "random_latent.hpp"
+#include "small_unet.hpp"
 
 namespace {
 
@@ -30,16 +30,7 @@ std::shared_ptr<wm::WorldModel> pose_latent(const parallax::sim::SceneModel& sce
   });
 }
 
-// A small random `unet` (two context frames: the actions before them matter), reward head.
-std::shared_ptr<wm::WorldModel> small_unet(const parallax::sim::SceneModel& s) {
-  torch::manual_seed(5);
-  wm::UNetConfig c;
-  c.height = s.camera.height, c.width = s.camera.width, c.action_size = s.action_size();
-  c.channels = {8, 16};
-  wm::UNet m(c);
-  m->eval();
-  return wm::make_unet_world_model(m);
-}
+using parallax::testing::small_unet;
 
 // The fast planner's scoring on a small search: K 16, H 6, 2 iterations, a decision every 3.
 ag::PlannerPolicyOptions small_options() {

@@ -11,12 +11,11 @@
 
 #include "parallax/agents/scale.hpp"
 #include "parallax/agents/scale_estimators.hpp"
-#include "parallax/worldmodel/unet.hpp"
+#include "small_unet.hpp"
 
 namespace {
 
 namespace ag = parallax::agents;
-namespace wm = parallax::worldmodel;
 
 // Every K-subset of {0..n-1}, by recursion (independent of the closed forms under test).
 void for_each_subset(int n, int k, const std::function<void(const std::vector<int>&)>& fn) {
@@ -89,13 +88,7 @@ TEST_CASE("scale K list parses the issue's notation", "[scale]") {
 TEST_CASE("scale pass at K never decreases with K and bounds both best-of-K curves", "[scale]") {
   const auto scene =
       std::make_shared<const parallax::sim::SceneModel>(parallax::sim::resolve_scene("push"));
-  torch::manual_seed(5);
-  wm::UNetConfig c;
-  c.height = scene->camera.height, c.width = scene->camera.width;
-  c.action_size = scene->action_size();
-  c.channels = {8, 16};
-  wm::UNet net(c);
-  net->eval();
+  const auto model = parallax::testing::small_unet(*scene);
   ag::ScaleOptions o;
   o.ks = {1, 2, 4, 8, 16, 32, 64};
   o.decisions = 3;
@@ -104,7 +97,7 @@ TEST_CASE("scale pass at K never decreases with K and bounds both best-of-K curv
   o.batch = 32;
   o.threads = 2;
   o.resamples = 200;
-  const auto r = ag::run_scale(scene, wm::make_unet_world_model(net), o);
+  const auto r = ag::run_scale(scene, model, o);
   REQUIRE(r.curve.size() == o.ks.size());
   REQUIRE(r.decisions.size() == 3);
   for (std::size_t j = 0; j < r.curve.size(); ++j) {
@@ -125,7 +118,7 @@ TEST_CASE("scale pass at K never decreases with K and bounds both best-of-K curv
   // plans around zero do solve some at lead 4 of horizon 8.
   CHECK(r.curve.back().b > 0);
   // Deterministic: the same options give the same curves.
-  const auto again = ag::run_scale(scene, wm::make_unet_world_model(net), o);
+  const auto again = ag::run_scale(scene, model, o);
   for (std::size_t j = 0; j < r.curve.size(); ++j) {
     CHECK(again.curve[j].a == r.curve[j].a);
     CHECK(again.curve[j].c == r.curve[j].c);
