@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <stdexcept>
@@ -37,6 +38,9 @@ struct PlannerPolicy::Env {
   int interval = 0;        // ticks the current plan is played before the next decision
   bool started = false;    // the episode's first frame was perceived
   double imagined = 0;
+  // Proprioception: the own bodies' x, y as last given in PolicyInput poses, and where the agent
+  // knows them to be now (dead reckoning from its own actions while the given ones stand still).
+  std::vector<float> observed_xy, own_xy;
 };
 
 PlannerPolicy::PlannerPolicy(std::shared_ptr<const sim::SceneModel> scene,
@@ -78,8 +82,20 @@ PlannerPolicy::PlannerPolicy(std::shared_ptr<const sim::SceneModel> scene,
   dream_->set_proprioception(o_.proprioception);
   dream_->set_precision(o_.precision);
   if (o_.proprioception)
-    for (const auto& name : dream_->proprioceptive_bodies())
+    for (const auto& name : dream_->proprioceptive_bodies()) {
       own_.push_back(scene_->body_index(name));
+      // Its actuator (DreamPlanModel checked: a kinematic body under a planar velocity actuator)
+      // moves it by clamped action x max_speed / control_hz per tick, exactly.
+      int offset = 0;
+      for (const auto& act : scene_->actuators) {
+        if (act.body == name) {
+          own_offset_.push_back(offset);
+          own_step_.push_back(static_cast<float>(act.max_speed / scene_->control_hz));
+          break;
+        }
+        offset += act.components;
+      }
+    }
   for (int i = 0; i < num_envs; ++i) envs_.push_back(std::make_unique<Env>(o_.planner, a_));
 }
 
@@ -96,6 +112,8 @@ void PlannerPolicy::reset(int env, std::uint64_t seed) {
   e.last_action.assign(a_, 0.0f);
   e.since = -1;
   e.started = false;
+  e.observed_xy.clear();
+  e.own_xy.clear();
   e.imagined = 0;
   const int r = o_.replan_every;
   e.first_interval = o_.stagger ? r - static_cast<int>(seed % static_cast<std::uint64_t>(r)) : r;
@@ -125,6 +143,24 @@ void PlannerPolicy::act(const PolicyInput& in, std::span<float> actions) {
       e.seen.erase(e.seen.begin());
       e.seen_actions.erase(e.seen_actions.begin());
     }
+    if (!own_.empty()) {
+      // Its own bodies: where it is told they are when that changes (a true observation: every
+      // tick outside the arena's dream mode), else moved on by the action it played.
+      std::vector<float> given;
+      for (int b : own_) {
+        const std::size_t at = (static_cast<std::size_t>(i) * nb + b) * 7;
+        given.push_back(in.poses[at]), given.push_back(in.poses[at + 1]);
+      }
+      if (given != e.observed_xy) {
+        e.observed_xy = given;
+        e.own_xy = given;
+      } else {
+        for (std::size_t q = 0; q < own_.size(); ++q)
+          for (int d = 0; d < 2; ++d)
+            e.own_xy[2 * q + d] +=
+                std::clamp(e.last_action[own_offset_[q] + d], -1.0f, 1.0f) * own_step_[q];
+      }
+    }
     if (e.since < 0 || e.since >= e.interval) {
       if (e.since > 0) e.planner.shift(e.since);
       // The episode's first plan is replanned after first_interval ticks, the others after R.
@@ -137,14 +173,7 @@ void PlannerPolicy::act(const PolicyInput& in, std::span<float> actions) {
         std::copy_n(e.seen_actions[q].data(), a_, act.data_ptr<float>() + q * a_);
       }
       dream_->set_root(f.permute({0, 3, 1, 2}).contiguous(), act);
-      if (!own_.empty()) {
-        std::vector<float> xy;
-        for (int b : own_) {
-          const std::size_t at = (static_cast<std::size_t>(i) * nb + b) * 7;
-          xy.push_back(in.poses[at]), xy.push_back(in.poses[at + 1]);
-        }
-        dream_->set_proprioception_xy(xy);
-      }
+      if (!own_.empty()) dream_->set_proprioception_xy(e.own_xy);
       if (o_.pose_reward)
         dream_->set_markers(in.markers.subspan(static_cast<std::size_t>(i) * nm * 3, nm * 3));
       const auto t0 = std::chrono::steady_clock::now();
@@ -163,6 +192,12 @@ void PlannerPolicy::act(const PolicyInput& in, std::span<float> actions) {
     e.last_action.assign(act, act + a_);
     ++e.since;
   }
+}
+
+std::vector<float> PlannerPolicy::own_position(int env) const {
+  if (env < 0 || env >= static_cast<int>(envs_.size()))
+    throw std::invalid_argument("planner policy: env " + std::to_string(env) + " out of range");
+  return envs_[env]->own_xy;
 }
 
 double PlannerPolicy::imagined_return(int env) const {

@@ -7,6 +7,9 @@
 #undef CHECK
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
+#include "parallax/agents/arena.hpp"
 #include "parallax/agents/dream_agents.hpp"
 #include "parallax/agents/planner_policy.hpp"
 #include "parallax/agents/rollout.hpp"
@@ -142,6 +145,37 @@ TEST_CASE("planner policy acts per episode seed, not per env count, staggered or
         stagger ? std::vector<int>{0, 1, 4, 7} : std::vector<int>{0, 3, 6};
     CHECK(decided == expected);
   }
+}
+
+TEST_CASE("planner policy knows its own pusher while the arena's dream hides it",
+          "[planner_policy]") {
+  // Pure dreaming (resync 0): the arena tells the agent the true state of the episode's start
+  // only; the planner's own pusher moves by its actions, which it knows, and by nothing else
+  // (kinematic): where it thinks the pusher is must be where Bullet has it.
+  const auto scene = push_scene();
+  const auto model = pose_latent(*scene);
+  ag::Arena arena(scene, model,
+                  {.num_envs = 1, .seed = 12, .threads = 1, .mode = ag::ArenaMode::kDream});
+  auto policy = std::make_unique<ag::PlannerPolicy>(scene, model, small_options(), 1);
+  auto* p = policy.get();
+  arena.set_policy(std::move(policy), "planner");
+  const int pusher = scene->body_index("pusher");
+  std::vector<float> start;
+  double moved = 0;
+  for (int t = 0; t < 12; ++t) {
+    const float* truth = arena.worlds().poses().data() + static_cast<std::size_t>(pusher) * 7;
+    const float bx = truth[0], by = truth[1];  // Bullet's pusher before this tick's action
+    arena.tick();
+    const auto xy = p->own_position(0);  // as the agent knew it when it acted this tick
+    REQUIRE(xy.size() == 2u);
+    INFO("tick " << t);
+    CHECK(std::abs(xy[0] - bx) < 1e-5);
+    CHECK(std::abs(xy[1] - by) < 1e-5);
+    if (t == 0) start = xy;
+    moved = std::max<double>(moved, std::hypot(xy[0] - start[0], xy[1] - start[1]));
+  }
+  // Not a still pusher (the start, which the arena keeps telling it, would pass the checks).
+  CHECK(moved > 0.02);
 }
 
 TEST_CASE("planner policy refuses what it cannot do", "[planner_policy]") {

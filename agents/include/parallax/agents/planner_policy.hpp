@@ -64,6 +64,9 @@ class PlannerPolicy : public Policy {
   const std::vector<double>& decision_ms() const { return decision_ms_; }
   // Env `env`'s current plan's imagined return (0 before its first decision).
   double imagined_return(int env) const;
+  // With proprioception: where env `env`'s agent knows its own bodies to be ([P, 2] x, y, m; the
+  // order of DreamPlanModel::proprioceptive_bodies), as of the last act(); empty before it.
+  std::vector<float> own_position(int env) const;
 
  private:
   struct Env;
@@ -71,7 +74,9 @@ class PlannerPolicy : public Policy {
   PlannerPolicyOptions o_;
   std::unique_ptr<DreamPlanModel> dream_;
   std::vector<std::unique_ptr<Env>> envs_;
-  std::vector<int> own_;  // scene indices of the proprioceptive bodies
+  std::vector<int> own_;         // scene indices of the proprioceptive bodies
+  std::vector<int> own_offset_;  // their actuators' first action component
+  std::vector<float> own_step_;  // metres per tick at action 1
   int context_ = 1, a_ = 0, height_ = 0, width_ = 0;
   int last_decisions_ = 0;
   double last_ms_ = 0;
