@@ -60,7 +60,7 @@ std::vector<std::vector<float>> drive(ag::Rollout& rollout, int ticks) {
 
 }  // namespace
 
-TEST_CASE("planner policy decides as parallax plan in the dream, action for action",
+TEST_CASE("planner policy decides as parallax plan in the dream action for action",
           "[planner_policy]") {
   const auto scene = push_scene();
   // The fast planner's model and scoring; and a two-frame `unet` with its reward head.
@@ -115,7 +115,7 @@ TEST_CASE("planner policy decides as parallax plan in the dream, action for acti
   CHECK(p->imagined_return(0) != 0.0);
 }
 
-TEST_CASE("planner policy acts per episode seed, not per env count, staggered or not",
+TEST_CASE("planner policy acts per episode seed and not per env count with or without stagger",
           "[planner_policy]") {
   const auto scene = push_scene();
   const auto model = pose_latent(*scene);
