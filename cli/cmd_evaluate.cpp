@@ -23,7 +23,7 @@ namespace {
 
 struct EvaluateArgs {
   std::string scene = "push", model, policies, device = "cpu", out, reward = "head",
-              precision = "f32";
+              precision = "f32", planner_model;
   int episodes = 8, max_steps = 0, threads = 0;
   std::uint64_t seed = 2000000000ull;  // disjoint from training collections (below 1,000,000)
   bool json_out = false, quiet = false;
@@ -42,7 +42,7 @@ void run(const EvaluateArgs& a) {
     std::stringstream ss(a.policies);
     const auto kinds = agents::all_policy_kinds(*scene);
     for (std::string p; std::getline(ss, p, ',');) {
-      if (std::find(kinds.begin(), kinds.end(), p) == kinds.end())
+      if (p != "planner" && std::find(kinds.begin(), kinds.end(), p) == kinds.end())
         throw UsageError("--policies: '" + p + "' is not a policy of scene '" + scene->name + "'");
       o.policies.push_back(p);
     }
@@ -54,6 +54,24 @@ void run(const EvaluateArgs& a) {
   o.pose_reward = a.reward == "poses";
   o.precision = parse_precision(a.precision, a.device);
   worldmodel::init_torch_threads(a.threads);
+  const bool planning =
+      std::find(o.policies.begin(), o.policies.end(), "planner") != o.policies.end();
+  if (!a.planner_model.empty() && !planning)
+    throw UsageError("--planner-model needs the policy planner in --policies");
+  std::string planner_path = a.planner_model;
+  if (planning) {
+    // The fast dream planner of the README (PlannerPolicy, fast_planner_options()).
+    if (planner_path.empty()) {
+      const auto shipped =
+          sim::scenes_dir().parent_path() / "models" / (scene->name + "-latent-poses.pt");
+      if (!std::filesystem::exists(shipped))
+        throw UsageError("--policies planner: scene '" + scene->name + "' ships no " +
+                         shipped.filename().string() + "; give --planner-model");
+      planner_path = shipped.string();
+    }
+    o.planner_model = agents::load_model_for_scene(*scene, planner_path, a.device, 0).model;
+    o.planner.device = a.device;
+  }
   const auto src = agents::load_model_for_scene(*scene, a.model, a.device, 0);
   if (!src.trained) std::fprintf(stderr, "parallax evaluate: note: %s\n", src.description.c_str());
   ProgressLine progress("evaluate", a.quiet);
@@ -61,6 +79,7 @@ void run(const EvaluateArgs& a) {
       scene, src.model, o, [&](const std::string& s, int d, int t) { progress.update(s, d, t); });
   progress.finish();
   report["model"] = src.description;
+  if (planning) report["planner_model"] = planner_path;
   if (!a.out.empty()) {
     std::filesystem::create_directories(a.out);
     write_text_atomic(std::filesystem::path(a.out) / "evaluate.json", json_text(report, 1) + "\n");
@@ -93,7 +112,12 @@ void register_evaluate(CLI::App& app) {
   sub->add_option("--model", a->model, "Checkpoint (default: assets/models/<scene>.pt)")
       ->check(CLI::ExistingFile);
   sub->add_option("--policies", a->policies,
-                  "Comma-separated policies (default: all of the scene)");
+                  "Comma-separated policies (default: all of the scene's reference policies; also "
+                  "planner: CEM in the dream on the frames it sees)");
+  sub->add_option("--planner-model", a->planner_model,
+                  "The policy planner's model (the README's fast dream planner; default: "
+                  "assets/models/<scene>-latent-poses.pt)")
+      ->check(CLI::ExistingFile);
   sub->add_option("--episodes", a->episodes, "Episodes per policy")->capture_default_str();
   sub->add_option("--max-steps", a->max_steps, "Ticks per episode (0 = the scene's)")
       ->capture_default_str();

@@ -542,8 +542,15 @@ json evaluate_policies(std::shared_ptr<const sim::SceneModel> scene,
   std::vector<std::uint64_t> seeds(n);
   const std::size_t nm3 = scene->markers.size() * 3;
   std::vector<float> markers(static_cast<std::size_t>(n) * nm3);  // [N, M, 3] the goal
+  std::vector<std::uint8_t> frame(fsz);
   for (int p = 0; p < np; ++p) {
-    auto policy = make_policy(policies[p], scene, 1, o.seed);
+    // The planner sees the frames (it is the one policy that reads them); the others the state.
+    const bool sees = policies[p] == "planner";
+    if (sees && !o.planner_model)
+      throw std::invalid_argument("evaluate: the policy 'planner' needs a planner model");
+    std::unique_ptr<Policy> policy =
+        sees ? std::make_unique<PlannerPolicy>(scene, o.planner_model, o.planner, 1)
+             : make_policy(policies[p], scene, 1, o.seed);
     for (int e = 0; e < ne; ++e) {
       const int i = p * ne + e;
       seeds[i] = o.seed + static_cast<std::uint64_t>(p) * 100000ull + e;
@@ -554,7 +561,12 @@ json evaluate_policies(std::shared_ptr<const sim::SceneModel> scene,
       for (int t = 0; t < steps; ++t) {
         const std::span<float> act(actions.data() + (static_cast<std::size_t>(i) * steps + t) * a,
                                    a);
-        act_on_world(*policy, world, act);
+        if (sees) {
+          render.render(world, frame.data());
+          act_on_world(*policy, world, act, frame, h, w);
+        } else {
+          act_on_world(*policy, world, act);
+        }
         const auto r = world.step(act);
         true_ret[i] += r.reward;
         length[i] = t + 1;

@@ -250,7 +250,8 @@ std::unique_ptr<Policy> make_policy(const std::string& kind,
                                         decoys, gain);
 }
 
-void act_on_world(Policy& policy, const sim::World& world, std::span<float> action) {
+void act_on_world(Policy& policy, const sim::World& world, std::span<float> action,
+                  std::span<const std::uint8_t> frame, int height, int width) {
   const auto& scene = world.scene();
   const std::size_t nb = scene.bodies.size();
   std::vector<float> pose(nb * 7), mk(scene.markers.size() * 3), vel(nb * 6),
@@ -261,7 +262,10 @@ void act_on_world(Policy& policy, const sim::World& world, std::span<float> acti
               .poses = pose,
               .markers = mk,
               .velocities = vel,
-              .joint_states = js},
+              .joint_states = js,
+              .frames = frame,
+              .height = height,
+              .width = width},
              action);
 }
 

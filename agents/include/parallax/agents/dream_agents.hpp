@@ -24,6 +24,7 @@
 
 #include "parallax/agents/decision_check.hpp"
 #include "parallax/agents/planner.hpp"
+#include "parallax/agents/planner_policy.hpp"
 #include "parallax/sim/scene.hpp"
 #include "parallax/worldmodel/episode_store.hpp"
 #include "parallax/worldmodel/precision.hpp"
@@ -187,6 +188,10 @@ struct PolicyEvalOptions {
   // bodies found in its imagined frames).
   bool pose_reward = false;
   worldmodel::Precision precision = worldmodel::Precision::kF32;  // of the dream
+  // The policy "planner" (PlannerPolicy: CEM in the dream of this model, on the frames it sees
+  // in Bullet, closed loop) with these options; needed when `policies` names it.
+  std::shared_ptr<worldmodel::WorldModel> planner_model;
+  PlannerPolicyOptions planner = fast_planner_options();
 };
 
 // Each policy runs in Bullet (its true return); its actions are replayed open loop in the dream
