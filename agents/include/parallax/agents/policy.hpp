@@ -62,7 +62,8 @@ std::unique_ptr<Policy> make_policy(const std::string& kind,
 
 // One action [A] of a single-env policy (num_envs 1) from one world's true state: gathers the
 // world's poses, markers, velocities and joint states into a PolicyInput and calls act().
-// `frame` [H, W, 3] u8, when given, is what the agent sees (PolicyInput frames; a planner needs it).
+// `frame` [H, W, 3] u8, when given, is what the agent sees (PolicyInput frames; a planner needs
+// it).
 void act_on_world(Policy& policy, const sim::World& world, std::span<float> action,
                   std::span<const std::uint8_t> frame = {}, int height = 0, int width = 0);
 
