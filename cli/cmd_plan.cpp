@@ -42,7 +42,7 @@ struct PlanArgs {
   std::uint64_t seed = 0, planner_seed = 0;
   std::string device = "cpu", out, record, reward = "head";
   bool json_out = false, quiet = false, value = false, verify = false, proprioception = false;
-  bool own_body_frames = false, edge_guard = false, edge_reader = false;
+  bool own_body_frames = false, edge_guard = false, edge_reader = false, cuda_graph = false;
 };
 
 void run(const PlanArgs& a) {
@@ -169,6 +169,9 @@ void run(const PlanArgs& a) {
   o.max_steps = a.max_steps;
   o.threads = worldmodel::init_torch_threads(a.threads);
   o.device = a.device;
+  if (a.cuda_graph && (a.device != "cuda" || a.world != "dream"))
+    throw UsageError("--cuda-graph needs --device cuda and --world dream");
+  o.cuda_graph = a.cuda_graph;
   o.strips = !a.out.empty();
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(a.scene));
   if (o.reach > 0.0) {
@@ -379,6 +382,9 @@ void register_plan(CLI::App& app) {
                   "plan scores mean - pessimism x std of the members' returns")
       ->delimiter(',')
       ->check(CLI::ExistingFile);
+  sub->add_flag("--cuda-graph", a->cuda_graph,
+                "Dream on CUDA: replay captured CUDA graphs for the batched ticks (the report's "
+                "cuda_graph says whether they were in use)");
   sub->add_option("--judge", a->judge,
                   "Dream: a second checkpoint decides among the planner's --finalists best plans "
                   "(scored from the same perceived frames; shooting and cem): e.g. the fast latent "

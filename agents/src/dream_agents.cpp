@@ -160,6 +160,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
   const int h = render.height(), w = render.width();
   const std::size_t fsz = render.frame_size();
   std::unique_ptr<DreamPlanModel> dream, judge;
+  bool report_graph = false;
   std::unique_ptr<BulletPlanModel> oracle;
   if (dreaming) {
     dream = std::make_unique<DreamPlanModel>(model, o.planner.candidates, torch::Device(o.device));
@@ -191,6 +192,8 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
         throw std::invalid_argument(
             "plan: the judge's own bodies differ from the model's (proprioception)");
     }
+    if (o.cuda_graph)
+      report_graph = dream->use_cuda_graph(true) && (!judge || judge->use_cuda_graph(true));
     if (approach && !dream->poses_from_frames())
       throw std::invalid_argument(
           "plan: an approach limit in the dream needs the reward from poses found in frames (the "
@@ -217,6 +220,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
 
   PlanReport report;
   report.height = h, report.width = w;
+  report.cuda_graph = report_graph;
   double successes = 0, returns = 0;
   for (int e = 0; e < o.episodes; ++e) {
     PlanEpisode ep;
@@ -503,6 +507,7 @@ json PlanReport::to_json(const PlanRunOptions& o, const std::string& scene,
       {"latency_ms", {{"p50", p50_ms}, {"p90", p90_ms}, {"p99", p99_ms}}},
       {"per_episode", eps}};
   if (o.verify) j["verify"] = verify_summary(decisions, -1);
+  if (o.world == "dream") j["cuda_graph"] = cuda_graph;
   if (o.judge)
     j["judge"] = {
         {"finalists", o.planner.finalists},

@@ -114,6 +114,7 @@ PY
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["poses_from"] == "pose head" and r["proprioception"] and r["contact_gate_m"] == 0.09, r
+assert r["cuda_graph"] is False, r  # the CPU: no graphs
 assert r["reach"] == 1.0 and 0 <= r["success_rate"] <= 1 and r["episodes"] == 2, r
 PY
 
@@ -304,5 +305,7 @@ bad plan --world dream --finalist-distance 0.3
 bad plan --world dream --judge-contact-gate 0.1
 bad plan --world dream --judge "$src/assets/models/push.pt" --judge-edge-guard
 bad plan --world dream --judge-precision bf16
+bad plan --world dream --cuda-graph
+bad plan --world bullet --device cuda --cuda-graph
 bad scale --precision fp8
 echo "plan ok"

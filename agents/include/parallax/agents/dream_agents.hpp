@@ -92,6 +92,10 @@ struct PlanRunOptions {
   // the root frame's reading, which needs the reward from poses found in frames).
   double approach_radius = 0.0;
   double approach_floor = 0.3;
+  // Dream on CUDA: the batched ticks of the model (and the judge) replay captured CUDA graphs
+  // (DreamPlanModel::use_cuda_graph; no effect on the CPU). PlanReport::cuda_graph says whether
+  // they were in use.
+  bool cuda_graph = false;
   // Dream: inference precision (DreamPlanModel::set_precision), of the model and of the judge.
   worldmodel::Precision precision = worldmodel::Precision::kF32;
   worldmodel::Precision judge_precision = worldmodel::Precision::kF32;
@@ -154,6 +158,7 @@ struct PlanReport {
   std::vector<PlanDecision> decisions;  // with PlanRunOptions::verify: every decision, in order
   std::vector<double> latency_ms;       // every decision, in order
   int judge_overrides = 0;  // with a judge: decisions where it chose other than the model's best
+  bool cuda_graph = false;  // the dream's ticks replayed CUDA graphs (PlanRunOptions::cuda_graph)
   double success_rate = 0, mean_return = 0;
   double p50_ms = 0, p90_ms = 0, p99_ms = 0;
   int height = 0, width = 0;
