@@ -802,6 +802,21 @@ std::vector<std::string> DreamPlanModel::proprioceptive_bodies() const {
   return out;
 }
 
+void DreamPlanModel::move_own(std::span<float> xy, std::span<const float> action) const {
+  const Impl& m = *impl_;
+  if (!m.proprio) throw std::logic_error("move_own: proprioception is off");
+  if (action.size() != static_cast<std::size_t>(m.a))
+    throw std::invalid_argument("move_own: expected " + std::to_string(m.a) + " action values");
+  std::size_t q = 0;
+  for (std::size_t b = 0; b < m.own_offset.size(); ++b) {
+    if (m.own_offset[b] < 0) continue;
+    if (2 * q + 1 >= xy.size()) throw std::invalid_argument("move_own: too few x, y values");
+    for (int d = 0; d < 2; ++d)
+      xy[2 * q + d] += std::clamp(action[m.own_offset[b] + d], -1.0f, 1.0f) * m.own_step[b];
+    ++q;
+  }
+}
+
 void DreamPlanModel::set_proprioception_xy(std::span<const float> xy) {
   Impl& m = *impl_;
   if (!m.proprio) throw std::logic_error("set_proprioception_xy: proprioception is off");

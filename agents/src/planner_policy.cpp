@@ -82,20 +82,8 @@ PlannerPolicy::PlannerPolicy(std::shared_ptr<const sim::SceneModel> scene,
   dream_->set_proprioception(o_.proprioception);
   dream_->set_precision(o_.precision);
   if (o_.proprioception)
-    for (const auto& name : dream_->proprioceptive_bodies()) {
+    for (const auto& name : dream_->proprioceptive_bodies())
       own_.push_back(scene_->body_index(name));
-      // Its actuator (DreamPlanModel checked: a kinematic body under a planar velocity actuator)
-      // moves it by clamped action x max_speed / control_hz per tick, exactly.
-      int offset = 0;
-      for (const auto& act : scene_->actuators) {
-        if (act.body == name) {
-          own_offset_.push_back(offset);
-          own_step_.push_back(static_cast<float>(act.max_speed / scene_->control_hz));
-          break;
-        }
-        offset += act.components;
-      }
-    }
   for (int i = 0; i < num_envs; ++i) envs_.push_back(std::make_unique<Env>(o_.planner, a_));
 }
 
@@ -134,31 +122,34 @@ void PlannerPolicy::act(const PolicyInput& in, std::span<float> actions) {
   for (int i = 0; i < n; ++i) {
     auto& e = *envs_[i];
     // What it perceives now: this frame, after the action it played last (none at the start).
-    std::vector<std::uint8_t> frame(in.frames.begin() + static_cast<std::ptrdiff_t>(i * fsz),
-                                    in.frames.begin() + static_cast<std::ptrdiff_t>((i + 1) * fsz));
-    e.seen.push_back(std::move(frame));
-    e.seen_actions.push_back(e.started ? e.last_action : std::vector<float>(a_, 0.0f));
-    e.started = true;
-    if (static_cast<int>(e.seen.size()) > context_) {
-      e.seen.erase(e.seen.begin());
-      e.seen_actions.erase(e.seen_actions.begin());
+    // Once C frames are held, the oldest buffers are rotated to the back and overwritten.
+    if (static_cast<int>(e.seen.size()) < context_) {
+      e.seen.emplace_back(fsz);
+      e.seen_actions.emplace_back(a_);
+    } else {
+      std::rotate(e.seen.begin(), e.seen.begin() + 1, e.seen.end());
+      std::rotate(e.seen_actions.begin(), e.seen_actions.begin() + 1, e.seen_actions.end());
     }
+    std::copy_n(in.frames.begin() + static_cast<std::ptrdiff_t>(i * fsz), fsz,
+                e.seen.back().begin());
+    if (e.started)
+      e.seen_actions.back() = e.last_action;
+    else
+      std::fill(e.seen_actions.back().begin(), e.seen_actions.back().end(), 0.0f);
+    e.started = true;
     if (!own_.empty()) {
       // Its own bodies: where it is told they are when that changes (a true observation: every
       // tick outside the arena's dream mode), else moved on by the action it played.
-      std::vector<float> given;
-      for (int b : own_) {
-        const std::size_t at = (static_cast<std::size_t>(i) * nb + b) * 7;
-        given.push_back(in.poses[at]), given.push_back(in.poses[at + 1]);
+      given_.resize(2 * own_.size());
+      for (std::size_t q = 0; q < own_.size(); ++q) {
+        const std::size_t at = (static_cast<std::size_t>(i) * nb + own_[q]) * 7;
+        given_[2 * q] = in.poses[at], given_[2 * q + 1] = in.poses[at + 1];
       }
-      if (given != e.observed_xy) {
-        e.observed_xy = given;
-        e.own_xy = given;
+      if (given_ != e.observed_xy) {
+        e.observed_xy = given_;
+        e.own_xy = given_;
       } else {
-        for (std::size_t q = 0; q < own_.size(); ++q)
-          for (int d = 0; d < 2; ++d)
-            e.own_xy[2 * q + d] +=
-                std::clamp(e.last_action[own_offset_[q] + d], -1.0f, 1.0f) * own_step_[q];
+        dream_->move_own(e.own_xy, e.last_action);
       }
     }
     if (e.since < 0 || e.since >= e.interval) {

@@ -184,6 +184,11 @@ class DreamPlanModel : public PlanModel {
   void set_proprioception(bool enable);
   // The proprioceptive bodies, in the order set_proprioception_xy() takes them.
   std::vector<std::string> proprioceptive_bodies() const;
+  // Moves the proprioceptive bodies' x, y [D, 2] (that order) by one action [A], as their
+  // actuator does and as plans move them (clamped action x max_speed / control_hz): an agent's
+  // dead reckoning between true observations. Throws std::logic_error when proprioception is off,
+  // std::invalid_argument for wrong sizes.
+  void move_own(std::span<float> xy, std::span<const float> action) const;
   // Their x, y [m] at the next root, [D, 2]; must be given before each plan when enabled.
   // Throws std::invalid_argument for a wrong size or a non-finite value.
   void set_proprioception_xy(std::span<const float> xy);

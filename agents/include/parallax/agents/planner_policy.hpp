@@ -74,9 +74,8 @@ class PlannerPolicy : public Policy {
   PlannerPolicyOptions o_;
   std::unique_ptr<DreamPlanModel> dream_;
   std::vector<std::unique_ptr<Env>> envs_;
-  std::vector<int> own_;         // scene indices of the proprioceptive bodies
-  std::vector<int> own_offset_;  // their actuators' first action component
-  std::vector<float> own_step_;  // metres per tick at action 1
+  std::vector<int> own_;      // scene indices of the proprioceptive bodies
+  std::vector<float> given_;  // act()'s scratch: an env's own bodies' x, y as given
   int context_ = 1, a_ = 0, height_ = 0, width_ = 0;
   int last_decisions_ = 0;
   double last_ms_ = 0;
