@@ -13,9 +13,11 @@
 #include "parallax/agents/approach_limit.hpp"
 #include "parallax/agents/dream_agents.hpp"
 #include "parallax/agents/model_source.hpp"
+#include "parallax/agents/pose_dynamics.hpp"
 #include "parallax/agents/reach_shaping.hpp"
 #include "parallax/sim/image_io.hpp"
 #include "parallax/worldmodel/episode_store.hpp"
+#include "parallax/worldmodel/model_file.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
 #include "precision_flag.hpp"
 
@@ -189,9 +191,28 @@ void run(const PlanArgs& a) {
     }
   }
   agents::ModelSource src;
-  if (a.world == "dream") {
-    src = agents::load_model_for_scene(*scene, agents::planner_checkpoint(*scene, a.model),
-                                       a.device, 0);
+  const std::string model_path =
+      a.world == "dream" ? agents::planner_checkpoint(*scene, a.model).string() : std::string();
+  if (!model_path.empty() && fs::exists(model_path) &&
+      worldmodel::checkpoint_family(model_path) == "pose-dynamics") {
+    // The dream in pose space (agents/pose_plan_model.hpp).
+    if (a.reward != "poses")
+      throw UsageError("--model " + model_path +
+                       " is a pose-space model (no reward head): it needs --reward poses");
+    o.pose_model = agents::PoseDynamics::load(model_path);
+    o.pose_reward = true;
+    o.proprioception = true;
+    src.trained = true;
+    src.description = model_path + " (pose-dynamics, " +
+                      std::to_string(o.pose_model->parameters()) + " parameters, sha256 " +
+                      o.pose_model->sha256().substr(0, 12) + ")";
+    if (!a.ensemble.empty() || !a.judge.empty() || a.value)
+      throw UsageError(
+          "--ensemble, --judge and --value need a world model of frames, not the "
+          "pose-space model " +
+          model_path);
+  } else if (a.world == "dream") {
+    src = agents::load_model_for_scene(*scene, model_path, a.device, 0);
     if (!src.trained) std::fprintf(stderr, "parallax plan: note: %s\n", src.description.c_str());
     for (const auto& path : a.ensemble)
       o.ensemble.push_back(agents::load_model_for_scene(*scene, path, a.device, 0).model);
@@ -264,7 +285,9 @@ void run(const PlanArgs& a) {
   auto j = report.to_json(o, scene->name, src.description);
   if (o.terminal_value) j["value_gamma"] = src.model->info().value_gamma;
   if (a.world == "dream") j["reward"] = a.reward;
-  if (a.world == "dream" && a.reward == "poses")
+  if (o.pose_model)
+    j["poses_from"] = "pose-space model (pushed body read in the frames)";
+  else if (a.world == "dream" && a.reward == "poses")
     j["poses_from"] = src.model->info().pose_bodies.empty() ? "frames" : "pose head";
   if (o.rest_tolerance > 0.0) j["rest_tolerance_m"] = o.rest_tolerance;
   if (o.contact_gate > 0.0) j["contact_gate_m"] = o.contact_gate;

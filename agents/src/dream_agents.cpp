@@ -1,5 +1,6 @@
 // Planning episodes judged by Bullet, and policy evaluation in the model (dream_agents.hpp).
 #include "parallax/agents/dream_agents.hpp"
+#include "parallax/agents/pose_plan_model.hpp"
 
 #include <torch/torch.h>
 
@@ -130,14 +131,35 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
   const bool dreaming = o.world == "dream";
   if (!dreaming && o.world != "bullet")
     throw std::invalid_argument("plan: world must be dream or bullet, got '" + o.world + "'");
-  if (dreaming && !model) throw std::invalid_argument("plan: world dream needs a model");
+  const bool posed = dreaming && o.pose_model;  // the dream in pose space
+  if (o.pose_model && !dreaming)
+    throw std::invalid_argument("plan: a pose-space model needs world dream");
+  if (posed && model)
+    throw std::invalid_argument("plan: a pose-space model replaces the world model: give one");
+  if (posed) {
+    const char* bad = !o.ensemble.empty()                          ? "an ensemble"
+                      : o.terminal_value                           ? "a terminal value"
+                      : o.judge                                    ? "a judge"
+                      : o.own_body_frames                          ? "own bodies in the frames"
+                      : o.rest_tolerance != 0.0                    ? "a rest tolerance"
+                      : o.contact_gate != 0.0                      ? "a contact gate"
+                      : o.edge_guard                               ? "the edge guard"
+                      : o.edge_reader                              ? "the edge reader"
+                      : o.cuda_graph                               ? "CUDA graphs"
+                      : o.precision != worldmodel::Precision::kF32 ? "a precision other than f32"
+                                                                   : nullptr;
+    if (bad)
+      throw std::invalid_argument(std::string("plan: the pose-space model does not take ") + bad +
+                                  " (options of world models of frames)");
+  }
+  if (dreaming && !model && !posed) throw std::invalid_argument("plan: world dream needs a model");
   const int l = o.planner.horizon, a = scene->action_size();
   if (o.replan_every < 1 || o.replan_every > l)
     throw std::invalid_argument("plan: replan every must be in [1, horizon], got " +
                                 std::to_string(o.replan_every));
   if (o.resync_every < 0) throw std::invalid_argument("plan: resync every must be >= 0");
   if (o.episodes < 1) throw std::invalid_argument("plan: episodes must be >= 1");
-  if (dreaming) check_fits(*scene, model->info());
+  if (dreaming && !posed) check_fits(*scene, model->info());
   if (o.judge && !dreaming) throw std::invalid_argument("plan: a judge needs world dream");
   if (static_cast<bool>(o.judge) != (o.planner.finalists > 0))
     throw std::invalid_argument(o.judge ? "plan: a judge needs finalists > 0"
@@ -146,7 +168,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
   std::optional<ReachShaping> reach;
   if (o.reach != 0.0) {
     reach = ReachShaping::from_scene(*scene, o.reach, o.reach_behind);
-    if (dreaming && !o.pose_reward)
+    if (dreaming && !o.pose_reward && !posed)
       throw std::invalid_argument(
           "plan: reach shaping in the dream needs the reward from poses (a reward head has no "
           "term for it)");
@@ -162,7 +184,11 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
   std::unique_ptr<DreamPlanModel> dream, judge;
   bool report_graph = false;
   std::unique_ptr<BulletPlanModel> oracle;
-  if (dreaming) {
+  std::unique_ptr<PosePlanModel> pose_dream;
+  if (posed) {
+    pose_dream = std::make_unique<PosePlanModel>(scene, o.pose_model, o.planner.candidates,
+                                                 reach ? &*reach : nullptr);
+  } else if (dreaming) {
     dream = std::make_unique<DreamPlanModel>(model, o.planner.candidates, torch::Device(o.device));
     for (const auto& member : o.ensemble) {
       check_fits(*scene, member->info());
@@ -211,11 +237,14 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     if (reach) verifier->set_reach(*reach);
   }
   const bool true_state = !dreaming || o.verify;  // decisions need Bullet's exact state
-  PlanModel& plan_model = dreaming ? static_cast<PlanModel&>(*dream) : *oracle;
-  // Frames the agent keeps: the most any of its models reads.
-  const int c = dreaming ? std::max({1, model->info().context_frames,
-                                     o.judge ? o.judge->info().context_frames : 0})
-                         : 1;
+  PlanModel& plan_model = posed      ? static_cast<PlanModel&>(*pose_dream)
+                          : dreaming ? static_cast<PlanModel&>(*dream)
+                                     : *oracle;
+  // Frames the agent keeps: the most any of its models reads (the pose-space model: two).
+  const int c = posed      ? 2
+                : dreaming ? std::max({1, model->info().context_frames,
+                                       o.judge ? o.judge->info().context_frames : 0})
+                           : 1;
   Planner planner(o.planner, a);
 
   PlanReport report;
@@ -246,7 +275,9 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     std::vector<std::vector<float>> seen_actions{std::vector<float>(a, 0.0f)};
     std::vector<float> markers(scene->markers.size() * 3);
     std::vector<int> own;  // proprioception: scene indices of the agent's own bodies
-    if (dreaming && o.proprioception)
+    if (posed)
+      own.push_back(scene->body_index(o.pose_model->driver()));
+    else if (dreaming && o.proprioception)
       for (const auto& name : dream->proprioceptive_bodies())
         own.push_back(scene->body_index(name));
     std::vector<float> own_poses(scene->bodies.size() * 7), own_xy(2 * own.size());
@@ -258,7 +289,15 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
         for (std::size_t q = 0; q < own.size(); ++q)
           own_xy[2 * q] = own_poses[7 * own[q]], own_xy[2 * q + 1] = own_poses[7 * own[q] + 1];
       }
-      if (o.pose_reward) world.marker_positions(markers);  // the goal, as the agent is told it
+      if (o.pose_reward || posed) world.marker_positions(markers);  // the goal, as told
+      if (posed) {
+        std::vector<std::uint8_t> flat;
+        for (const auto& s : seen) flat.insert(flat.end(), s.begin(), s.end());
+        pose_dream->set_markers(markers);
+        pose_dream->set_root(flat.data(), static_cast<int>(seen.size()), own_xy,
+                             seen_actions.back());
+        return;
+      }
       for (auto* m : {dream.get(), judge.get()}) {
         if (!m) continue;
         // The judge (its context may be shorter) sees the last frames of the same stream.
@@ -311,7 +350,8 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
             bool seen_all = true;
             for (int b : {task.target, task.goal_body}) {
               if (b < 0) continue;
-              const auto xy = dream->root_position(scene->bodies[b].name);
+              const auto xy = posed ? pose_dream->root_position(scene->bodies[b].name)
+                                    : dream->root_position(scene->bodies[b].name);
               seen_all = seen_all && xy.has_value();
               if (xy) pose[7 * b] = (*xy)[0], pose[7 * b + 1] = (*xy)[1];
             }
@@ -339,7 +379,9 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
           if (o.strips) {
             // The chosen plan as the planner's model sees it.
             std::vector<std::uint8_t> imagined;
-            if (dreaming) {
+            if (posed) {
+              imagined = pose_dream->imagine(plan, l);
+            } else if (dreaming) {
               imagined = dream->imagine(plan, l);
             } else {
               sim::World copy(scene, ep.seed);
@@ -384,7 +426,8 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
         std::vector<std::uint8_t> next = frame;
         if (o.resync_every == 0 || (t + 1) % o.resync_every != 0) {
           set_dream_root();
-          next = dream->imagine(act, 1);  // the model's own prediction of this frame
+          // The model's own prediction of this frame.
+          next = posed ? pose_dream->imagine(act, 1) : dream->imagine(act, 1);
         }
         seen.push_back(std::move(next));
         seen_actions.emplace_back(act.begin(), act.end());

@@ -20,18 +20,15 @@
 
 #include "parallax/worldmodel/checkpoint.hpp"
 #include "parallax/worldmodel/latent.hpp"
+#include "parallax/worldmodel/model_file.hpp"
 #include "parallax/worldmodel/sha256.hpp"
 #include "parallax/worldmodel/unet.hpp"
 #include "parallax/worldmodel/world_model.hpp"
 
 namespace parallax::worldmodel {
-namespace {
-
-constexpr const char* kFormat2 = "parallax-model/2";
 
 using Dict = c10::Dict<c10::IValue, c10::IValue>;
 
-// Copies every named parameter and buffer of `m` from `weights`, checking names and shapes.
 void load_weights(torch::nn::Module& m, const Dict& weights, const std::string& where) {
   torch::NoGradGuard no_grad;
   std::size_t used = 0;
@@ -58,6 +55,10 @@ void load_weights(torch::nn::Module& m, const Dict& weights, const std::string& 
                              " weights, the model has " + std::to_string(used) +
                              " (a checkpoint of another architecture?)");
 }
+
+namespace {
+
+constexpr const char* kFormat2 = "parallax-model/2";
 
 std::shared_ptr<WorldModel> load_unet(const std::string& config, const Dict& weights,
                                       const std::string& where) {
@@ -133,59 +134,75 @@ std::vector<std::string> model_families() {
   return out;
 }
 
-LoadedWorldModel load_world_model(const std::string& path, torch::Device device) {
+std::optional<ModelFile> read_model_file(const std::string& path) {
   const std::string where = "checkpoint '" + path + "'";
   const std::string bytes = read_file(path);
-  LoadedWorldModel out;
+  ModelFile out;
   out.sha256 = sha256_hex(bytes);
   // A zip written by torch.save holds "<archive>/data.pkl"; the RSSM archive also holds
-  // "<archive>/constants.pkl" (TorchScript). Try the dict format first.
+  // "<archive>/constants.pkl" (TorchScript): not of this format.
+  if (bytes.find("constants.pkl") != std::string::npos) return std::nullopt;
   c10::IValue root;
-  bool is_dict = false;
-  if (bytes.find("constants.pkl") == std::string::npos) {
-    try {
-      root = pickle_load_bounded(bytes);
-      is_dict = root.isGenericDict();
-    } catch (const c10::Error& e) {
-      const std::string msg = e.what_without_backtrace();
-      throw std::runtime_error(where + " is not a readable checkpoint (truncated or corrupt?): " +
-                               msg.substr(0, msg.find('\n')));
-    } catch (const std::bad_alloc&) {
-      // A corrupt pickle can ask LibTorch's unpickler for any amount of memory (a memo index
-      // read from the file sizes a table: docs/notes/fuzz.md).
-      throw std::runtime_error(where +
-                               " is not a readable checkpoint: its pickle asks for more "
-                               "memory than there is (corrupt file?)");
-    }
-    if (!is_dict)
-      throw std::runtime_error(where + " is not a Parallax model checkpoint (not a dict)");
+  try {
+    root = pickle_load_bounded(bytes);
+  } catch (const c10::Error& e) {
+    const std::string msg = e.what_without_backtrace();
+    throw std::runtime_error(where + " is not a readable checkpoint (truncated or corrupt?): " +
+                             msg.substr(0, msg.find('\n')));
+  } catch (const std::bad_alloc&) {
+    // A corrupt pickle can ask LibTorch's unpickler for any amount of memory (a memo index
+    // read from the file sizes a table: docs/notes/fuzz.md).
+    throw std::runtime_error(where +
+                             " is not a readable checkpoint: its pickle asks for more "
+                             "memory than there is (corrupt file?)");
   }
-  if (!is_dict) {
-    auto loaded = load_checkpoint(path, device);  // the RSSM archive, its own clear errors
-    out.model = make_rssm_world_model(loaded.model);
-    return out;
-  }
+  if (!root.isGenericDict())
+    throw std::runtime_error(where + " is not a Parallax model checkpoint (not a dict)");
   const Dict d = root.toGenericDict();
   const std::string format = field_string(d, "parallax_format", where);
   if (format != kFormat2)
     throw std::runtime_error(where + ": field 'parallax_format' is '" + format + "', expected '" +
                              kFormat2 + "'");
-  const std::string family = field_string(d, "family", where);
-  const std::string config = field_string(d, "config", where);
+  out.family = field_string(d, "family", where);
+  out.config = field_string(d, "config", where);
   auto wit = d.find(c10::IValue(std::string("weights")));
   if (wit == d.end() || !wit->value().isGenericDict())
     throw std::runtime_error(where + ": field 'weights' is missing or not a dict");
+  out.weights = wit->value().toGenericDict();
+  return out;
+}
+
+std::string checkpoint_family(const std::string& path) {
+  const auto file = read_model_file(path);
+  return file ? file->family : std::string("rssm");
+}
+
+LoadedWorldModel load_world_model(const std::string& path, torch::Device device) {
+  const std::string where = "checkpoint '" + path + "'";
+  auto file = read_model_file(path);
+  LoadedWorldModel out;
+  if (!file) {
+    auto loaded = load_checkpoint(path, device);  // the RSSM archive, its own clear errors
+    out.model = make_rssm_world_model(loaded.model);
+    out.sha256 = sha256_hex(read_file(path));
+    return out;
+  }
+  out.sha256 = file->sha256;
   for (const auto& f : kFamilies) {
-    if (family == f.name) {
-      out.model = f.load(config, wit->value().toGenericDict(), where);
+    if (file->family == f.name) {
+      out.model = f.load(file->config, file->weights, where);
       out.model->module().to(device);
       out.model->module().eval();
       return out;
     }
   }
+  if (file->family == "pose-dynamics")
+    throw std::runtime_error(where +
+                             ": family 'pose-dynamics' is a planner's pose-space dynamics model "
+                             "(it draws no frames): use it with parallax plan --model");
   std::string known;
   for (const auto& n : model_families()) known += (known.empty() ? "" : ", ") + n;
-  throw std::runtime_error(where + ": field 'family' is '" + family +
+  throw std::runtime_error(where + ": field 'family' is '" + file->family +
                            "', known families: " + known);
 }
 

@@ -25,6 +25,7 @@
 #include "parallax/agents/decision_check.hpp"
 #include "parallax/agents/planner.hpp"
 #include "parallax/agents/planner_policy.hpp"
+#include "parallax/agents/pose_dynamics.hpp"
 #include "parallax/sim/scene.hpp"
 #include "parallax/worldmodel/episode_store.hpp"
 #include "parallax/worldmodel/precision.hpp"
@@ -106,6 +107,13 @@ struct PlanRunOptions {
   // its own reader settings: rest tolerance, contact gate, edge guard and edge reader (those of
   // a frame model differ from a pose head's).
   std::shared_ptr<worldmodel::WorldModel> judge;
+  // Dream in pose space (pose_plan_model.hpp): the planner's model is this pose-space dynamics
+  // model instead of a world model of frames (`model` is then null). It reads the pushed body in
+  // the last two perceived frames and is told where its driver stands (proprioception); the
+  // scene's reward and the reach shaping are evaluated on the poses it imagines. The dream's
+  // frame-model options (ensemble, value, reader settings, own-body frames, a judge, CUDA graphs,
+  // precision) do not apply to it and are refused.
+  std::shared_ptr<const PoseDynamics> pose_model;
   double judge_rest_tolerance = 0.0, judge_contact_gate = 0.0;
   bool judge_edge_guard = false, judge_edge_reader = false;
   // Verification: at each decision Bullet also scores, from the true state, the last
