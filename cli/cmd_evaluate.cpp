@@ -15,6 +15,8 @@
 #include "parallax/agents/dream_agents.hpp"
 #include "parallax/agents/model_source.hpp"
 #include "parallax/agents/policy.hpp"
+#include "parallax/agents/pose_dynamics.hpp"
+#include "parallax/worldmodel/model_file.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
 #include "precision_flag.hpp"
 
@@ -60,16 +62,20 @@ void run(const EvaluateArgs& a) {
     throw UsageError("--planner-model needs the policy planner in --policies");
   std::string planner_path = a.planner_model;
   if (planning) {
-    // The fast dream planner of the README (PlannerPolicy, fast_planner_options()).
+    // The fast planner of the README (PlannerPolicy): the scene's pose-space model with
+    // pose_planner_options(), else its pose-head latent with fast_planner_options().
     if (planner_path.empty()) {
-      const auto shipped =
-          sim::scenes_dir().parent_path() / "models" / (scene->name + "-latent-poses.pt");
-      if (!std::filesystem::exists(shipped))
-        throw UsageError("--policies planner: scene '" + scene->name + "' ships no " +
-                         shipped.filename().string() + "; give --planner-model");
-      planner_path = shipped.string();
+      planner_path = agents::default_planner_model(*scene).string();
+      if (planner_path.empty())
+        throw UsageError("--policies planner: scene '" + scene->name + "' ships no " + scene->name +
+                         "-poses.pt or " + scene->name + "-latent-poses.pt; give --planner-model");
     }
-    o.planner_model = agents::load_model_for_scene(*scene, planner_path, a.device, 0).model;
+    if (worldmodel::checkpoint_family(planner_path) == "pose-dynamics") {
+      o.planner_pose_model = agents::PoseDynamics::load(planner_path);
+      o.planner = agents::pose_planner_options();
+    } else {
+      o.planner_model = agents::load_model_for_scene(*scene, planner_path, a.device, 0).model;
+    }
     o.planner.device = a.device;
   }
   const auto src = agents::load_model_for_scene(*scene, a.model, a.device, 0);

@@ -6,10 +6,12 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "parallax/agents/pose_dynamics.hpp"
 #include "parallax/sim/render_inputs.hpp"
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/world_batch.hpp"
 #include "parallax/worldmodel/dream_batch.hpp"
+#include "parallax/worldmodel/model_file.hpp"
 
 namespace parallax::viewer {
 namespace {
@@ -121,14 +123,23 @@ void Session::resync_now() {
 }
 
 std::unique_ptr<agents::PlannerPolicy> Session::make_planner() const {
-  const std::filesystem::path path =
-      o_.planner_model.empty()
-          ? sim::scenes_dir().parent_path() / "models" / (scene_->name + "-latent-poses.pt")
-          : std::filesystem::path(o_.planner_model);
-  if (!std::filesystem::exists(path))
-    throw std::runtime_error("no planner model " + path.string() + " (--planner-model)");
+  const std::filesystem::path path = o_.planner_model.empty()
+                                         ? agents::default_planner_model(*scene_)
+                                         : std::filesystem::path(o_.planner_model);
+  if (path.empty() || !std::filesystem::exists(path))
+    throw std::runtime_error(
+        "no planner model " +
+        (path.empty() ? "shipped for scene '" + scene_->name + "'" : path.string()) +
+        " (--planner-model)");
+  // The fast planner of the README, its envs' decisions spread over the ticks: the pose-space
+  // model's, or the pose-head latent's.
+  if (worldmodel::checkpoint_family(path.string()) == "pose-dynamics") {
+    auto options = agents::pose_planner_options();
+    options.stagger = true;
+    return std::make_unique<agents::PlannerPolicy>(
+        scene_, agents::PoseDynamics::load(path.string()), options, arena_->num_envs());
+  }
   auto src = agents::load_model_for_scene(*scene_, path, "cpu", o_.seed);
-  // The fast planner of the README, its envs' decisions spread over the ticks.
   auto options = agents::fast_planner_options();
   options.stagger = true;
   return std::make_unique<agents::PlannerPolicy>(scene_, src.model, options, arena_->num_envs());

@@ -333,6 +333,9 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
             twin.step(std::span<const float>(executed).subspan(q, a));
           saved = twin.save_state();
         }
+        // The decision's time: reading the root (the pose-space model reads the cube in the
+        // frames; the oracle restores its state), planning.
+        const auto t0 = std::chrono::steady_clock::now();
         if (dreaming)
           set_dream_root();
         else
@@ -363,7 +366,6 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
           planner.set_action_limit(
               static_cast<float>(o.planner.action_limit * approach->fraction(d)));
         }
-        const auto t0 = std::chrono::steady_clock::now();
         const auto chosen = planner.plan(plan_model, judge.get());
         const double ms =
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
@@ -594,11 +596,13 @@ json evaluate_policies(std::shared_ptr<const sim::SceneModel> scene,
   for (int p = 0; p < np; ++p) {
     // The planner sees the frames (it is the one policy that reads them); the others the state.
     const bool sees = policies[p] == "planner";
-    if (sees && !o.planner_model)
+    if (sees && !o.planner_model && !o.planner_pose_model)
       throw std::invalid_argument("evaluate: the policy 'planner' needs a planner model");
     std::unique_ptr<Policy> policy =
-        sees ? std::make_unique<PlannerPolicy>(scene, o.planner_model, o.planner, 1)
-             : make_policy(policies[p], scene, 1, o.seed);
+        !sees ? make_policy(policies[p], scene, 1, o.seed)
+        : o.planner_pose_model
+            ? std::make_unique<PlannerPolicy>(scene, o.planner_pose_model, o.planner, 1)
+            : std::make_unique<PlannerPolicy>(scene, o.planner_model, o.planner, 1);
     for (int e = 0; e < ne; ++e) {
       const int i = p * ne + e;
       seeds[i] = o.seed + static_cast<std::uint64_t>(p) * 100000ull + e;

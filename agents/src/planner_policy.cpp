@@ -26,6 +26,21 @@ PlannerPolicyOptions fast_planner_options() {
   return o;
 }
 
+PlannerPolicyOptions pose_planner_options() {
+  PlannerPolicyOptions o = fast_planner_options();
+  o.contact_gate = 0.0;  // a frame reader's option: the pose-space model has contact dynamics
+  return o;
+}
+
+std::filesystem::path default_planner_model(const sim::SceneModel& scene) {
+  const auto dir = sim::scenes_dir().parent_path() / "models";
+  for (const char* suffix : {"-poses.pt", "-latent-poses.pt"}) {
+    const auto path = dir / (scene.name + suffix);
+    if (std::filesystem::exists(path)) return path;
+  }
+  return {};
+}
+
 struct PlannerPolicy::Env {
   explicit Env(const PlannerOptions& o, int a) : planner(o, a) {}
   Planner planner;
@@ -43,11 +58,7 @@ struct PlannerPolicy::Env {
   std::vector<float> observed_xy, own_xy;
 };
 
-PlannerPolicy::PlannerPolicy(std::shared_ptr<const sim::SceneModel> scene,
-                             std::shared_ptr<worldmodel::WorldModel> model,
-                             PlannerPolicyOptions options, int num_envs)
-    : scene_(std::move(scene)), o_(std::move(options)) {
-  if (!model) throw std::invalid_argument("planner policy: needs a model");
+void PlannerPolicy::check_options(int num_envs) const {
   validate(o_.planner);
   if (o_.planner.finalists != 0)
     throw std::invalid_argument("planner policy: finalists need a judge, which it has not");
@@ -55,6 +66,23 @@ PlannerPolicy::PlannerPolicy(std::shared_ptr<const sim::SceneModel> scene,
     throw std::invalid_argument("planner policy: replan every must be in [1, horizon], got " +
                                 std::to_string(o_.replan_every));
   if (num_envs < 1) throw std::invalid_argument("planner policy: needs at least one env");
+}
+
+std::optional<ReachShaping> PlannerPolicy::reach() const {
+  if (o_.reach == 0.0) return std::nullopt;
+  if (!o_.pose_reward)
+    throw std::invalid_argument(
+        "planner policy: reach shaping needs the reward from poses (a reward head has no term "
+        "for it)");
+  return ReachShaping::from_scene(*scene_, o_.reach, o_.reach_behind);
+}
+
+PlannerPolicy::PlannerPolicy(std::shared_ptr<const sim::SceneModel> scene,
+                             std::shared_ptr<worldmodel::WorldModel> model,
+                             PlannerPolicyOptions options, int num_envs)
+    : scene_(std::move(scene)), o_(std::move(options)) {
+  if (!model) throw std::invalid_argument("planner policy: needs a model");
+  check_options(num_envs);
   const auto& info = model->info();
   a_ = scene_->action_size();
   if (info.height != scene_->camera.height || info.width != scene_->camera.width ||
@@ -66,17 +94,10 @@ PlannerPolicy::PlannerPolicy(std::shared_ptr<const sim::SceneModel> scene,
                              std::to_string(scene_->camera.width) + " and " + std::to_string(a_));
   height_ = info.height, width_ = info.width;
   context_ = std::max(1, info.context_frames);
-  std::optional<ReachShaping> reach;
-  if (o_.reach != 0.0) {
-    if (!o_.pose_reward)
-      throw std::invalid_argument(
-          "planner policy: reach shaping needs the reward from poses (a reward head has no term "
-          "for it)");
-    reach = ReachShaping::from_scene(*scene_, o_.reach, o_.reach_behind);
-  }
+  const auto shaping = reach();
   // The same setup as run_plan's dream (dream_agents.cpp), in the same order.
   dream_ = std::make_unique<DreamPlanModel>(model, o_.planner.candidates, torch::Device(o_.device));
-  if (o_.pose_reward) dream_->set_pose_reward(*scene_, reach ? &*reach : nullptr);
+  if (o_.pose_reward) dream_->set_pose_reward(*scene_, shaping ? &*shaping : nullptr);
   dream_->set_rest_tolerance(o_.rest_tolerance);
   dream_->set_contact_gate(o_.contact_gate);
   dream_->set_proprioception(o_.proprioception);
@@ -84,6 +105,29 @@ PlannerPolicy::PlannerPolicy(std::shared_ptr<const sim::SceneModel> scene,
   if (o_.proprioception)
     for (const auto& name : dream_->proprioceptive_bodies())
       own_.push_back(scene_->body_index(name));
+  for (int i = 0; i < num_envs; ++i) envs_.push_back(std::make_unique<Env>(o_.planner, a_));
+}
+
+PlannerPolicy::PlannerPolicy(std::shared_ptr<const sim::SceneModel> scene,
+                             std::shared_ptr<const PoseDynamics> model,
+                             PlannerPolicyOptions options, int num_envs)
+    : scene_(std::move(scene)), o_(std::move(options)) {
+  if (!model) throw std::invalid_argument("planner policy: needs a model");
+  o_.pose_reward = o_.proprioception = true;
+  check_options(num_envs);
+  if (o_.rest_tolerance != 0.0 || o_.contact_gate != 0.0)
+    throw std::invalid_argument(
+        "planner policy: the rest tolerance and the contact gate are options of frame readers, "
+        "not of a pose-space model");
+  if (o_.precision != worldmodel::Precision::kF32)
+    throw std::invalid_argument("planner policy: a pose-space model runs in f32 only");
+  a_ = scene_->action_size();
+  height_ = scene_->camera.height, width_ = scene_->camera.width;
+  context_ = 2;  // the cube now and a tick before
+  const auto shaping = reach();
+  pose_ = std::make_unique<PosePlanModel>(scene_, model, o_.planner.candidates,
+                                          shaping ? &*shaping : nullptr);
+  own_.push_back(scene_->body_index(model->driver()));
   for (int i = 0; i < num_envs; ++i) envs_.push_back(std::make_unique<Env>(o_.planner, a_));
 }
 
@@ -148,6 +192,8 @@ void PlannerPolicy::act(const PolicyInput& in, std::span<float> actions) {
       if (given_ != e.observed_xy) {
         e.observed_xy = given_;
         e.own_xy = given_;
+      } else if (pose_) {
+        pose_->move_driver(e.own_xy, e.last_action);
       } else {
         dream_->move_own(e.own_xy, e.last_action);
       }
@@ -157,18 +203,32 @@ void PlannerPolicy::act(const PolicyInput& in, std::span<float> actions) {
       // The episode's first plan is replanned after first_interval ticks, the others after R.
       e.interval = e.since < 0 ? e.first_interval : o_.replan_every;
       const int c = static_cast<int>(e.seen.size());
-      auto f = torch::empty({c, height_, width_, 3}, torch::kUInt8);
-      auto act = torch::empty({c, a_}, torch::kFloat32);
-      for (int q = 0; q < c; ++q) {
-        std::copy_n(e.seen[q].data(), fsz, f.data_ptr<std::uint8_t>() + q * fsz);
-        std::copy_n(e.seen_actions[q].data(), a_, act.data_ptr<float>() + q * a_);
-      }
-      dream_->set_root(f.permute({0, 3, 1, 2}).contiguous(), act);
-      if (!own_.empty()) dream_->set_proprioception_xy(e.own_xy);
-      if (o_.pose_reward)
-        dream_->set_markers(in.markers.subspan(static_cast<std::size_t>(i) * nm * 3, nm * 3));
+      const auto markers = [&] {
+        return in.markers.subspan(static_cast<std::size_t>(i) * nm * 3, nm * 3);
+      };
+      // Reading the root is part of the decision's time (the pose-space model reads the cube
+      // in the frames).
       const auto t0 = std::chrono::steady_clock::now();
-      const auto chosen = e.planner.plan(*dream_);
+      PlanModel* model = nullptr;
+      if (pose_) {
+        flat_.resize(c * fsz);
+        for (int q = 0; q < c; ++q) std::copy_n(e.seen[q].data(), fsz, flat_.data() + q * fsz);
+        pose_->set_markers(markers());
+        pose_->set_root(flat_.data(), c, e.own_xy, e.seen_actions.back());
+        model = pose_.get();
+      } else {
+        auto f = torch::empty({c, height_, width_, 3}, torch::kUInt8);
+        auto act = torch::empty({c, a_}, torch::kFloat32);
+        for (int q = 0; q < c; ++q) {
+          std::copy_n(e.seen[q].data(), fsz, f.data_ptr<std::uint8_t>() + q * fsz);
+          std::copy_n(e.seen_actions[q].data(), a_, act.data_ptr<float>() + q * a_);
+        }
+        dream_->set_root(f.permute({0, 3, 1, 2}).contiguous(), act);
+        if (!own_.empty()) dream_->set_proprioception_xy(e.own_xy);
+        if (o_.pose_reward) dream_->set_markers(markers());
+        model = dream_.get();
+      }
+      const auto chosen = e.planner.plan(*model);
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       e.plan.assign(chosen.begin(), chosen.end());

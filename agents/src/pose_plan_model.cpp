@@ -68,6 +68,13 @@ void PosePlanModel::set_markers(std::span<const float> markers_xyz) {
   markers_.assign(markers_xyz.begin(), markers_xyz.end());
 }
 
+void PosePlanModel::move_driver(std::span<float> xy, std::span<const float> action) const {
+  if (xy.size() != 2 || action.size() != static_cast<std::size_t>(a_))
+    throw std::invalid_argument("pose plan model: move_driver takes x, y and " +
+                                std::to_string(a_) + " action values");
+  for (int d = 0; d < 2; ++d) xy[d] += std::clamp(action[offset_ + d], -1.0f, 1.0f) * step_;
+}
+
 bool PosePlanModel::read(const std::uint8_t* rgb, const float driver[2], float xy[2],
                          float& yaw) const {
   std::uint8_t found = 0;

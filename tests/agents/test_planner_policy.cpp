@@ -13,6 +13,7 @@
 #include "parallax/agents/dream_agents.hpp"
 #include "parallax/agents/planner_policy.hpp"
 #include "parallax/agents/rollout.hpp"
+#include "pose_checkpoint.hpp"
 #include "random_latent.hpp"
 #include "small_unet.hpp"
 
@@ -63,14 +64,27 @@ std::vector<std::vector<float>> drive(ag::Rollout& rollout, int ticks) {
 TEST_CASE("planner policy decides as parallax plan in the dream action for action",
           "[planner_policy]") {
   const auto scene = push_scene();
-  // The fast planner's model and scoring; and a two-frame `unet` with its reward head.
-  const bool frames_model = GENERATE(false, true);
-  INFO((frames_model ? "unet, reward head" : "latent, poses"));
+  // The fast planner's model and scoring; a two-frame `unet` with its reward head; a pose-space
+  // model (its network a constant: the cube drifts, so plans' returns differ by more than ties).
+  const int kind = GENERATE(0, 1, 2);
+  const bool frames_model = kind == 1, pose_model = kind == 2;
+  INFO((frames_model ? "unet, reward head" : pose_model ? "pose-space model" : "latent, poses"));
   const auto model = frames_model ? small_unet(*scene) : pose_latent(*scene);
   auto po = small_options();
   if (frames_model) {
     po.pose_reward = po.proprioception = false;
     po.contact_gate = po.reach = po.reach_behind = 0.0;
+  }
+  std::shared_ptr<const ag::PoseDynamics> dynamics;
+  if (pose_model) {
+    const float bias[3] = {0.3f, 0.1f, 0.05f};
+    const auto path = parallax::testing::constant_model(std::filesystem::temp_directory_path(),
+                                                        "planner_policy_pose.pt", bias);
+    dynamics = ag::PoseDynamics::load(path);
+    std::filesystem::remove(path);
+    po = ag::pose_planner_options();
+    po.planner = small_options().planner;
+    po.replan_every = small_options().replan_every;
   }
   const int ticks = 14, a = scene->action_size();
   const std::uint64_t seed = 4242;
@@ -89,9 +103,10 @@ TEST_CASE("planner policy decides as parallax plan in the dream action for actio
   o.proprioception = po.proprioception;
   o.reach = po.reach;
   o.reach_behind = po.reach_behind;
+  o.pose_model = dynamics;
   std::vector<float> planned;
   o.record = [&](wm::Episode&& e) { planned = e.actions; };
-  const auto report = ag::run_plan(scene, model, o);
+  const auto report = ag::run_plan(scene, pose_model ? nullptr : model, o);
   REQUIRE(report.episodes.size() == 1u);
   const int steps = report.episodes[0].steps;
   REQUIRE(planned.size() == static_cast<std::size_t>(steps) * a);
@@ -99,7 +114,8 @@ TEST_CASE("planner policy decides as parallax plan in the dream action for actio
 
   // The rollout engine, one env with the same seed, the planner as its policy.
   ag::Rollout rollout(scene, {.num_envs = 1, .seed = seed, .threads = 1});
-  auto policy = std::make_unique<ag::PlannerPolicy>(scene, model, po, 1);
+  auto policy = pose_model ? std::make_unique<ag::PlannerPolicy>(scene, dynamics, po, 1)
+                           : std::make_unique<ag::PlannerPolicy>(scene, model, po, 1);
   auto* p = policy.get();
   rollout.set_policy(std::move(policy), "planner");
   CHECK(rollout.policy_name() == "planner");
@@ -190,7 +206,7 @@ TEST_CASE("planner policy refuses what it cannot do", "[planner_policy]") {
   po = small_options();
   po.pose_reward = false;
   CHECK_THROWS_WITH(ag::PlannerPolicy(scene, model, po, 1), Catch::Contains("reach shaping"));
-  CHECK_THROWS_WITH(ag::PlannerPolicy(scene, nullptr, small_options(), 1),
+  CHECK_THROWS_WITH(ag::PlannerPolicy(scene, std::shared_ptr<wm::WorldModel>(), small_options(), 1),
                     Catch::Contains("needs a model"));
   CHECK_THROWS_WITH(ag::PlannerPolicy(scene, model, small_options(), 0),
                     Catch::Contains("at least one env"));

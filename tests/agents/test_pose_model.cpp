@@ -29,12 +29,14 @@
 #include "parallax/agents/reach_shaping.hpp"
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/world.hpp"
+#include "pose_checkpoint.hpp"
 
 namespace {
 
 namespace ag = parallax::agents;
 namespace sim = parallax::sim;
 namespace fs = std::filesystem;
+using parallax::testing::constant_model;
 using parallax::testing::render;
 using parallax::testing::scene_named;
 
@@ -48,34 +50,6 @@ double fold90(double a) {  // into [-45, 45) deg, radians
   double r = std::fmod(a + kPi / 4, kPi / 2);
   if (r < 0) r += kPi / 2;
   return r - kPi / 4;
-}
-
-// A "pose-dynamics" checkpoint whose network outputs the constant `bias` [3] (every weight zero),
-// written as worldmodel/python/train_pose_dynamics.py writes them (a torch.save'd dict).
-std::string constant_model(const fs::path& dir, const std::string& name, const float bias[3],
-                           const std::string& scene = "push", int hidden = 8,
-                           double step_m = 0.5 / 30) {
-  c10::Dict<std::string, torch::Tensor> w;
-  const int in[4] = {7, hidden, hidden, hidden}, out[4] = {hidden, hidden, hidden, 3};
-  for (int l = 0; l < 4; ++l) {
-    const std::string k = std::to_string(2 * l);
-    w.insert(k + ".weight", torch::zeros({out[l], in[l]}));
-    w.insert(k + ".bias", torch::zeros({out[l]}));
-  }
-  w.insert_or_assign("6.bias", torch::tensor({bias[0], bias[1], bias[2]}));
-  nlohmann::json cfg = {{"scene", scene},      {"driver", "pusher"}, {"pushed", "cube"},
-                        {"hidden", hidden},    {"step_m", step_m},   {"position_scale_m", 0.1},
-                        {"yaw_scale_rad", 0.1}};
-  c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
-  d.insert(std::string("parallax_format"), std::string("parallax-model/2"));
-  d.insert(std::string("family"), std::string("pose-dynamics"));
-  d.insert(std::string("config"), cfg.dump());
-  d.insert(std::string("weights"), w);
-  const std::vector<char> bytes = torch::pickle_save(c10::IValue(d));
-  const fs::path path = dir / name;
-  std::ofstream(path, std::ios::binary)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  return path.string();
 }
 
 fs::path temp_dir(const std::string& tag) {

@@ -144,13 +144,14 @@ for d in decisions:
 assert sum(d["judge_pick"] > 0 for d in decisions) == j["overrides"], j
 PY
 
-# 2c''''. The planner as a policy in `evaluate` (PlannerPolicy on the frames it sees in Bullet):
-# its Bullet return is the one `plan` reaches with the fast planner's flags and the same seed
+# 2c''''. The planner as a policy in `evaluate` (PlannerPolicy on the frames it sees in Bullet;
+# by default the pose-space model push-poses.pt): its Bullet return is the one `plan` reaches
+# with the pose-space planner's flags and the same seed
 # (policy 1's episode 0: seed + 100000), to the bit.
 "$exe" evaluate --scene push --policies random,planner --episodes 1 --max-steps 20 --threads 2 \
   --seed 500 --quiet --json >"$tmp/ev_plan.json" 2>/dev/null
-"$exe" plan --scene push --world dream --model "$src/assets/models/push-latent-poses.pt" \
-  --reward poses --proprioception --contact-gate 0.09 --reach 1.0 --reach-behind 0.08 \
+"$exe" plan --scene push --world dream --model "$src/assets/models/push-poses.pt" \
+  --reward poses --reach 1.0 --reach-behind 0.08 \
   --planner cem --k 64 --horizon 15 --iterations 4 --replan-every 5 --episodes 1 \
   --seed 100500 --max-steps 20 --threads 2 --quiet --json >"$tmp/ev_ref.json" 2>/dev/null
 "$py" - "$tmp/ev_plan.json" "$tmp/ev_ref.json" <<'PY'
@@ -159,7 +160,7 @@ ev, ref = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 planner = [p for p in ev["policies"] if p["policy"] == "planner"][0]
 assert planner["seeds"] == [100500], planner
 assert planner["returns_bullet"][0] == ref["per_episode"][0]["return"], (planner, ref)
-assert ev["planner_model"].endswith("push-latent-poses.pt"), ev
+assert ev["planner_model"].endswith("push-poses.pt"), ev
 PY
 
 # 2d. --record: the episodes as they happened go to a dataset in collect's layout (h5py reads it);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `parallax-view --policy planner`: the arena's agent is the README's fast dream planner
-# (PlannerPolicy, push-latent-poses.pt). In mirror mode env 0 (episode seed 0, whose staggered
+# (PlannerPolicy, the pose-space model push-poses.pt). In mirror mode env 0 (episode seed 0, whose staggered
 # decisions fall every 5 ticks, as plan's) plays exactly the plans `parallax plan --world dream`
 # chooses with the same model, flags and seed (its decisions.jsonl, one plan per 5 ticks); the
 # policy can be chosen from a script too; a scene without a planner model is refused by name.
@@ -12,8 +12,8 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 command -v xvfb-run >/dev/null || { echo "xvfb-run missing (apt-get install xvfb): skipped"; exit 77; }
 xvfb-run -a -s "-screen 0 1280x720x24" "$view" --scene push --envs 2 --seed 0 --frames 20 \
   --policy planner --trace "$tmp/trace.jsonl" >"$tmp/out"
-"$exe" plan --scene push --world dream --model "$src/assets/models/push-latent-poses.pt" \
-  --reward poses --proprioception --contact-gate 0.09 --reach 1.0 --reach-behind 0.08 \
+"$exe" plan --scene push --world dream --model "$src/assets/models/push-poses.pt" \
+  --reward poses --reach 1.0 --reach-behind 0.08 \
   --planner cem --k 64 --horizon 15 --iterations 4 --replan-every 5 --episodes 1 --seed 0 \
   --max-steps 20 --verify --out "$tmp/plan" --quiet --json >"$tmp/plan.json"
 "$py" - "$tmp" <<'PY'

@@ -204,6 +204,8 @@ struct PolicyEvalOptions {
   // The policy "planner" (PlannerPolicy: CEM in the dream of this model, on the frames it sees
   // in Bullet, closed loop) with these options; needed when `policies` names it.
   std::shared_ptr<worldmodel::WorldModel> planner_model;
+  // Or a pose-space planner model (then with pose_planner_options()).
+  std::shared_ptr<const PoseDynamics> planner_pose_model;
   PlannerPolicyOptions planner = fast_planner_options();
 };
 

@@ -6,7 +6,9 @@
 // `replan_every` ticks it plans from its last frames with a DreamPlanModel (one, shared by the
 // envs: the root is set per env) and then plays the plan's next action. The decisions are those
 // of `parallax plan --world dream` with the same options and seeds (run_plan): the same context,
-// shift and root; tests/agents/test_planner_policy.cpp holds them equal.
+// shift and root; tests/agents/test_planner_policy.cpp holds them equal. Its model is a world
+// model of frames (DreamPlanModel) or a pose-space model (PosePlanModel: its last two frames and
+// its own pusher are its root).
 //
 // Determinism: an env's actions depend only on its episode seed, options.planner.seed and what it
 // perceives (not on N or the other envs), as Policy requires. `stagger` spreads the envs'
@@ -15,12 +17,15 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "parallax/agents/planner.hpp"
 #include "parallax/agents/policy.hpp"
+#include "parallax/agents/pose_plan_model.hpp"
 #include "parallax/agents/reach_shaping.hpp"
 #include "parallax/worldmodel/precision.hpp"
 #include "parallax/worldmodel/world_model.hpp"
@@ -45,12 +50,27 @@ struct PlannerPolicyOptions {
 // shaping, proprioception and the contact gate.
 PlannerPolicyOptions fast_planner_options();
 
+// The pose-space planner of the README: push-poses.pt's settings, K = 64, H = 15, 4 CEM
+// iterations, a decision every 5 ticks, the scene's reward on the imagined poses with reach
+// shaping (1.0, 0.08 m behind the cube), the pusher where the agent knows it is.
+PlannerPolicyOptions pose_planner_options();
+
+// The planner model a scene ships: assets/models/<scene>-poses.pt (a pose-space model), else
+// <scene>-latent-poses.pt; empty when it ships neither.
+std::filesystem::path default_planner_model(const sim::SceneModel& scene);
+
 class PlannerPolicy : public Policy {
  public:
   // Throws std::invalid_argument for options the planner, run_plan or the model refuse (naming
   // them), and std::runtime_error when the model does not fit the scene.
   PlannerPolicy(std::shared_ptr<const sim::SceneModel> scene,
                 std::shared_ptr<worldmodel::WorldModel> model, PlannerPolicyOptions options,
+                int num_envs);
+  // With a pose-space model (pose_plan_model.hpp): options.pose_reward and proprioception are
+  // implied; the frame readers' options (rest tolerance, contact gate) and a precision other
+  // than f32 are refused (std::invalid_argument).
+  PlannerPolicy(std::shared_ptr<const sim::SceneModel> scene,
+                std::shared_ptr<const PoseDynamics> model, PlannerPolicyOptions options,
                 int num_envs);
   ~PlannerPolicy() override;
   void reset(int env, std::uint64_t seed) override;
@@ -70,9 +90,13 @@ class PlannerPolicy : public Policy {
 
  private:
   struct Env;
+  void check_options(int num_envs) const;
+  std::optional<ReachShaping> reach() const;
   std::shared_ptr<const sim::SceneModel> scene_;
   PlannerPolicyOptions o_;
   std::unique_ptr<DreamPlanModel> dream_;
+  std::unique_ptr<PosePlanModel> pose_;  // instead of dream_
+  std::vector<std::uint8_t> flat_;       // act()'s scratch: an env's frames, [C, H, W, 3]
   std::vector<std::unique_ptr<Env>> envs_;
   std::vector<int> own_;      // scene indices of the proprioceptive bodies
   std::vector<float> given_;  // act()'s scratch: an env's own bodies' x, y as given

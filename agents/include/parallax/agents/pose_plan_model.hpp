@@ -54,6 +54,10 @@ class PosePlanModel : public PlanModel {
   void set_root(const std::uint8_t* frames, int count, std::span<const float> driver_xy,
                 std::span<const float> last_action = {});
   void set_markers(std::span<const float> markers_xyz);  // [M, 3] m: the goal
+  // Moves the driver's x, y [2] by one action [A] as its actuator does and as plans move it
+  // (clamped action x max_speed / control_hz): an agent's dead reckoning between true
+  // observations. Throws std::invalid_argument for wrong sizes.
+  void move_driver(std::span<float> xy, std::span<const float> action) const;
   void score(std::span<const float> plans, int k, int l, float gamma,
              std::span<double> returns) override;
   // The poses along one plan [L, A] from the root: [L + 1, 2, 3] (driver, pushed; x, y, yaw).
