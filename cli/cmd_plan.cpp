@@ -206,21 +206,13 @@ void run(const PlanArgs& a) {
     src.description = model_path + " (pose-dynamics, " +
                       std::to_string(o.pose_model->parameters()) + " parameters, sha256 " +
                       o.pose_model->sha256().substr(0, 12) + ")";
-    const char* frame_flag = !a.ensemble.empty()       ? "--ensemble"
-                             : !a.judge.empty()        ? "--judge"
-                             : a.value                 ? "--value"
-                             : a.rest_tolerance != 0.0 ? "--rest-tolerance"
-                             : a.contact_gate != 0.0   ? "--contact-gate"
-                             : a.edge_guard            ? "--edge-guard"
-                             : a.edge_reader           ? "--edge-reader"
-                             : a.own_body_frames       ? "--own-body-frames"
-                             : a.cuda_graph            ? "--cuda-graph"
-                             : a.precision != "f32"    ? "--precision"
-                                                       : nullptr;
-    if (frame_flag)
-      throw UsageError(std::string(frame_flag) +
-                       " is an option of world models of frames, not of the pose-space model " +
-                       model_path);
+    // The frame models' options (those loading more models first: they are not loaded here).
+    if (!a.ensemble.empty() || !a.judge.empty() || a.value)
+      throw UsageError("--ensemble, --judge and --value load world models of frames; " +
+                       model_path + " is a pose-space model");
+    if (const char* bad = agents::pose_model_refusal(o))
+      throw UsageError("the pose-space model " + model_path + " does not take " + bad +
+                       " (an option of world models of frames)");
   } else if (a.world == "dream") {
     src = agents::load_model_for_scene(*scene, model_path, a.device, 0);
     if (!src.trained) std::fprintf(stderr, "parallax plan: note: %s\n", src.description.c_str());

@@ -124,6 +124,20 @@ double percentile(std::vector<double> v, double p) {
   return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
 }
 
+const char* pose_model_refusal(const PlanRunOptions& o) {
+  return !o.ensemble.empty()                          ? "an ensemble"
+         : o.terminal_value                           ? "a terminal value"
+         : o.judge                                    ? "a judge"
+         : o.own_body_frames                          ? "own bodies in the frames"
+         : o.rest_tolerance != 0.0                    ? "a rest tolerance"
+         : o.contact_gate != 0.0                      ? "a contact gate"
+         : o.edge_guard                               ? "the edge guard"
+         : o.edge_reader                              ? "the edge reader"
+         : o.cuda_graph                               ? "CUDA graphs"
+         : o.precision != worldmodel::Precision::kF32 ? "a precision other than f32"
+                                                      : nullptr;
+}
+
 PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
                     std::shared_ptr<worldmodel::WorldModel> model, const PlanRunOptions& o,
                     const AgentProgress& progress) {
@@ -136,22 +150,10 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     throw std::invalid_argument("plan: a pose-space model needs world dream");
   if (posed && model)
     throw std::invalid_argument("plan: a pose-space model replaces the world model: give one");
-  if (posed) {
-    const char* bad = !o.ensemble.empty()                          ? "an ensemble"
-                      : o.terminal_value                           ? "a terminal value"
-                      : o.judge                                    ? "a judge"
-                      : o.own_body_frames                          ? "own bodies in the frames"
-                      : o.rest_tolerance != 0.0                    ? "a rest tolerance"
-                      : o.contact_gate != 0.0                      ? "a contact gate"
-                      : o.edge_guard                               ? "the edge guard"
-                      : o.edge_reader                              ? "the edge reader"
-                      : o.cuda_graph                               ? "CUDA graphs"
-                      : o.precision != worldmodel::Precision::kF32 ? "a precision other than f32"
-                                                                   : nullptr;
-    if (bad)
+  if (posed)
+    if (const char* bad = pose_model_refusal(o))
       throw std::invalid_argument(std::string("plan: the pose-space model does not take ") + bad +
-                                  " (options of world models of frames)");
-  }
+                                  " (an option of world models of frames)");
   if (dreaming && !model && !posed) throw std::invalid_argument("plan: world dream needs a model");
   const int l = o.planner.horizon, a = scene->action_size();
   if (o.replan_every < 1 || o.replan_every > l)

@@ -90,8 +90,8 @@ bad() {  # bad WORD ARGS...
 }
 base=(plan --scene push --world dream --model "$tmp/m.pt" --episodes 1 --max-steps 5 --quiet)
 bad "needs --reward poses" "${base[@]}"
-bad "--contact-gate" "${base[@]}" --reward poses --contact-gate 0.1
-bad "--precision" "${base[@]}" --reward poses --precision bf16
+bad "a contact gate" "${base[@]}" --reward poses --contact-gate 0.1
+bad "a precision other than f32" "${base[@]}" --reward poses --precision bf16
 bad "--judge" "${base[@]}" --reward poses --judge "$tmp/m.pt"
 # The world-model commands: the checkpoint's family named, exit 1.
 "$exe" fidelity --scene push --model "$tmp/m.pt" --episodes 1 >/dev/null 2>"$tmp/err"

@@ -179,6 +179,10 @@ struct PlanReport {
                          const std::string& model_description) const;
 };
 
+// The option of world models of frames set in `o` that a pose-space model does not take, named
+// ("a contact gate", "an ensemble", ...), or nullptr.
+const char* pose_model_refusal(const PlanRunOptions& o);
+
 // `model` may be null for world = bullet. Throws std::invalid_argument for bad options and
 // std::runtime_error when the model does not fit the scene.
 PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
