@@ -8,7 +8,9 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "parallax/agents/model_source.hpp"
+#include "parallax/agents/pose_dynamics.hpp"
 #include "parallax/agents/scale.hpp"
+#include "parallax/worldmodel/model_file.hpp"
 #include "parallax/worldmodel/torch_setup.hpp"
 #include "precision_flag.hpp"
 
@@ -49,8 +51,22 @@ void run(const ScaleArgs& a) {
     throw UsageError("--out: '" + a.out + "' exists and is not a folder");
   o.threads = worldmodel::init_torch_threads(a.threads);
   auto scene = std::make_shared<const sim::SceneModel>(sim::resolve_scene(a.scene));
-  const auto src = agents::load_model_for_scene(*scene, agents::planner_checkpoint(*scene, a.model),
-                                                a.device, 0);
+  const std::string model_path = agents::planner_checkpoint(*scene, a.model).string();
+  agents::ModelSource src;
+  if (!model_path.empty() && fs::exists(model_path) &&
+      worldmodel::checkpoint_family(model_path) == "pose-dynamics") {
+    // The dream in pose space (agents/pose_plan_model.hpp): its reward is the scene's on poses.
+    if (a.precision != "f32")
+      throw UsageError("--precision " + a.precision + ": the pose-space model " + model_path +
+                       " runs in f32 only");
+    o.pose_model = agents::PoseDynamics::load(model_path);
+    o.pose_reward = true;
+    src.trained = true;
+    src.description = model_path + " (pose-dynamics, " +
+                      std::to_string(o.pose_model->parameters()) + " parameters)";
+  } else {
+    src = agents::load_model_for_scene(*scene, model_path, a.device, 0);
+  }
   if (!src.trained) std::fprintf(stderr, "parallax scale: note: %s\n", src.description.c_str());
 
   ProgressLine progress("scale", a.quiet);

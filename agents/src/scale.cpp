@@ -11,6 +11,7 @@
 
 #include "parallax/agents/planner.hpp"
 #include "parallax/agents/policy.hpp"
+#include "parallax/agents/pose_plan_model.hpp"
 #include "parallax/sim/renderer.hpp"
 #include "parallax/sim/world.hpp"
 
@@ -182,18 +183,34 @@ ScaleReport run_scale(std::shared_ptr<const sim::SceneModel> scene,
                       std::shared_ptr<worldmodel::WorldModel> model, const ScaleOptions& o,
                       const AgentProgress& progress) {
   validate(o);
-  if (!model) throw std::invalid_argument("scale: needs a model");
-  const auto& info = model->info();
-  if (info.height != scene->camera.height || info.width != scene->camera.width ||
-      info.action_size != scene->action_size())
-    throw std::runtime_error("scale: the model does not fit scene '" + scene->name + "'");
+  const bool posed = static_cast<bool>(o.pose_model);
+  if (posed && model)
+    throw std::invalid_argument("scale: a pose-space model replaces the world model: give one");
+  if (!posed && !model) throw std::invalid_argument("scale: needs a model");
+  if (posed && o.precision != worldmodel::Precision::kF32)
+    throw std::invalid_argument("scale: a pose-space model runs in f32 only");
+  if (!posed) {
+    const auto& info = model->info();
+    if (info.height != scene->camera.height || info.width != scene->camera.width ||
+        info.action_size != scene->action_size())
+      throw std::runtime_error("scale: the model does not fit scene '" + scene->name + "'");
+  }
   const int n = o.ks.back(), l = o.horizon, a = scene->action_size();
   const std::size_t la = static_cast<std::size_t>(l) * a;
 
-  const auto states = decision_states(scene, o, std::max(1, info.context_frames), progress);
-  DreamPlanModel dream(model, std::min(o.batch, n), torch::Device(o.device));
-  if (o.pose_reward) dream.set_pose_reward(*scene);
-  dream.set_precision(o.precision);
+  const int context = posed ? 2 : std::max(1, model->info().context_frames);
+  const auto states = decision_states(scene, o, context, progress);
+  std::unique_ptr<DreamPlanModel> dream;
+  std::unique_ptr<PosePlanModel> pose;
+  if (posed) {
+    pose = std::make_unique<PosePlanModel>(scene, o.pose_model, std::min(o.batch, n));
+  } else {
+    dream = std::make_unique<DreamPlanModel>(model, std::min(o.batch, n), torch::Device(o.device));
+    if (o.pose_reward) dream->set_pose_reward(*scene);
+    dream->set_precision(o.precision);
+  }
+  PlanModel& imagine = posed ? static_cast<PlanModel&>(*pose) : *dream;
+  std::vector<float> poses(scene->bodies.size() * 7);
   std::vector<float> markers(scene->markers.size() * 3);
   BulletPlanModel bullet(scene, n, o.threads);
   PlannerOptions po;
@@ -216,16 +233,32 @@ ScaleReport run_scale(std::shared_ptr<const sim::SceneModel> scene,
     sample_plans(po, a, rng, mean, stddev, plans);
     // The dream's imagined returns, `batch` candidates at a time.
     auto t0 = Clock::now();
-    dream.set_root(st.frames, st.actions);
-    if (o.pose_reward) {
-      // The goal, as a goal-conditioned agent is told it (fixed within an episode).
-      sim::World(scene, st.seed).marker_positions(markers);
-      dream.set_markers(markers);
+    if (posed) {
+      // The cube read in the decision's frames, the pusher where it stands (its agent knows it).
+      sim::World world(scene, st.seed);
+      world.marker_positions(markers);
+      world.restore_state(st.state);
+      world.poses(poses);
+      const int driver = scene->body_index(o.pose_model->driver());
+      const std::vector<float> driver_xy{poses[driver * 7], poses[driver * 7 + 1]};
+      const auto frames = st.frames.permute({0, 2, 3, 1}).contiguous();
+      const int c = static_cast<int>(frames.size(0));
+      const auto last = st.actions[c - 1].contiguous();
+      pose->set_markers(markers);
+      pose->set_root(frames.data_ptr<std::uint8_t>(), c, driver_xy,
+                     std::span<const float>(last.data_ptr<float>(), a));
+    } else {
+      dream->set_root(st.frames, st.actions);
+      if (o.pose_reward) {
+        // The goal, as a goal-conditioned agent is told it (fixed within an episode).
+        sim::World(scene, st.seed).marker_positions(markers);
+        dream->set_markers(markers);
+      }
     }
     for (int begin = 0; begin < n; begin += o.batch) {
       const int kc = std::min(o.batch, n - begin);
-      dream.score(std::span<const float>(plans).subspan(begin * la, kc * la), kc, l, o.gamma,
-                  std::span<double>(imagined).subspan(begin, kc));
+      imagine.score(std::span<const float>(plans).subspan(begin * la, kc * la), kc, l, o.gamma,
+                    std::span<double>(imagined).subspan(begin, kc));
     }
     rep.dream_seconds += seconds_since(t0);
     rep.dream_steps += static_cast<long long>(n) * l;

@@ -284,7 +284,7 @@ TEST_CASE("PosePlanModel's returns equal push's reward on poses worked out by ha
   remove_dir(dir);
 }
 
-TEST_CASE("run_plan with the pose-space model: plans, reports and refuses frame options",
+TEST_CASE("run_plan with the pose-space model plans and reports and refuses frame options",
           "[pose_plan]") {
   const auto scene = scene_named("push");
   const auto dir = temp_dir("run");

@@ -80,6 +80,22 @@ assert "pose-dynamics" in a["model"], a["model"]
 assert [e["return"] for e in a["per_episode"]] == [e["return"] for e in b["per_episode"]]
 PY
 
+# 3b. The scale curves with it: the same checks as scale.sh (pass@K never decreases and bounds
+# both best-of-K curves), the model named.
+"$exe" scale --scene push --model "$tmp/m.pt" --k 1,2,4 --decisions 2 --horizon 6 --lead 3 \
+  --batch 4 --threads 1 --quiet --json --out "$tmp/s" >"$tmp/s.json" 2>"$tmp/s.err" ||
+  fail "scale: $(cat "$tmp/s.err")"
+"$py" - "$tmp/s.json" <<'PY' || fail "scale report"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert "pose-dynamics" in r["model"] and r["ks"] == [1, 2, 4], r
+prev = -1
+for p in r["curve"]:
+    a, b, c = (p[n]["rate"] for n in ("a_dream_picks", "b_pass_at_k", "c_bullet_picks"))
+    assert 0 <= a <= b + 1e-12 and 0 <= c <= b + 1e-12 and b >= prev, p
+    prev = b
+PY
+
 # 4. What does not apply to a pose-space model is refused by name (exit 2, one line).
 bad() {  # bad WORD ARGS...
   local word=$1; shift
@@ -93,6 +109,7 @@ bad "needs --reward poses" "${base[@]}"
 bad "a contact gate" "${base[@]}" --reward poses --contact-gate 0.1
 bad "a precision other than f32" "${base[@]}" --reward poses --precision bf16
 bad "--judge" "${base[@]}" --reward poses --judge "$tmp/m.pt"
+bad "f32 only" scale --scene push --model "$tmp/m.pt" --precision bf16 --out "$tmp/s2" --quiet
 # The world-model commands: the checkpoint's family named, exit 1.
 "$exe" fidelity --scene push --model "$tmp/m.pt" --episodes 1 >/dev/null 2>"$tmp/err"
 rc=$?

@@ -53,6 +53,10 @@ struct ScaleOptions {
   // the imagined frames: DreamPlanModel::set_pose_reward) instead of the reward head.
   bool pose_reward = false;
   worldmodel::Precision precision = worldmodel::Precision::kF32;  // of the dream
+  // The dream in pose space (pose_plan_model.hpp) instead of a world model of frames (run_scale's
+  // `model` is then null): the candidates are imagined from the cube read in the decision's last
+  // two frames and the pusher's true x, y, and scored with the scene's reward on the poses.
+  std::shared_ptr<const PoseDynamics> pose_model;
 };
 
 // Throws std::invalid_argument naming the option and value.
