@@ -384,9 +384,10 @@ void register_plan(CLI::App& app) {
       "Plan with shooting, CEM or MPPI in the dream or in Bullet (the oracle); Bullet judges");
   sub->add_option("--scene", a->scene, "Shipped scene name or path to a scene .json")
       ->capture_default_str();
-  sub->add_option(
-         "--model", a->model,
-         "Checkpoint (default: assets/models/<scene>-latent.pt if shipped, else <scene>.pt)")
+  sub->add_option("--model", a->model,
+                  "Checkpoint: a world model, or a pose-space model (family pose-dynamics, e.g. "
+                  "assets/models/push-poses.pt; needs --reward poses). Default: "
+                  "assets/models/<scene>-latent.pt if shipped, else <scene>.pt")
       ->check(CLI::ExistingFile);
   sub->add_option("--planner", a->planner, "shooting | cem | mppi")->capture_default_str();
   sub->add_option("--world", a->world, "The planner's model: dream | bullet")
