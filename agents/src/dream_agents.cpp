@@ -283,13 +283,24 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
       for (const auto& name : dream->proprioceptive_bodies())
         own.push_back(scene->body_index(name));
     std::vector<float> own_poses(scene->bodies.size() * 7), own_xy(2 * own.size());
-    auto set_dream_root = [&] {
+    // `undo`: an action the world has taken since the last perceived frame (the model is about
+    // to imagine that frame): its own bodies are moved back by it, so that they stand where they
+    // stood in the root's last frame.
+    auto set_dream_root = [&](std::span<const float> undo = {}) {
       auto [f, act] = context_tensors(seen, seen_actions, h, w);
       if (!own.empty()) {
         // Proprioception: where its own bodies stand, as the agent knows it (the true x, y).
         world.poses(own_poses);
         for (std::size_t q = 0; q < own.size(); ++q)
           own_xy[2 * q] = own_poses[7 * own[q]], own_xy[2 * q + 1] = own_poses[7 * own[q] + 1];
+        if (!undo.empty()) {
+          std::vector<float> back(undo.begin(), undo.end());
+          for (float& v : back) v = -v;
+          if (posed)
+            pose_dream->move_driver(own_xy, back);
+          else
+            dream->move_own(own_xy, back);
+        }
       }
       if (o.pose_reward || posed) world.marker_positions(markers);  // the goal, as told
       if (posed) {
@@ -429,7 +440,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
       if (dreaming) {
         std::vector<std::uint8_t> next = frame;
         if (o.resync_every == 0 || (t + 1) % o.resync_every != 0) {
-          set_dream_root();
+          set_dream_root(act);
           // The model's own prediction of this frame.
           next = posed ? pose_dream->imagine(act, 1) : dream->imagine(act, 1);
         }
