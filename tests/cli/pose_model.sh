@@ -61,6 +61,9 @@ bad_train 2 "--hidden" --data "$tmp/expert" --hidden 2 --out "$tmp/x.pt"
 bad_train 2 "--rollout" --data "$tmp/expert" --rollout 3 --out "$tmp/x.pt"
 bad_train 2 "--data-weights" --data "$tmp/expert" --data-weights 1,2 --out "$tmp/x.pt"
 bad_train 1 "$tmp/nothing" --data "$tmp/nothing" --out "$tmp/x.pt"
+mkdir -p "$tmp/junk/data" && cp "$tmp/expert/data/metadata.json" "$tmp/junk/data/" &&
+  echo "not hdf5" >"$tmp/junk/data/main_data.hdf5"
+bad_train 1 "main_data.hdf5" --data "$tmp/junk" --out "$tmp/x.pt"
 [ ! -e "$tmp/x.pt" ] || fail "a refused run wrote a checkpoint"
 
 # 3. Planning with it: the report, strips, the same episodes for the same seed.

@@ -66,14 +66,24 @@ def load_dataset(folder: str, limit: int | None = None):
     meta = json.load(open(meta_path))
     scene = json.loads(meta.get("scene_json", "{}"))
     names = [b["name"] for b in scene.get("bodies", [])]
-    with h5py.File(base + "/data/main_data.hdf5", "r") as f:
-        keys = sorted(f.keys(), key=lambda s: int(s.split("_")[1]))[:limit]
-        eps = []
-        for k in keys:
-            g = f[k]
-            if "infos/poses" not in g:
-                fail(f"{folder}: {k} has no infos/poses")
-            eps.append(g["infos/poses"][...].astype(np.float64))
+    path = base + "/data/main_data.hdf5"
+    try:
+        with h5py.File(path, "r") as f:
+            keys = sorted(f.keys(), key=lambda s: int(s.split("_")[1]))[:limit]
+            eps = []
+            for k in keys:
+                g = f[k]
+                if "infos/poses" not in g:
+                    fail(f"{path}: {k} has no infos/poses")
+                poses = g["infos/poses"][...].astype(np.float64)
+                if poses.ndim != 3 or poses.shape[2] != 7 or poses.shape[1] != len(names):
+                    fail(f"{path}: {k}/infos/poses has shape {poses.shape}, expected "
+                         f"[T+1, {len(names)}, 7]")
+                if not np.isfinite(poses).all():
+                    fail(f"{path}: {k}/infos/poses holds non-finite values")
+                eps.append(poses)
+    except (OSError, KeyError, ValueError, IndexError) as e:
+        fail(f"{path}: not a readable dataset ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
     return eps, scene, names
 
 
