@@ -283,6 +283,8 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
       for (const auto& name : dream->proprioceptive_bodies())
         own.push_back(scene->body_index(name));
     std::vector<float> own_poses(scene->bodies.size() * 7), own_xy(2 * own.size());
+    PosePlanModel::Root pose_root;  // the pose-space model's last root in this episode
+    bool pose_rooted = false;
     // `undo`: an action the world has taken since the last perceived frame (the model is about
     // to imagine that frame): its own bodies are moved back by it, so that they stand where they
     // stood in the root's last frame.
@@ -308,7 +310,9 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
         for (const auto& s : seen) flat.insert(flat.end(), s.begin(), s.end());
         pose_dream->set_markers(markers);
         pose_dream->set_root(flat.data(), static_cast<int>(seen.size()), own_xy,
-                             seen_actions.back());
+                             seen_actions.back(), pose_rooted ? &pose_root : nullptr);
+        pose_root = pose_dream->root();  // this episode's: an unseen cube stays where it was
+        pose_rooted = true;
         return;
       }
       for (auto* m : {dream.get(), judge.get()}) {

@@ -56,6 +56,9 @@ struct PlannerPolicy::Env {
   // Proprioception: the own bodies' x, y as last given in PolicyInput poses, and where the agent
   // knows them to be now (dead reckoning from its own actions while the given ones stand still).
   std::vector<float> observed_xy, own_xy;
+  // A pose-space model: this episode's last root (an unseen cube stays where it was).
+  PosePlanModel::Root pose_root;
+  bool pose_rooted = false;
 };
 
 void PlannerPolicy::check_options(int num_envs) const {
@@ -146,6 +149,7 @@ void PlannerPolicy::reset(int env, std::uint64_t seed) {
   e.started = false;
   e.observed_xy.clear();
   e.own_xy.clear();
+  e.pose_rooted = false;
   e.imagined = 0;
   const int r = o_.replan_every;
   e.first_interval = o_.stagger ? r - static_cast<int>(seed % static_cast<std::uint64_t>(r)) : r;
@@ -214,7 +218,10 @@ void PlannerPolicy::act(const PolicyInput& in, std::span<float> actions) {
         flat_.resize(c * fsz);
         for (int q = 0; q < c; ++q) std::copy_n(e.seen[q].data(), fsz, flat_.data() + q * fsz);
         pose_->set_markers(markers());
-        pose_->set_root(flat_.data(), c, e.own_xy, e.seen_actions.back());
+        pose_->set_root(flat_.data(), c, e.own_xy, e.seen_actions.back(),
+                        e.pose_rooted ? &e.pose_root : nullptr);
+        e.pose_root = pose_->root();
+        e.pose_rooted = true;
         model = pose_.get();
       } else {
         auto f = torch::empty({c, height_, width_, 3}, torch::kUInt8);

@@ -99,7 +99,8 @@ bool PosePlanModel::read(const std::uint8_t* rgb, const float driver[2], float x
 }
 
 void PosePlanModel::set_root(const std::uint8_t* frames, int count,
-                             std::span<const float> driver_xy, std::span<const float> last_action) {
+                             std::span<const float> driver_xy, std::span<const float> last_action,
+                             const Root* previous) {
   if (count < 1 || !frames) throw std::invalid_argument("pose plan model: no perceived frame");
   if (driver_xy.size() != 2 || !std::isfinite(driver_xy[0]) || !std::isfinite(driver_xy[1]))
     throw std::invalid_argument("pose plan model: driver '" + dyn_->driver() +
@@ -113,10 +114,10 @@ void PosePlanModel::set_root(const std::uint8_t* frames, int count,
   float before[2] = {root_.p[0], root_.p[1]};  // the driver in the frame before
   for (int d = 0; d < 2 && !last_action.empty(); ++d)
     before[d] -= std::clamp(last_action[offset_ + d], -1.0f, 1.0f) * step_;
-  float xy[2] = {root_.c[0], root_.c[1]}, yaw = root_.th;
+  float xy[2] = {0, 0}, yaw = 0;
   root_.seen = read(frames + (count - 1) * fsz, root_.p, xy, yaw);
   if (root_.seen) {
-    ever_seen_ = true;
+    root_.known = true;
     root_.c[0] = xy[0], root_.c[1] = xy[1], root_.th = yaw;
     float xp[2] = {xy[0], xy[1]}, yp = yaw;
     if (count >= 2 && read(frames + (count - 2) * fsz, before, xp, yp)) {
@@ -124,7 +125,11 @@ void PosePlanModel::set_root(const std::uint8_t* frames, int count,
     } else {
       root_.c_prev[0] = xy[0], root_.c_prev[1] = xy[1], root_.th_prev = yaw;
     }
-  } else {  // unseen: where it was last seen, at rest
+  } else {  // unseen: where the previous root had it, at rest (else unknown, at the centre)
+    root_.known = previous && previous->known;
+    root_.c[0] = root_.known ? previous->c[0] : 0.0f;
+    root_.c[1] = root_.known ? previous->c[1] : 0.0f;
+    root_.th = root_.known ? previous->th : 0.0f;
     root_.c_prev[0] = root_.c[0], root_.c_prev[1] = root_.c[1], root_.th_prev = root_.th;
   }
   rooted_ = true;
@@ -133,7 +138,7 @@ void PosePlanModel::set_root(const std::uint8_t* frames, int count,
 std::optional<std::array<float, 2>> PosePlanModel::root_position(const std::string& body) const {
   if (!rooted_) throw std::logic_error("pose plan model: root_position() before set_root()");
   if (body == dyn_->driver()) return std::array<float, 2>{root_.p[0], root_.p[1]};
-  if (body == dyn_->pushed() && ever_seen_) return std::array<float, 2>{root_.c[0], root_.c[1]};
+  if (body == dyn_->pushed() && root_.known) return std::array<float, 2>{root_.c[0], root_.c[1]};
   return std::nullopt;
 }
 

@@ -189,7 +189,7 @@ TEST_CASE("PosePlanModel reads its root in true frames", "[pose_plan]") {
   // silhouettes what it hides in the frames.
   model.set_root(frames.data(), 2, std::vector<float>{t1.p[0], t1.p[1]},
                  std::vector<float>{act[0], act[1]});
-  const auto& r = model.root();
+  const auto r = model.root();  // a copy: set_root() below changes the model's
   CHECK(r.seen);
   CHECK(std::hypot(r.c[0] - t1.c[0], r.c[1] - t1.c[1]) < 0.006);
   CHECK(std::hypot(r.c_prev[0] - tprev.c[0], r.c_prev[1] - tprev.c[1]) < 0.006);
@@ -203,11 +203,19 @@ TEST_CASE("PosePlanModel reads its root in true frames", "[pose_plan]") {
   model.set_root(last.data(), 1, std::vector<float>{t1.p[0], t1.p[1]});
   CHECK(model.root().c_prev[0] == model.root().c[0]);
   CHECK(model.root().th_prev == model.root().th);
-  // A frame without the cube keeps the last reading, at rest.
+  // A frame without the cube: the previous root's reading, at rest; without one, unknown.
   std::vector<std::uint8_t> blank(f0.size(), 0);
-  model.set_root(blank.data(), 1, std::vector<float>{t1.p[0], t1.p[1]});
+  const ag::PosePlanModel::Root previous = model.root();
+  model.set_root(blank.data(), 1, std::vector<float>{t1.p[0], t1.p[1]}, {}, &previous);
   CHECK_FALSE(model.root().seen);
-  CHECK(model.root().c[0] == r.c[0]);
+  CHECK(model.root().known);
+  CHECK(model.root().c[0] == previous.c[0]);
+  CHECK(model.root().c_prev[1] == previous.c[1]);
+  CHECK(model.root().th == previous.th);
+  REQUIRE(model.root_position("cube"));
+  model.set_root(blank.data(), 1, std::vector<float>{t1.p[0], t1.p[1]});
+  CHECK_FALSE(model.root().known);
+  CHECK_FALSE(model.root_position("cube"));
   CHECK_THROWS_AS(model.set_root(last.data(), 0, std::vector<float>{0, 0}), std::invalid_argument);
   CHECK_THROWS_AS(model.set_root(last.data(), 1, std::vector<float>{NAN, 0}),
                   std::invalid_argument);

@@ -6,11 +6,13 @@
 // perceived frames: x, y by FramePoses (the colour finder and its homography, cut reading on),
 // yaw by BodyYaw (render and compare). Its motion between the two frames is its velocity; with
 // one frame, or when the earlier one does not show it, it is taken to rest. A pushed body the last
-// frame does not show keeps the pose of the last root that showed it, at rest (the view's edge:
-// the model itself knows no edge). Along a plan the driver moves as its actuator moves it
-// (clamped action x max_speed / control_hz, DreamPlanModel::move_own's rule) and the model steps
-// the pushed body, all K plans in one batched call per tick. A terminating success ends a plan's
-// future; the scene's other terminations are not imagined.
+// frame does not show keeps the pose the caller's previous root gave it (an episode's, an env's:
+// set_root's `previous`), at rest (the view's edge: the model itself knows no edge); without one
+// it is unknown (root().known false: placed at the table's centre, root_position() nullopt). Along
+// a plan the driver moves as its actuator moves it (clamped action x max_speed / control_hz,
+// DreamPlanModel::move_own's rule) and the model steps the pushed body, all K plans in one batched
+// call per tick. A terminating success ends a plan's future; the scene's other terminations are not
+// imagined.
 //
 // It draws no frames of its own: imagine() renders the scene at the imagined poses (the renderer
 // of sim/, the episode's markers), for the report's strips and for an agent that perceives the
@@ -49,10 +51,13 @@ class PosePlanModel : public PlanModel {
   // The root: the perceived frames [count, H, W, 3] u8, oldest first (the last two are read), the
   // driver's x, y and the action taken before the last frame [A] (the driver stood a step back
   // in the frame before; empty: where it stands). The driver is rendered where it stood in the
-  // yaw reader's silhouettes (it hides part of the pushed body while it pushes). Throws
-  // std::invalid_argument for no frame, a non-finite position or an action of the wrong size.
+  // yaw reader's silhouettes (it hides part of the pushed body while it pushes). `previous`: the
+  // caller's last root of the same episode (root() after its last set_root), where an unseen
+  // pushed body stays. Throws std::invalid_argument for no frame, a non-finite position or an
+  // action of the wrong size.
+  struct Root;
   void set_root(const std::uint8_t* frames, int count, std::span<const float> driver_xy,
-                std::span<const float> last_action = {});
+                std::span<const float> last_action = {}, const Root* previous = nullptr);
   void set_markers(std::span<const float> markers_xyz);  // [M, 3] m: the goal
   // Moves the driver's x, y [2] by one action [A] as its actuator does and as plans move it
   // (clamped action x max_speed / control_hz): an agent's dead reckoning between true
@@ -64,15 +69,16 @@ class PosePlanModel : public PlanModel {
   std::vector<float> imagine_poses(std::span<const float> plan, int l) const;
   // The scene rendered at those poses (the root's excluded): [L, H, W, 3] u8.
   std::vector<std::uint8_t> imagine(std::span<const float> plan, int l);
-  // Where a body stands at the root (driver or pushed; nullopt for another body, or for the
-  // pushed body before any frame showed it). Throws std::logic_error before set_root().
+  // Where a body stands at the root (driver or pushed; nullopt for another body, or for a pushed
+  // body that is not known). Throws std::logic_error before set_root().
   std::optional<std::array<float, 2>> root_position(const std::string& body) const;
   // The pushed body's root reading: x, y (m), yaw (rad), and its velocity per tick.
   struct Root {
     float p[2] = {0, 0};
     float c[2] = {0, 0}, c_prev[2] = {0, 0};
     float th = 0, th_prev = 0;
-    bool seen = false;  // the last frame showed the pushed body
+    bool seen = false;   // the last frame showed the pushed body
+    bool known = false;  // seen now or in the previous root given
   };
   const Root& root() const { return root_; }
   const PoseDynamics& dynamics() const { return *dyn_; }
@@ -90,7 +96,7 @@ class PosePlanModel : public PlanModel {
   BodyYaw yaw_;
   PoseReward reward_;
   Root root_;
-  bool rooted_ = false, ever_seen_ = false;
+  bool rooted_ = false;
   std::vector<float> markers_;
   std::unique_ptr<sim::Renderer> renderer_;
   std::vector<float> ref_poses_, colors_, scales_;
