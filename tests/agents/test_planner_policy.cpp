@@ -197,6 +197,24 @@ TEST_CASE("planner policy knows its own pusher while the arena's dream hides it"
 TEST_CASE("planner policy refuses what it cannot do", "[planner_policy]") {
   const auto scene = push_scene();
   const auto model = pose_latent(*scene);
+  {
+    // A pose-space model: the frame readers' options and bf16 are refused by name.
+    const float still[3] = {0, 0, 0};
+    const auto path = parallax::testing::constant_model(std::filesystem::temp_directory_path(),
+                                                        "planner_policy_refuse.pt", still);
+    const auto dynamics = ag::PoseDynamics::load(path);
+    std::filesystem::remove(path);
+    auto pp = ag::pose_planner_options();
+    pp.contact_gate = 0.09;
+    CHECK_THROWS_WITH(ag::PlannerPolicy(scene, dynamics, pp, 1), Catch::Contains("contact gate"));
+    pp = ag::pose_planner_options();
+    pp.precision = wm::Precision::kBF16;
+    CHECK_THROWS_WITH(ag::PlannerPolicy(scene, dynamics, pp, 1), Catch::Contains("f32"));
+    CHECK_THROWS_WITH(ag::PlannerPolicy(scene, std::shared_ptr<const ag::PoseDynamics>(),
+                                        ag::pose_planner_options(), 1),
+                      Catch::Contains("needs a model"));
+    CHECK_NOTHROW(ag::PlannerPolicy(scene, dynamics, ag::pose_planner_options(), 2));
+  }
   auto po = small_options();
   po.replan_every = 7;
   CHECK_THROWS_WITH(ag::PlannerPolicy(scene, model, po, 1), Catch::Contains("replan every"));
