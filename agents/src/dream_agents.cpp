@@ -289,7 +289,6 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
     // to imagine that frame): its own bodies are moved back by it, so that they stand where they
     // stood in the root's last frame.
     auto set_dream_root = [&](std::span<const float> undo = {}) {
-      auto [f, act] = context_tensors(seen, seen_actions, h, w);
       if (!own.empty()) {
         // Proprioception: where its own bodies stand, as the agent knows it (the true x, y).
         world.poses(own_poses);
@@ -315,6 +314,7 @@ PlanReport run_plan(std::shared_ptr<const sim::SceneModel> scene,
         pose_rooted = true;
         return;
       }
+      auto [f, act] = context_tensors(seen, seen_actions, h, w);  // frame models only
       for (auto* m : {dream.get(), judge.get()}) {
         if (!m) continue;
         // The judge (its context may be shorter) sees the last frames of the same stream.

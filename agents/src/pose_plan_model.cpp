@@ -152,7 +152,16 @@ void PosePlanModel::score(std::span<const float> plans, int k, int l, float gamm
   if (plans.size() != static_cast<std::size_t>(k) * l * a_ ||
       returns.size() != static_cast<std::size_t>(k))
     throw std::invalid_argument("pose plan model: plans or returns of the wrong size");
-  std::vector<float> p(2 * k), pn(2 * k), c(2 * k), cp(2 * k), cn(2 * k), th(k), thp(k), thn(k);
+  auto& p = p_;
+  auto& pn = pn_;
+  auto& c = c_;
+  auto& cp = cp_;
+  auto& cn = cn_;
+  auto& th = th_;
+  auto& thp = thp_;
+  auto& thn = thn_;
+  for (auto* v : {&p, &pn, &c, &cp, &cn}) v->resize(2 * k);
+  for (auto* v : {&th, &thp, &thn}) v->resize(k);
   for (int i = 0; i < k; ++i) {
     std::copy_n(root_.p, 2, &p[2 * i]);
     std::copy_n(root_.c, 2, &c[2 * i]);
@@ -160,7 +169,10 @@ void PosePlanModel::score(std::span<const float> plans, int k, int l, float gamm
     th[i] = root_.th, thp[i] = root_.th_prev;
   }
   const std::size_t nst = reward_.success_terms();
-  std::vector<std::uint8_t> fired(k * nst, 0), alive(k, 1);
+  auto& fired = fired_;
+  auto& alive = alive_;
+  fired.assign(k * nst, 0);
+  alive.assign(k, 1);
   std::fill(returns.begin(), returns.end(), 0.0);
   double disc = 1.0;
   for (int h = 0; h < l; ++h) {

@@ -100,6 +100,9 @@ class PosePlanModel : public PlanModel {
   std::vector<float> markers_;
   std::unique_ptr<sim::Renderer> renderer_;
   std::vector<float> ref_poses_, colors_, scales_;
+  // score()'s per-plan state, kept between calls (sized to max_candidates once).
+  std::vector<float> p_, pn_, c_, cp_, cn_, th_, thp_, thn_;
+  std::vector<std::uint8_t> fired_, alive_;
 };
 
 }  // namespace parallax::agents
