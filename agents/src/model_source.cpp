@@ -6,7 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "parallax/agents/pose_world_model.hpp"
 #include "parallax/worldmodel/config.hpp"
+#include "parallax/worldmodel/model_file.hpp"
 #include "parallax/worldmodel/rssm.hpp"
 
 namespace parallax::agents {
@@ -28,7 +30,13 @@ ModelSource load_model_for_scene(const sim::SceneModel& scene,
   }
   ModelSource src;
   const torch::Device dev(device);
-  if (!path.empty()) {
+  if (!path.empty() && worldmodel::checkpoint_family(path.string()) == "pose-world") {
+    src.model =
+        load_pose_world_model(std::make_shared<const sim::SceneModel>(scene), path.string(), dev);
+    src.sha256 = worldmodel::read_model_file(path.string())->sha256;
+    src.description = path.string();
+    src.trained = true;
+  } else if (!path.empty()) {
     auto loaded = worldmodel::load_world_model(path.string(), dev);
     src.model = loaded.model;
     src.sha256 = loaded.sha256;

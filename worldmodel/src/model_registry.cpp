@@ -200,6 +200,11 @@ LoadedWorldModel load_world_model(const std::string& path, torch::Device device)
     throw std::runtime_error(where +
                              ": family 'pose-dynamics' is a planner's pose-space dynamics model "
                              "(it draws no frames): use it with parallax plan --model");
+  if (file->family == "pose-world")
+    throw std::runtime_error(where +
+                             ": family 'pose-world' reads and draws its frames with the scene's "
+                             "renderer: load it for a scene (agents::load_model_for_scene, the "
+                             "front ends' --model)");
   std::string known;
   for (const auto& n : model_families()) known += (known.empty() ? "" : ", ") + n;
   throw std::runtime_error(where + ": field 'family' is '" + file->family +

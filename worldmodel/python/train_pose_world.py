@@ -1,0 +1,347 @@
+"""Trains a pose-space world model of rolling bodies (billiards' balls): where every dynamic
+sphere of a scene goes next under the actions, learned from recorded episodes' poses.
+
+The model ("pose-world" family, docs/worldmodel.md "The pose-world family"): per control tick, the
+next x, y of all P modelled bodies at once from their last four positions and the last three
+actions (the one being taken and the two before it). The displacement a body made over the last
+tick is its mean velocity over that tick, not its velocity now: the force of the action before
+it and whether the ball still slides or already rolls (its spin, which no frame shows) are read
+from the history. One MLP sees every body (collisions between them and with the walls are its
+job):
+
+  features [8P + 3A] = p_t / 0.5 m, (p_t - p_t-1) / s, (p_t-1 - p_t-2) / s, (p_t-2 - p_t-3) / s,
+                       a_t-2, a_t-1, a_t (clamped to [-1, 1])
+  output   [2P]      = ((p_t+1 - p_t) - (p_t - p_t-1)) / s   (the change of the displacement)
+  s = 0.01 m; Linear(8P + 3A, H) SiLU Linear(H, H) SiLU Linear(H, H) SiLU Linear(H, 2P), the
+  last layer zero (an untrained model extrapolates every body at constant velocity).
+
+Before an episode's first tick the bodies rest: the history repeats the first positions and the
+actions before it are zero. Perception (x, y from frames) and drawing (frames from x, y) are not
+learned: the C++ side reads the bodies by rendering and comparing and draws them with the scene's
+renderer (agents/pose_world_model.hpp).
+
+Training: open-loop rollouts over windows of the recorded episodes (true actions, the model's own
+positions fed back), the squared error of every body's position per step in millimetres;
+`--rollout` sets the window length per stage. Held-out episodes give each body's position error
+[cm] at t+1, t+5, t+10 and t+30 next to "nothing moves" and constant velocity.
+
+Checkpoint (torch.save): {"parallax_format": "parallax-model/2", "family": "pose-world",
+"config": JSON text, "weights": {name: tensor}}; config: scene, bodies, action_size, hidden,
+history (4), action_history (3), step_m (s), position_scale_m (0.5). Resumable (--resume: the
+state file OUT.state next to it), temp file + rename.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+FORMAT = "parallax-model/2"
+FAMILY = "pose-world"
+STEP_M = 0.01  # s
+POS_SCALE = 0.5  # m
+HISTORY = 4  # positions
+ACTION_HISTORY = 3  # actions (a_t-2, a_t-1, a_t)
+
+
+def fail(msg: str, code: int = 1):
+    print(f"train_pose_world: error: {msg}", file=sys.stderr)
+    sys.exit(code)
+
+
+def dynamic_spheres(scene: dict):
+    """Names of the scene's dynamic bodies; refuses a scene whose dynamic bodies are not all
+    spheres (the family draws and reads spheres only)."""
+    out = []
+    for b in scene.get("bodies", []):
+        if float(b.get("mass", 0.0)) <= 0.0 or b.get("kinematic", False):
+            continue
+        if b.get("shape") != "sphere":
+            fail(f"scene '{scene.get('name')}': dynamic body '{b.get('name')}' is a "
+                 f"{b.get('shape')}; the pose-world family models spheres only", 2)
+        out.append(b["name"])
+    if not out:
+        fail(f"scene '{scene.get('name')}' has no dynamic body to model", 2)
+    return out
+
+
+def load_dataset(folder: str, limit: int | None = None):
+    """Episodes as (positions [T+1, K, 2], actions [T, A]) float64, the scene and its body names."""
+    import h5py
+
+    base = folder.rstrip("/")
+    meta_path = base + "/data/metadata.json"
+    if not os.path.isfile(meta_path):
+        fail(f"{folder}: no data/metadata.json (not a dataset folder)")
+    try:
+        meta = json.load(open(meta_path))
+        scene = json.loads(meta.get("scene_json", "{}"))
+    except (OSError, ValueError) as e:
+        fail(f"{meta_path}: not readable JSON ({e})")
+    names = [b["name"] for b in scene.get("bodies", [])]
+    path = base + "/data/main_data.hdf5"
+    try:
+        with h5py.File(path, "r") as f:
+            keys = sorted(f.keys(), key=lambda s: int(s.split("_")[1]))[:limit]
+            eps = []
+            for k in keys:
+                g = f[k]
+                for field in ("infos/poses", "actions"):
+                    if field not in g:
+                        fail(f"{path}: {k} has no {field}")
+                poses = g["infos/poses"][...].astype(np.float64)
+                acts = g["actions"][...].astype(np.float64)
+                if poses.ndim != 3 or poses.shape[2] != 7 or poses.shape[1] != len(names):
+                    fail(f"{path}: {k}/infos/poses has shape {poses.shape}, expected "
+                         f"[T+1, {len(names)}, 7]")
+                if acts.ndim != 2 or acts.shape[0] != poses.shape[0] - 1:
+                    fail(f"{path}: {k}/actions has shape {acts.shape}, expected "
+                         f"[{poses.shape[0] - 1}, A]")
+                if not np.isfinite(poses).all():
+                    fail(f"{path}: {k}/infos/poses holds non-finite values")
+                if not np.isfinite(acts).all():
+                    fail(f"{path}: {k}/actions holds non-finite values")
+                eps.append((poses[:, :, :2], np.clip(acts, -1.0, 1.0)))
+    except (OSError, KeyError, ValueError, IndexError) as e:
+        fail(f"{path}: not a readable dataset ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
+    return eps, scene, names
+
+
+def build(bodies: int, action_size: int, hidden: int):
+    import torch.nn as nn
+
+    n_in = 2 * bodies * HISTORY + action_size * ACTION_HISTORY
+    net = nn.Sequential(nn.Linear(n_in, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
+                        nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, 2 * bodies))
+    nn.init.zeros_(net[-1].weight)
+    nn.init.zeros_(net[-1].bias)
+    return net
+
+
+def step(net, hist, acts):
+    """One tick: hist [B, 4, P, 2] (oldest first), acts [B, 3, A] (a_t-2, a_t-1, a_t) ->
+    positions at t+1 [B, P, 2]."""
+    import torch
+
+    B = hist.shape[0]
+    p = hist[:, 3]
+    d = [(hist[:, 3 - j] - hist[:, 2 - j]) / STEP_M for j in range(3)]
+    x = torch.cat([(p / POS_SCALE).reshape(B, -1)] + [v.reshape(B, -1) for v in d] +
+                  [acts.reshape(B, -1)], 1)
+    dd = net(x).reshape(p.shape) * STEP_M
+    return p + (p - hist[:, 2]) + dd
+
+
+def padded(ep):
+    """Positions with 3 resting copies of the first before it, actions with 2 zero rows before."""
+    P, A = ep
+    return (np.concatenate([np.repeat(P[:1], HISTORY - 1, 0), P], 0),
+            np.concatenate([np.zeros((ACTION_HISTORY - 1, A.shape[1])), A], 0))
+
+
+def windows(eps, length, stride=1):
+    """(episode, t): rollouts of `length` ticks from tick t (t + length <= T)."""
+    return [(i, t) for i, (_, A) in enumerate(eps) for t in range(0, A.shape[0] - length + 1, stride)]
+
+
+def batch(eps_padded, idx, length, bodies):
+    """Positions [B, 3 + 1 + length, P, 2] and actions [B, 2 + length, A] for windows idx."""
+    import torch
+
+    P = np.stack([eps_padded[i][0][t:t + HISTORY + length][:, bodies] for i, t in idx])
+    A = np.stack([eps_padded[i][1][t:t + ACTION_HISTORY - 1 + length] for i, t in idx])
+    return torch.tensor(P, dtype=torch.float32), torch.tensor(A, dtype=torch.float32)
+
+
+def rollout(net, P, A, length):
+    import torch
+
+    hist = P[:, :HISTORY]
+    out = []
+    for k in range(length):
+        n = step(net, hist, A[:, k:k + ACTION_HISTORY])
+        out.append(n)
+        hist = torch.cat([hist[:, 1:], n[:, None]], 1)
+    return torch.stack(out, 1)
+
+
+def evaluate(net, eps_padded, bodies, names, horizons=(1, 5, 10, 30), stride=5):
+    """Per body and horizon: mean position error [cm] of the model, 'nothing moves' and constant
+    velocity, over held-out windows starting every `stride` ticks."""
+    import torch
+
+    L = max(horizons)
+    idx = windows([(p[HISTORY - 1:], a[ACTION_HISTORY - 1:]) for p, a in eps_padded], L, stride)
+    if not idx:
+        return {}
+    P, A = batch(eps_padded, idx, L, bodies)
+    with torch.no_grad():
+        pred = rollout(net, P, A, L)
+    truth = P[:, HISTORY:]
+    last, prev = P[:, HISTORY - 1], P[:, HISTORY - 2]
+    out = {}
+    for h in horizons:
+        cv = last + h * (last - prev)
+        row = {}
+        for j, name in enumerate(names):
+            row[name] = {
+                "model_cm": round(float((pred[:, h - 1, j] - truth[:, h - 1, j]).norm(dim=1).mean()) * 100, 4),
+                "nothing_moves_cm": round(float((last[:, j] - truth[:, h - 1, j]).norm(dim=1).mean()) * 100, 4),
+                "constant_velocity_cm": round(float((cv[:, j] - truth[:, h - 1, j]).norm(dim=1).mean()) * 100, 4),
+            }
+        out[f"t+{h}"] = row
+    out["windows"] = len(idx)
+    return out
+
+
+def save_checkpoint(path, net, config):
+    import torch
+
+    payload = {"parallax_format": FORMAT, "family": FAMILY, "config": json.dumps(config),
+               "weights": {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}}
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        torch.save(payload, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", required=True, help="comma-separated dataset folders")
+    p.add_argument("--eval-data", default="", help="held-out dataset folders")
+    p.add_argument("--eval-episodes", type=int, default=24, help="per held-out folder")
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--steps", type=int, default=8000)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--rollout", default="1:0.2,4:0.5,8:1",
+                   help="LEN:UNTIL,...: window length up to each fraction of the steps")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr-final", type=float, default=1e-5)
+    p.add_argument("--eval-every", type=int, default=1000)
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--max-seconds", type=float, default=0)
+    p.add_argument("--log", default="")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    if args.hidden < 8 or args.hidden > 4096:
+        fail(f"--hidden must be in [8, 4096], got {args.hidden}", 2)
+    if args.steps < 1:
+        fail(f"--steps must be >= 1, got {args.steps}", 2)
+    if args.batch < 1:
+        fail(f"--batch must be >= 1, got {args.batch}", 2)
+    stages = []
+    for part in args.rollout.split(","):
+        try:
+            n, until = part.split(":")
+            stages.append((int(n), float(until)))
+        except ValueError:
+            fail(f"--rollout: '{part}' is not LEN:UNTIL", 2)
+    if any(n < 1 for n, _ in stages) or stages[-1][1] < 1.0:
+        fail("--rollout: lengths must be >= 1 and the last stage must reach 1", 2)
+
+    data, scene, names = [], None, None
+    for folder in [d for d in args.data.split(",") if d]:
+        eps, sc, nm = load_dataset(folder)
+        if scene is None:
+            scene, names = sc, nm
+        elif sc.get("name") != scene.get("name"):
+            fail(f"{folder}: scene '{sc.get('name')}' differs from '{scene.get('name')}'")
+        data += eps
+    if not data:
+        fail("--data: no episodes", 2)
+    modelled = dynamic_spheres(scene)
+    bodies = [names.index(n) for n in modelled]
+    action_size = data[0][1].shape[1]
+    held = []
+    for folder in [d for d in args.eval_data.split(",") if d]:
+        eps, sc, _ = load_dataset(folder, args.eval_episodes)
+        if sc.get("name") != scene.get("name"):
+            fail(f"{folder}: scene '{sc.get('name')}' differs from '{scene.get('name')}'")
+        held += eps
+    data_p = [padded(e) for e in data]
+    held_p = [padded(e) for e in held]
+
+    torch.manual_seed(args.seed)
+    net = build(len(bodies), action_size, args.hidden)
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    rng = np.random.default_rng(args.seed)
+    state_path = args.out + ".state"
+    start = 0
+    if args.resume and os.path.isfile(state_path):
+        st = torch.load(state_path, weights_only=False)
+        net.load_state_dict(st["net"])
+        opt.load_state_dict(st["opt"])
+        start = st["step"]
+        rng = np.random.default_rng([args.seed, start])
+    config = {"scene": scene.get("name"), "bodies": modelled, "action_size": action_size,
+              "hidden": args.hidden, "history": HISTORY, "action_history": ACTION_HISTORY,
+              "step_m": STEP_M, "position_scale_m": POS_SCALE, "layers": 4, "activation": "silu"}
+    log = open(args.log, "a") if args.log else None
+
+    def emit(rec):
+        line = json.dumps(rec)
+        print(line, flush=True)
+        if log:
+            log.write(line + "\n")
+            log.flush()
+
+    def save_state(step_i):
+        save_checkpoint(args.out, net, config)
+        tmp = state_path + ".tmp"
+        torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step_i}, tmp)
+        os.replace(tmp, state_path)
+
+    win_cache = {}
+    t0 = time.time()
+    step_i = start
+    while step_i < args.steps:
+        frac = step_i / args.steps
+        length = next(n for n, until in stages if frac < until or until >= 1.0)
+        if length not in win_cache:
+            win_cache[length] = windows(data, length)
+            if not win_cache[length]:
+                fail(f"--rollout: no episode has {length} ticks", 2)
+        w = win_cache[length]
+        lr = args.lr_final + 0.5 * (args.lr - args.lr_final) * (1 + math.cos(math.pi * frac))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        idx = [w[i] for i in rng.integers(0, len(w), args.batch)]
+        P, A = batch(data_p, idx, length, bodies)
+        pred = rollout(net, P, A, length)
+        loss = ((pred - P[:, HISTORY:]) * 1000.0).pow(2).sum(-1).mean()  # mm^2 per body and step
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+        opt.step()
+        step_i += 1
+        if step_i % 100 == 0:
+            emit({"step": step_i, "loss_mm2": round(float(loss), 4), "rollout": length, "lr": lr,
+                  "seconds": round(time.time() - t0, 1)})
+        if held and (step_i % args.eval_every == 0 or step_i == args.steps):
+            emit({"step": step_i, "eval": evaluate(net, held_p, bodies, modelled)})
+        if step_i % args.checkpoint_every == 0 or step_i == args.steps:
+            save_state(step_i)
+        if args.max_seconds and time.time() - t0 > args.max_seconds:
+            save_state(step_i)
+            emit({"step": step_i, "stopped": "max-seconds"})
+            return
+    save_checkpoint(args.out, net, config)
+
+
+if __name__ == "__main__":
+    main()
