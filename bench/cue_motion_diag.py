@@ -1,4 +1,4 @@
-"""Where a `unet` model's one-step error on a driven ball comes from (assets/models/billiards.md,
+"""Where a `unet` model's one-step error on a driven ball comes from (assets/models/billiards-unet.md,
 "Round 15"): teacher forced on every window of recorded episodes, the ball's centroid found in
 the predicted frame as agents/src/body_finder.cpp finds it (nearest calibrated chromaticity with
 a brightness penalty), against the renderer's ids. Prints the mean error, its split by how far

@@ -27,10 +27,11 @@ for b in "$@"; do
     refuses "--size in \[8, 512\]" "$b" --size 4
   fi
 done
-# A value that is not a number (all three take --threads).
+# A value that is not a number (these take --threads).
 for b in "$@"; do
-  case $(basename "$b") in bench_unet | bench_planner | bench_latent)
+  case $(basename "$b") in bench_unet | bench_planner | bench_latent | bench_pose_world)
     model=$src/assets/models/push.pt; [[ $(basename "$b") == bench_latent ]] && model=$src/assets/models/push-latent.pt
+    [[ $(basename "$b") == bench_pose_world ]] && model=$src/assets/models/billiards.pt
     refuses "bad value" "$b" "$model" --threads x ;;
   esac
 done

@@ -228,10 +228,13 @@ class PoseWorldModel final : public worldmodel::WorldModel {
     const auto visible = state[3].to(torch::kCPU).contiguous();
     std::vector<float> poses(b * k * 7), mk(b * std::max<int64_t>(m, 1) * 3);
     std::vector<std::uint8_t> vis(p);
+    const float* all_xy = pos.data_ptr<float>();
+    const float* all_markers = markers.data_ptr<float>();
+    const float* all_visible = visible.data_ptr<float>();
     for (int64_t r = 0; r < b; ++r) {
-      for (int64_t j = 0; j < p; ++j) vis[j] = visible[r][j].item<float>() > 0.5f;
-      locator_->scene_at({pos[r].data_ptr<float>(), static_cast<std::size_t>(p * 2)}, vis,
-                         {markers[r].data_ptr<float>(), static_cast<std::size_t>(m * 2)},
+      for (int64_t j = 0; j < p; ++j) vis[j] = all_visible[r * p + j] > 0.5f;
+      locator_->scene_at({all_xy + r * p * 2, static_cast<std::size_t>(p * 2)}, vis,
+                         {all_markers + r * m * 2, static_cast<std::size_t>(m * 2)},
                          poses.data() + r * k * 7, mk.data() + r * std::max<int64_t>(m, 1) * 3);
     }
     auto rgb = torch::empty({b, info_.height, info_.width, 3}, torch::kUInt8);
@@ -261,16 +264,18 @@ class PoseWorldModel final : public worldmodel::WorldModel {
     const auto markers = state[2].to(torch::kCPU).contiguous();
     std::vector<float> out(b), xyz(m * 3);
     std::vector<std::uint8_t> fired(reward_->success_terms());
+    const float* all_xy = pos.data_ptr<float>();
+    const float* all_markers = markers.data_ptr<float>();
     for (int64_t r = 0; r < b; ++r) {
       for (int64_t j = 0; j < m; ++j) {
-        xyz[j * 3] = markers[r][j][0].item<float>(),
-                xyz[j * 3 + 1] = markers[r][j][1].item<float>();
+        xyz[j * 3] = all_markers[(r * m + j) * 2];
+        xyz[j * 3 + 1] = all_markers[(r * m + j) * 2 + 1];
         xyz[j * 3 + 2] = static_cast<float>(scene_->markers[j].position[2]);
       }
       reward_->set_markers(xyz);
       std::fill(fired.begin(), fired.end(), 0);
       bool terminated = false;
-      const float* xy = pos[r].data_ptr<float>();
+      const float* xy = all_xy + r * p * 2;
       const double rw = reward_->evaluate({xy, static_cast<std::size_t>(p * 2)}, fired, terminated);
       for (const auto& [k, bound] : out_of_bounds_)
         if (std::abs(xy[k * 2]) > bound || std::abs(xy[k * 2 + 1]) > bound) terminated = true;

@@ -75,7 +75,18 @@ bad_train 1 "main_data.hdf5" --data "$tmp/junk" --out "$tmp/x.pt"
 "$exe" collect --scene push --agent random --episodes 1 --envs 1 --seed 1 --threads 1 \
   --out "$tmp/push" --quiet >/dev/null 2>&1 || fail "collect push"
 bad_train 2 "'cube' is a box" --data "$tmp/push" --out "$tmp/x.pt"
+bad_train 2 "--init" --data "$tmp/noisy" --init "$tmp/m.pt" --hidden 32 --out "$tmp/x.pt"
+bad_train 1 "--init" --data "$tmp/noisy" --init "$tmp/nothing.pt" --hidden 16 --out "$tmp/x.pt"
 [ ! -e "$tmp/x.pt" ] || fail "a refused run wrote a checkpoint"
+# A fine-tuning stage from it starts from its weights: one step at learning rate 0 keeps them.
+"${train[@]}" --data "$tmp/noisy" --init "$tmp/m.pt" --hidden 16 --steps 1 --lr 0 --lr-final 0 \
+  --out "$tmp/ft.pt" >/dev/null 2>"$tmp/ft.err" || fail "--init: $(cat "$tmp/ft.err")"
+"$py" - "$tmp" <<'PY' || fail "--init did not start from the checkpoint's weights"
+import sys, torch
+t = sys.argv[1]
+a, b = torch.load(f"{t}/m.pt", weights_only=False), torch.load(f"{t}/ft.pt", weights_only=False)
+assert all(torch.equal(a["weights"][k], b["weights"][k]) for k in a["weights"]), "weights differ"
+PY
 
 # 3. Fidelity with it: the family in the report, every ball found in every predicted frame (they
 # are drawn by the scene's renderer), the same figures twice.
@@ -98,7 +109,13 @@ strip = lambda j: {k: v for k, v in j.items() if k != "report"}  # noqa: E731
 assert strip(a) == strip(b), "not deterministic"
 PY
 
-# 4. A scene it was not trained on: refused by name.
+# 4. The shipped billiards model passes its own committed gate (assets/baselines/billiards.json,
+#    written by `fidelity --scene billiards --quick --threads 2 --write-baseline`) on one thread.
+"$exe" fidelity --scene billiards --quick --threads 1 --quiet --out "$tmp/gate" \
+  --baseline "$src/assets/baselines/billiards.json" >/dev/null 2>"$tmp/gate.err" ||
+  fail "the shipped billiards model fails its gate: $(tail -3 "$tmp/gate.err")"
+
+# 5. A scene it was not trained on: refused by name.
 "$exe" fidelity --scene push --model "$tmp/m.pt" --episodes 1 --quiet --out "$tmp/g" >/dev/null 2>"$tmp/err"
 rc=$?
 [[ $rc != 0 ]] && grep -q "trained on scene 'billiards'" "$tmp/err" ||

@@ -1,5 +1,5 @@
 """The bodies' positions in a predicted frame as a differentiable loss (train_unet.py
---centroid-weight; assets/models/billiards.md, "Round 20").
+--centroid-weight; assets/models/billiards-unet.md, "Round 20").
 
 A squared pixel error barely sees a small ball drawn a fraction of a pixel short of where it
 went, and can be lowered by fading a body it is unsure of. This loss reads each body where the

@@ -231,6 +231,8 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--max-seconds", type=float, default=0)
     p.add_argument("--log", default="")
+    p.add_argument("--init", default="", help="start from this pose-world checkpoint's weights "
+                   "(same bodies and hidden size; a fine-tuning stage)")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--out", required=True)
     args = p.parse_args()
@@ -278,6 +280,18 @@ def main():
 
     torch.manual_seed(args.seed)
     net = build(len(bodies), action_size, args.hidden)
+    if args.init:
+        try:
+            ck = torch.load(args.init, weights_only=False)
+            init_cfg = json.loads(ck["config"])
+        except (OSError, KeyError, ValueError, RuntimeError) as e:
+            fail(f"--init {args.init}: not a readable checkpoint ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
+        if ck.get("family") != FAMILY:
+            fail(f"--init {args.init}: family '{ck.get('family')}', expected '{FAMILY}'")
+        if init_cfg.get("bodies") != modelled or init_cfg.get("hidden") != args.hidden:
+            fail(f"--init {args.init}: bodies {init_cfg.get('bodies')} and hidden {init_cfg.get('hidden')} "
+                 f"differ from this run's {modelled} and {args.hidden}", 2)
+        net.load_state_dict(ck["weights"])
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     rng = np.random.default_rng(args.seed)
     state_path = args.out + ".state"

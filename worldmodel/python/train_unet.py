@@ -428,7 +428,7 @@ def main():
                    "warp, the first step of each window; anchored, every step, accumulated from the "
                    "last observed frame). The pixel loss alone sees a ball's motion only where the "
                    "warped ball overlaps the true one, and in rollouts the model under-moves it "
-                   "(assets/models/billiards.md)")
+                   "(assets/models/billiards-unet.md)")
     p.add_argument("--flow-loss", choices=("l1", "mse", "speed"), default="l1",
                    help="with --flow-weight: absolute error (the median of the motions the "
                    "context allows) or squared error (their mean) per pixel and component, or "
