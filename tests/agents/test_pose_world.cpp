@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "../worldmodel/temp_dir.hpp"
 #include "frame_helpers.hpp"
 #include "parallax/agents/body_locator.hpp"
 #include "parallax/agents/model_source.hpp"
@@ -43,19 +44,9 @@ using parallax::testing::scene_named;
 const std::vector<std::string> kBalls = {"cue", "red", "blue", "yellow"};
 
 fs::path temp_dir(const std::string& tag) {
-  const fs::path dir = fs::temp_directory_path() / ("parallax_pose_world_" + tag + "_" +
-                                                    std::to_string(std::random_device{}()));
-  fs::create_directories(dir);
-  return dir;
+  return parallax::worldmodel::testing::temp_dir("pose_world", tag);
 }
-
-// Not std::filesystem::remove_all: it crashes in binaries linked with the LibTorch wheel.
-void remove_dir(const fs::path& dir) {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
-  for (const auto& f : files) fs::remove(f);
-  fs::remove(dir);
-}
+using parallax::worldmodel::testing::remove_tree;
 
 // A "pose-world" checkpoint as worldmodel/python/train_pose_world.py writes it: every weight
 // zero (the network adds nothing: constant velocity), or `config` fields overridden.
@@ -280,7 +271,7 @@ TEST_CASE("PoseWorldModel with a zero network: state and step and frames and rew
   const auto f3 = batch.frames();
   CHECK(torch::equal(f3[0], f3[1]));
   CHECK(torch::equal(f3[0], f3[2]));
-  remove_dir(dir);
+  remove_tree(dir);
 }
 
 TEST_CASE("pose-world checkpoints: loading and refusals", "[pose_world]") {
@@ -308,7 +299,7 @@ TEST_CASE("pose-world checkpoints: loading and refusals", "[pose_world]") {
   const std::string nostep = zero_model(dir, "s.pt", {{"step_m", -1}});
   REQUIRE_THROWS_WITH(ag::load_pose_world_model(billiards, nostep, torch::kCPU),
                       Catch::Contains("'step_m'"));
-  remove_dir(dir);
+  remove_tree(dir);
 }
 
 // Driven by tests/python/pose_world_reference.sh: PARALLAX_POSE_WORLD_CHECKPOINT (a checkpoint

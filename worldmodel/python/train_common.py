@@ -1,5 +1,7 @@
-"""What the Python trainers of the model families share (train_unet.py, train_latent.py): loading
-the training and held-out datasets, the JSON-lines log, and the resumable training state."""
+"""What the Python trainers of the model families share (train_unet.py, train_latent.py, and the
+pose-space trainers train_pose_dynamics.py and train_pose_world.py): loading the training and
+held-out datasets, the JSON-lines log, the resumable training state, the rollout schedule flag and
+writing a parallax-model/2 checkpoint."""
 
 from __future__ import annotations
 
@@ -148,3 +150,34 @@ class TrainState:
         tmp = self.path + f".tmp.{os.getpid()}"
         self.torch.save(st, tmp)
         os.replace(tmp, self.path)
+
+
+def parse_rollout(text: str, fail):
+    """--rollout LEN:UNTIL,...: the open-loop window length up to each fraction of the steps, as
+    [(length, until)]; refused in one line (exit 2) unless every length is >= 1 and the last
+    stage reaches 1."""
+    stages = []
+    for part in text.split(","):
+        try:
+            n, until = part.split(":")
+            stages.append((int(n), float(until)))
+        except ValueError:
+            fail(f"--rollout: '{part}' is not LEN:UNTIL", 2)
+    if any(n < 1 for n, _ in stages) or stages[-1][1] < 1.0:
+        fail("--rollout: lengths must be >= 1 and the last stage must reach 1", 2)
+    return stages
+
+
+def save_model_file(path: str, family: str, net, config: dict):
+    """A "parallax-model/2" checkpoint {"parallax_format", "family", "config" (JSON text),
+    "weights" {name: tensor}}: a temporary file, fsynced, then renamed over `path`."""
+    import torch
+
+    payload = {"parallax_format": "parallax-model/2", "family": family, "config": json.dumps(config),
+               "weights": {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}}
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        torch.save(payload, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

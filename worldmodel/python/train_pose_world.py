@@ -42,6 +42,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train_common import parse_rollout, save_model_file  # noqa: E402
+
 FORMAT = "parallax-model/2"
 FAMILY = "pose-world"
 STEP_M = 0.01  # s
@@ -201,16 +204,7 @@ def evaluate(net, eps_padded, bodies, names, horizons=(1, 5, 10, 30), stride=5):
 
 
 def save_checkpoint(path, net, config):
-    import torch
-
-    payload = {"parallax_format": FORMAT, "family": FAMILY, "config": json.dumps(config),
-               "weights": {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}}
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        torch.save(payload, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    save_model_file(path, FAMILY, net, config)
 
 
 def main():
@@ -246,15 +240,7 @@ def main():
         fail(f"--steps must be >= 1, got {args.steps}", 2)
     if args.batch < 1:
         fail(f"--batch must be >= 1, got {args.batch}", 2)
-    stages = []
-    for part in args.rollout.split(","):
-        try:
-            n, until = part.split(":")
-            stages.append((int(n), float(until)))
-        except ValueError:
-            fail(f"--rollout: '{part}' is not LEN:UNTIL", 2)
-    if any(n < 1 for n, _ in stages) or stages[-1][1] < 1.0:
-        fail("--rollout: lengths must be >= 1 and the last stage must reach 1", 2)
+    stages = parse_rollout(args.rollout, fail)
 
     data, scene, names = [], None, None
     for folder in [d for d in args.data.split(",") if d]:
