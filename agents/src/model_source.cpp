@@ -1,5 +1,6 @@
 #include "parallax/agents/model_source.hpp"
 
+#include <optional>
 #include <stdexcept>
 
 #include <torch/torch.h>
@@ -30,14 +31,17 @@ ModelSource load_model_for_scene(const sim::SceneModel& scene,
   }
   ModelSource src;
   const torch::Device dev(device);
-  if (!path.empty() && worldmodel::checkpoint_family(path.string()) == "pose-world") {
-    src.model =
-        load_pose_world_model(std::make_shared<const sim::SceneModel>(scene), path.string(), dev);
-    src.sha256 = worldmodel::read_model_file(path.string())->sha256;
+  // The file is read once: its family decides who builds it (pose-world needs the scene).
+  const auto file = path.empty() ? std::nullopt : worldmodel::read_model_file(path.string());
+  if (file && file->family == "pose-world") {
+    src.model = load_pose_world_model(std::make_shared<const sim::SceneModel>(scene), *file,
+                                      path.string(), dev);
+    src.sha256 = file->sha256;
     src.description = path.string();
     src.trained = true;
   } else if (!path.empty()) {
-    auto loaded = worldmodel::load_world_model(path.string(), dev);
+    auto loaded = file ? worldmodel::load_world_model(*file, path.string(), dev)
+                       : worldmodel::load_world_model(path.string(), dev);
     src.model = loaded.model;
     src.sha256 = loaded.sha256;
     src.description = path.string();

@@ -23,11 +23,11 @@ constexpr int kActionHistory = 3;  // actions the network reads (a_t-2, a_t-1, a
 
 class PoseWorldModel final : public worldmodel::WorldModel {
  public:
-  PoseWorldModel(std::shared_ptr<const sim::SceneModel> scene, const std::string& path)
+  PoseWorldModel(std::shared_ptr<const sim::SceneModel> scene, const worldmodel::ModelFile& f,
+                 const std::string& path)
       : scene_(std::move(scene)) {
     const std::string where = "checkpoint '" + path + "'";
-    const auto file = worldmodel::read_model_file(path);
-    if (!file) throw std::runtime_error(where + ": an RSSM archive, not a pose-world model");
+    const worldmodel::ModelFile* file = &f;
     if (file->family != "pose-world")
       throw std::runtime_error(where + ": field 'family' is '" + file->family +
                                "', expected 'pose-world'");
@@ -335,9 +335,18 @@ class PoseWorldModel final : public worldmodel::WorldModel {
 
 std::shared_ptr<worldmodel::WorldModel> load_pose_world_model(
     std::shared_ptr<const sim::SceneModel> scene, const std::string& path, torch::Device device) {
+  const auto file = worldmodel::read_model_file(path);
+  if (!file)
+    throw std::runtime_error("checkpoint '" + path + "': an RSSM archive, not a pose-world model");
+  return load_pose_world_model(std::move(scene), *file, path, device);
+}
+
+std::shared_ptr<worldmodel::WorldModel> load_pose_world_model(
+    std::shared_ptr<const sim::SceneModel> scene, const worldmodel::ModelFile& file,
+    const std::string& path, torch::Device device) {
   std::shared_ptr<PoseWorldModel> model;
   try {
-    model = std::make_shared<PoseWorldModel>(std::move(scene), path);
+    model = std::make_shared<PoseWorldModel>(std::move(scene), file, path);
   } catch (const std::invalid_argument& e) {  // PoseReward / BodyLocator refusals
     throw std::runtime_error("checkpoint '" + path + "': " + e.what());
   }

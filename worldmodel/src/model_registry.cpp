@@ -178,7 +178,6 @@ std::string checkpoint_family(const std::string& path) {
 }
 
 LoadedWorldModel load_world_model(const std::string& path, torch::Device device) {
-  const std::string where = "checkpoint '" + path + "'";
   auto file = read_model_file(path);
   LoadedWorldModel out;
   if (!file) {
@@ -187,6 +186,14 @@ LoadedWorldModel load_world_model(const std::string& path, torch::Device device)
     out.sha256 = sha256_hex(read_file(path));
     return out;
   }
+  return load_world_model(*file, path, device);
+}
+
+LoadedWorldModel load_world_model(const ModelFile& model_file, const std::string& path,
+                                  torch::Device device) {
+  const std::string where = "checkpoint '" + path + "'";
+  const ModelFile* file = &model_file;
+  LoadedWorldModel out;
   out.sha256 = file->sha256;
   for (const auto& f : kFamilies) {
     if (file->family == f.name) {

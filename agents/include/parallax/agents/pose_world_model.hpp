@@ -22,6 +22,7 @@
 #include <string>
 
 #include "parallax/sim/scene.hpp"
+#include "parallax/worldmodel/model_file.hpp"
 #include "parallax/worldmodel/world_model.hpp"
 
 namespace parallax::agents {
@@ -32,5 +33,9 @@ namespace parallax::agents {
 // read or reward (naming the body, term or termination).
 std::shared_ptr<worldmodel::WorldModel> load_pose_world_model(
     std::shared_ptr<const sim::SceneModel> scene, const std::string& path, torch::Device device);
+// The same for the checkpoint already read (worldmodel::read_model_file) from `path`.
+std::shared_ptr<worldmodel::WorldModel> load_pose_world_model(
+    std::shared_ptr<const sim::SceneModel> scene, const worldmodel::ModelFile& file,
+    const std::string& path, torch::Device device);
 
 }  // namespace parallax::agents

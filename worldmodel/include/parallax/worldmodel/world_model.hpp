@@ -104,6 +104,12 @@ struct LoadedWorldModel {
 // foreign or unknown-family file.
 LoadedWorldModel load_world_model(const std::string& path, torch::Device device = torch::kCPU);
 
+struct ModelFile;
+// The same for a "parallax-model/2" file already read by read_model_file() (model_file.hpp):
+// a caller that looked at its family first does not read and unpickle it twice.
+LoadedWorldModel load_world_model(const ModelFile& file, const std::string& path,
+                                  torch::Device device = torch::kCPU);
+
 // The names of the families load_world_model() knows.
 std::vector<std::string> model_families();
 
