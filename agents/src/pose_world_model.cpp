@@ -66,6 +66,12 @@ class PoseWorldModel final : public worldmodel::WorldModel {
         num("action_history", 1, 64, true) != kActionHistory)
       throw std::runtime_error(where + ": config fields 'history' and 'action_history' must be " +
                                std::to_string(kHistory) + " and " + std::to_string(kActionHistory));
+    if (c.contains("rolling_state")) {
+      if (!c["rolling_state"].is_boolean())
+        throw std::runtime_error(where + ": config field 'rolling_state' is " +
+                                 c["rolling_state"].dump() + ", expected true or false");
+      rolling_ = c["rolling_state"].get<bool>();
+    }
     const int a = static_cast<int>(num("action_size", 1, 64, true));
     hidden_ = static_cast<int>(num("hidden", 8, 4096, true));
     step_m_ = num("step_m", 1e-6, 10, false);
@@ -73,11 +79,13 @@ class PoseWorldModel final : public worldmodel::WorldModel {
     check_scene(where, a);
 
     const int p = static_cast<int>(bodies_.size());
-    const int n_in = 2 * p * kHistory + a * kActionHistory;
+    // With the rolling state the network also reads each body's rolling displacement and the
+    // carried flag, and writes the change of the rolling displacement after the positions'.
+    const int n_in = 2 * p * kHistory + a * kActionHistory + (rolling_ ? 2 * p + 1 : 0);
     net_ = torch::nn::Sequential(torch::nn::Linear(n_in, hidden_), torch::nn::SiLU(),
                                  torch::nn::Linear(hidden_, hidden_), torch::nn::SiLU(),
                                  torch::nn::Linear(hidden_, hidden_), torch::nn::SiLU(),
-                                 torch::nn::Linear(hidden_, 2 * p));
+                                 torch::nn::Linear(hidden_, (rolling_ ? 4 : 2) * p));
     worldmodel::load_weights(*net_, file->weights, where);
 
     locator_ = std::make_unique<BodyLocator>(scene_, bodies_);
@@ -100,10 +108,13 @@ class PoseWorldModel final : public worldmodel::WorldModel {
   worldmodel::SlotState initial_state(int64_t batch, torch::Device device) override {
     const auto f = torch::TensorOptions().dtype(torch::kFloat).device(device);
     const int64_t p = static_cast<int64_t>(bodies_.size()), a = info_.action_size;
-    return {torch::zeros({batch, kHistory, p, 2}, f),
-            torch::zeros({batch, kActionHistory - 1, a}, f),
-            torch::zeros({batch, static_cast<int64_t>(scene_->markers.size()), 2}, f),
-            torch::zeros({batch, p}, f)};
+    worldmodel::SlotState s{
+        torch::zeros({batch, kHistory, p, 2}, f), torch::zeros({batch, kActionHistory - 1, a}, f),
+        torch::zeros({batch, static_cast<int64_t>(scene_->markers.size()), 2}, f),
+        torch::zeros({batch, p}, f)};
+    if (rolling_)
+      s.push_back(torch::zeros({batch, p, 2}, f)), s.push_back(torch::zeros({batch, 1}, f));
+    return s;
   }
 
   worldmodel::SlotState encode_context(const torch::Tensor& frames, const torch::Tensor& actions,
@@ -165,8 +176,13 @@ class PoseWorldModel final : public worldmodel::WorldModel {
     auto f = [&](std::vector<float>& v, std::vector<int64_t> shape) {
       return torch::from_blob(v.data(), shape, torch::kFloat).clone().to(dev);
     };
-    return {f(hist, {b, kHistory, p, 2}), f(prev, {b, kActionHistory - 1, a}),
-            f(markers, {b, m, 2}), f(visible, {b, p})};
+    worldmodel::SlotState s{f(hist, {b, kHistory, p, 2}), f(prev, {b, kActionHistory - 1, a}),
+                            f(markers, {b, m, 2}), f(visible, {b, p})};
+    if (rolling_) {  // taken to roll: the last displacement, not carried (as training starts)
+      s.push_back(s[0].select(1, kHistory - 1) - s[0].select(1, kHistory - 2));
+      s.push_back(torch::zeros({b, 1}, s[0].options()));
+    }
+    return s;
   }
 
   worldmodel::SlotState step(const worldmodel::SlotState& state, const torch::Tensor& actions,
@@ -181,13 +197,25 @@ class PoseWorldModel final : public worldmodel::WorldModel {
                       .reshape({b, -1}));
     x.push_back(state[1].reshape({b, -1}));
     x.push_back(acts);
-    const auto dd = net_->forward(torch::cat(x, 1)).reshape(pos.sizes()) * step_m_;
+    if (rolling_) {
+      x.push_back((state[4] / step_m_).reshape({b, -1}));
+      x.push_back(state[5]);
+    }
+    const auto out = net_->forward(torch::cat(x, 1));
+    const int64_t n = pos.size(1) * 2;
+    const auto dd = out.narrow(1, 0, n).reshape(pos.sizes()) * step_m_;
     // A body out of view stays where it was last seen (it is not drawn).
     const auto moving = state[3].unsqueeze(-1);
     const auto next = pos + ((pos - hist.select(1, kHistory - 2)) + dd) * moving;
-    return {torch::cat({hist.narrow(1, 1, kHistory - 1), next.unsqueeze(1)}, 1),
-            torch::cat({state[1].narrow(1, 1, kActionHistory - 2), acts.unsqueeze(1)}, 1), state[2],
-            state[3]};
+    worldmodel::SlotState s{
+        torch::cat({hist.narrow(1, 1, kHistory - 1), next.unsqueeze(1)}, 1),
+        torch::cat({state[1].narrow(1, 1, kActionHistory - 2), acts.unsqueeze(1)}, 1), state[2],
+        state[3]};
+    if (rolling_) {
+      s.push_back(state[4] + out.narrow(1, n, n).reshape(pos.sizes()) * step_m_ * moving);
+      s.push_back(torch::ones_like(state[5]));
+    }
+    return s;
   }
 
   worldmodel::SlotState observe(const worldmodel::SlotState& state, const torch::Tensor& frames,
@@ -217,7 +245,10 @@ class PoseWorldModel final : public worldmodel::WorldModel {
       std::copy(mk.begin(), mk.end(), markers[r].data_ptr<float>());
     }
     const auto dev = state[0].device();
-    return {hist.to(dev), state[1], markers.to(dev), visible.to(dev)};
+    // The rolling state stays the model's own: a frame does not show spin.
+    auto s = state;
+    s[0] = hist.to(dev), s[2] = markers.to(dev), s[3] = visible.to(dev);
+    return s;
   }
 
   torch::Tensor decode(const worldmodel::SlotState& state) override {
@@ -322,6 +353,7 @@ class PoseWorldModel final : public worldmodel::WorldModel {
   std::shared_ptr<const sim::SceneModel> scene_;
   std::vector<std::string> bodies_;
   int hidden_ = 0;
+  bool rolling_ = false;  // config 'rolling_state': state [4] rolling displacement, [5] carried
   double step_m_ = 0.01, position_scale_ = 0.5;
   torch::nn::Sequential net_{nullptr};
   std::unique_ptr<BodyLocator> locator_;

@@ -49,12 +49,16 @@ fs::path temp_dir(const std::string& tag) {
 using parallax::worldmodel::testing::remove_tree;
 
 // A "pose-world" checkpoint as worldmodel/python/train_pose_world.py writes it: every weight
-// zero (the network adds nothing: constant velocity), or `config` fields overridden.
+// zero (the network adds nothing: constant velocity), or `config` fields overridden; `rolling`:
+// shaped for the rolling state (train_pose_world.py --spin; the config field is set unless
+// overridden).
 std::string zero_model(const fs::path& dir, const std::string& name,
-                       const nlohmann::json& overrides = nlohmann::json::object(), int hidden = 8) {
-  const int p = 4, a = 2, n_in = 2 * p * 4 + a * 3;
+                       const nlohmann::json& overrides = nlohmann::json::object(), int hidden = 8,
+                       bool rolling = false) {
+  const int p = 4, a = 2, n_in = 2 * p * 4 + a * 3 + (rolling ? 2 * p + 1 : 0);
   c10::Dict<std::string, torch::Tensor> w;
-  const int in[4] = {n_in, hidden, hidden, hidden}, out[4] = {hidden, hidden, hidden, 2 * p};
+  const int in[4] = {n_in, hidden, hidden, hidden},
+            out[4] = {hidden, hidden, hidden, (rolling ? 4 : 2) * p};
   for (int l = 0; l < 4; ++l) {
     const std::string k = std::to_string(2 * l);
     w.insert(k + ".weight", torch::zeros({out[l], in[l]}));
@@ -63,6 +67,7 @@ std::string zero_model(const fs::path& dir, const std::string& name,
   nlohmann::json cfg = {{"scene", "billiards"}, {"bodies", kBalls},       {"action_size", a},
                         {"hidden", hidden},     {"history", 4},           {"action_history", 3},
                         {"step_m", 0.01},       {"position_scale_m", 0.5}};
+  if (rolling) cfg["rolling_state"] = true;
   for (const auto& [k, v] : overrides.items()) cfg[k] = v;
   c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
   d.insert(std::string("parallax_format"), std::string("parallax-model/2"));
@@ -274,6 +279,53 @@ TEST_CASE("PoseWorldModel with a zero network: state and step and frames and rew
   remove_tree(dir);
 }
 
+TEST_CASE("PoseWorldModel with the rolling state: read as rolling then carried and kept",
+          "[pose_world]") {
+  const auto scene = scene_named("billiards");
+  const fs::path dir = temp_dir("rolling");
+  const auto model = ag::load_pose_world_model(
+      scene, zero_model(dir, "r.pt", nlohmann::json::object(), 8, true), torch::kCPU);
+  const Episode e = run_episode(scene, 4301, 8);
+  const auto [frames, acts] = context(e, 2, 4, *scene);  // frames 2..5
+  const wm::StepContext ctx;
+  auto s = model->encode_context(frames, acts, ctx);
+  REQUIRE(s.size() == 6);
+  // Read from frames, the bodies are taken to roll: the last displacement, not carried.
+  CHECK(torch::equal(s[4], s[0].select(1, 3) - s[0].select(1, 2)));
+  CHECK(s[5].item<float>() == 0.f);
+  const auto read = s[4].clone();
+  // A zero network: constant velocity, the rolling state unchanged, now carried.
+  s = model->step(s, torch::tensor({{0.3f, -0.2f}}), ctx);
+  CHECK(torch::equal(s[4], read));
+  CHECK(s[5].item<float>() == 1.f);
+  for (int p = 0; p < 4; ++p)
+    for (int c = 0; c < 2; ++c) {
+      const float p5 = e.xy[5][p * 2 + c], p4 = e.xy[4][p * 2 + c];
+      CHECK(s[0][0][3][p][c].item<float>() == Approx(2 * p5 - p4).margin(6e-4));
+    }
+  // A frame does not show spin: observing keeps the model's own rolling state.
+  const auto& next = e.frames[6];
+  const auto frame =
+      torch::from_blob(const_cast<std::uint8_t*>(next.data()),
+                       {1, scene->camera.height, scene->camera.width, 3}, torch::kUInt8)
+          .permute({0, 3, 1, 2})
+          .contiguous();
+  const auto seen = model->observe(s, frame, ctx);
+  REQUIRE(seen.size() == 6);
+  CHECK(torch::equal(seen[4], s[4]));
+  CHECK(seen[5].item<float>() == 1.f);
+  CHECK(seen[0][0][3][0][0].item<float>() == Approx(e.xy[6][0]).margin(3e-4));
+  // A file whose weights are shaped for the plain network but flagged rolling, or a flag that
+  // is not a boolean: refused naming the file.
+  REQUIRE_THROWS_WITH(ag::load_pose_world_model(
+                          scene, zero_model(dir, "p.pt", {{"rolling_state", true}}), torch::kCPU),
+                      Catch::Contains("p.pt"));
+  REQUIRE_THROWS_WITH(ag::load_pose_world_model(
+                          scene, zero_model(dir, "y.pt", {{"rolling_state", "yes"}}), torch::kCPU),
+                      Catch::Contains("'rolling_state'") && Catch::Contains("y.pt"));
+  remove_tree(dir);
+}
+
 TEST_CASE("pose-world checkpoints: loading and refusals", "[pose_world]") {
   const auto billiards = scene_named("billiards");
   const fs::path dir = temp_dir("refuse");
@@ -321,8 +373,22 @@ TEST_CASE("PoseWorldModel's step equals PyTorch's", "[.][pose_world_reference]")
   s[0].copy_(hist);
   s[1].copy_(acts.narrow(1, 0, 2));
   s[3].fill_(1.f);
+  const bool rolling = j.contains("roll");
+  REQUIRE(s.size() == (rolling ? 6u : 4u));
+  if (rolling) {
+    s[4].copy_(torch::tensor(j["roll"].get<std::vector<float>>()).reshape({b, 4, 2}));
+    s[5].copy_(torch::tensor(j["carried"].get<std::vector<float>>()).reshape({b, 1}));
+  }
   const auto next = model->step(s, acts.select(1, 2), {});
   const double err = (next[0].select(1, 3) - want).abs().max().item<double>();
   INFO("largest difference " << err << " m");
   CHECK(err < 2e-6);
+  if (rolling) {
+    const auto want_roll =
+        torch::tensor(j["next_roll"].get<std::vector<float>>()).reshape({b, 4, 2});
+    const double roll_err = (next[4] - want_roll).abs().max().item<double>();
+    INFO("largest rolling-state difference " << roll_err << " m");
+    CHECK(roll_err < 2e-6);
+    CHECK(next[5].min().item<float>() == 1.f);  // carried from now on
+  }
 }

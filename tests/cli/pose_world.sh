@@ -2,7 +2,8 @@
 # The pose-world family: worldmodel/python/train_pose_world.py trains from collected billiards
 # episodes (its held-out "nothing moves" and constant-velocity figures equal the balls'
 # displacements recomputed from the dataset's poses), resumes, refuses bad flags and datasets in
-# one line; `parallax fidelity --model` scores the checkpoint (family named in the report, every
+# one line, trains with the rolling state (--spin, its target checked); `parallax fidelity
+# --model` scores the checkpoints (family named in the report, every
 # ball found, deterministic), and a scene it was not trained on is refused by name.
 # usage: pose_world.sh PARALLAX_EXE SOURCE_DIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.bash" "$@"
@@ -88,13 +89,69 @@ a, b = torch.load(f"{t}/m.pt", weights_only=False), torch.load(f"{t}/ft.pt", wei
 assert all(torch.equal(a["weights"][k], b["weights"][k]) for k in a["weights"]), "weights differ"
 PY
 
+# 2b. The rolling state (--spin): its target from the recorded quaternions equals r (theta x z)
+# with theta recomputed independently from rotation matrices (the axis from R - R^T, the angle from
+# the trace); a --spin stage grown from a plain checkpoint starts as it (new weights zero); a
+# rolling checkpoint does not fit a plain run.
+"$py" - "$tmp" "$src/worldmodel/python" <<'PY' || fail "rolling displacement"
+import sys
+import h5py, numpy as np
+sys.path.insert(0, sys.argv[2])
+import train_pose_world as tpw
+f = h5py.File(f"{sys.argv[1]}/random/data/main_data.hdf5", "r")
+poses = f["episode_0/infos/poses"][...].astype(np.float64)
+radii = np.zeros(poses.shape[1]); radii[5:9] = 0.03
+got = tpw.rolling_displacement(poses, radii)
+def mat(q):
+    x, y, z, w = q
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+assert np.all(got[0] == 0), got[0]
+worst, moved = 0.0, 0
+for t in range(1, poses.shape[0]):
+    for k in range(5, 9):
+        R = mat(poses[t, k, 3:]) @ mat(poses[t - 1, k, 3:]).T
+        angle = np.arccos(np.clip((np.trace(R) - 1) / 2, -1, 1))
+        axis = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]])
+        theta = axis / (2 * np.sin(angle)) * angle if angle > 1e-6 else axis / 2
+        want = 0.03 * np.array([theta[1], -theta[0]])
+        worst = max(worst, float(np.abs(got[t, k] - want).max()))
+        moved += np.abs(want).max() > 1e-3
+assert worst < 2e-7 and moved > 10, (worst, moved)
+PY
+"${train[@]}" --data "$tmp/random,$tmp/noisy" --eval-data "$tmp/noisy" --eval-episodes 3 \
+  --hidden 16 --steps 20 --batch 16 --rollout 1:0.5,3:1 --eval-every 20 --spin \
+  --init "$tmp/m.pt" --out "$tmp/s.pt" >/dev/null 2>"$tmp/s.err" ||
+  fail "train_pose_world --spin failed: $(tail -3 "$tmp/s.err")"
+"${train[@]}" --data "$tmp/noisy" --init "$tmp/m.pt" --hidden 16 --steps 1 --lr 0 --lr-final 0 \
+  --spin --out "$tmp/grown.pt" >/dev/null 2>"$tmp/g.err" || fail "--spin --init: $(cat "$tmp/g.err")"
+"$py" - "$tmp" <<'PY' || fail "--spin from a plain checkpoint"
+import json, sys, torch
+t = sys.argv[1]
+a, b = torch.load(f"{t}/m.pt", weights_only=False), torch.load(f"{t}/grown.pt", weights_only=False)
+assert json.loads(b["config"]).get("rolling_state") is True, b["config"]
+for k, v in a["weights"].items():
+    g = b["weights"][k]
+    part = g[tuple(slice(0, n) for n in v.shape)]
+    assert torch.equal(part, v), k
+    rest = g.clone()
+    rest[tuple(slice(0, n) for n in v.shape)] = 0
+    assert not rest.any(), f"{k}: the new weights are not zero"
+assert b["weights"]["0.weight"].shape[1] == a["weights"]["0.weight"].shape[1] + 9
+assert b["weights"]["6.weight"].shape[0] == 2 * a["weights"]["6.weight"].shape[0]
+PY
+bad_train 2 "rolling_state" --data "$tmp/noisy" --init "$tmp/s.pt" --hidden 16 --out "$tmp/x.pt"
+[ ! -e "$tmp/x.pt" ] || fail "a refused run wrote a checkpoint"
+
 # 3. Fidelity with it: the family in the report, every ball found in every predicted frame (they
 # are drawn by the scene's renderer), the same figures twice.
-fid=(fidelity --scene billiards --model "$tmp/m.pt" --policies random --episodes 1 --horizon 5
+for model in m s; do  # plain and with the rolling state
+fid=(fidelity --scene billiards --model "$tmp/$model.pt" --policies random --episodes 1 --horizon 5
      --decisions 0 --threads 1 --quiet --json)
 "$exe" "${fid[@]}" --out "$tmp/f" >"$tmp/f.json" 2>"$tmp/f.err" || fail "fidelity: $(cat "$tmp/f.err")"
 "$exe" "${fid[@]}" --out "$tmp/f2" >"$tmp/f2.json" 2>"$tmp/f2.err" || fail "fidelity again: $(cat "$tmp/f2.err")"
-"$py" - "$tmp" <<'PY' || fail "fidelity report"
+"$py" - "$tmp" <<'PY' || fail "fidelity report ($model.pt)"
 import json, sys
 t = sys.argv[1]
 r = json.load(open(f"{t}/f/report.json"))
@@ -108,6 +165,7 @@ a, b = json.load(open(f"{t}/f.json")), json.load(open(f"{t}/f2.json"))
 strip = lambda j: {k: v for k, v in j.items() if k != "report"}  # noqa: E731
 assert strip(a) == strip(b), "not deterministic"
 PY
+done
 
 # 4. The shipped billiards model passes its own committed gate (assets/baselines/billiards.json,
 #    written by `fidelity --scene billiards --quick --threads 2 --write-baseline`) on one thread.

@@ -74,8 +74,32 @@ def dynamic_spheres(scene: dict):
     return out
 
 
+def _qmul(a, b):
+    x1, y1, z1, w1 = np.moveaxis(a, -1, 0)
+    x2, y2, z2, w2 = np.moveaxis(b, -1, 0)
+    return np.stack([w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2, w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+                     w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2, w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2], -1)
+
+
+def rolling_displacement(poses, radii):
+    """Per tick and body, the displacement the body's spin alone would roll it over the tick ending
+    there: r (theta x z) for the rotation vector theta of the tick (world frame, from the recorded
+    quaternions x y z w), [T+1, K, 2] in m, 0 at the first pose (bodies rest at reset). A rolling
+    ball's equals its displacement; the difference is its slip."""
+    q = poses[:, :, 3:7]
+    rel = _qmul(q[1:], q[:-1] * np.array([-1.0, -1.0, -1.0, 1.0]))
+    rel = rel * np.where(rel[..., 3:4] < 0, -1.0, 1.0)
+    s = np.linalg.norm(rel[..., :3], axis=-1, keepdims=True)
+    angle = 2.0 * np.arctan2(s, rel[..., 3:4])
+    theta = np.where(s > 1e-12, rel[..., :3] / np.maximum(s, 1e-30) * angle, 2.0 * rel[..., :3])
+    out = np.zeros(poses.shape[:2] + (2,))
+    out[1:] = radii[None, :, None] * np.stack([theta[..., 1], -theta[..., 0]], -1)
+    return out
+
+
 def load_dataset(folder: str, limit: int | None = None):
-    """Episodes as (positions [T+1, K, 2], actions [T, A]) float64, the scene and its body names."""
+    """Episodes as (positions [T+1, K, 2], actions [T, A], rolling displacements [T+1, K, 2])
+    float64, the scene and its body names."""
     import h5py
 
     base = folder.rstrip("/")
@@ -88,6 +112,7 @@ def load_dataset(folder: str, limit: int | None = None):
     except (OSError, ValueError) as e:
         fail(f"{meta_path}: not readable JSON ({e})")
     names = [b["name"] for b in scene.get("bodies", [])]
+    radii = np.array([float(b.get("radius", 0.0)) for b in scene.get("bodies", [])])
     path = base + "/data/main_data.hdf5"
     try:
         with h5py.File(path, "r") as f:
@@ -110,82 +135,108 @@ def load_dataset(folder: str, limit: int | None = None):
                     fail(f"{path}: {k}/infos/poses holds non-finite values")
                 if not np.isfinite(acts).all():
                     fail(f"{path}: {k}/actions holds non-finite values")
-                eps.append((poses[:, :, :2], np.clip(acts, -1.0, 1.0)))
+                eps.append((poses[:, :, :2], np.clip(acts, -1.0, 1.0),
+                            rolling_displacement(poses, radii)))
     except (OSError, KeyError, ValueError, IndexError) as e:
         fail(f"{path}: not a readable dataset ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
     return eps, scene, names
 
 
-def build(bodies: int, action_size: int, hidden: int):
+def build(bodies: int, action_size: int, hidden: int, spin: bool = False):
     import torch.nn as nn
 
-    n_in = 2 * bodies * HISTORY + action_size * ACTION_HISTORY
+    n_in = 2 * bodies * HISTORY + action_size * ACTION_HISTORY + (2 * bodies + 1 if spin else 0)
+    n_out = 4 * bodies if spin else 2 * bodies
     net = nn.Sequential(nn.Linear(n_in, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
-                        nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, 2 * bodies))
+                        nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, n_out))
     nn.init.zeros_(net[-1].weight)
     nn.init.zeros_(net[-1].bias)
     return net
 
 
-def step(net, hist, acts):
+def step(net, hist, acts, roll=None, carried=None):
     """One tick: hist [B, 4, P, 2] (oldest first), acts [B, 3, A] (a_t-2, a_t-1, a_t) ->
-    positions at t+1 [B, P, 2]."""
+    positions at t+1 [B, P, 2]. With the rolling state (--spin): roll [B, P, 2] (m) and carried
+    [B, 1] in, (positions, rolling displacement at t+1) out."""
     import torch
 
     B = hist.shape[0]
     p = hist[:, 3]
     d = [(hist[:, 3 - j] - hist[:, 2 - j]) / STEP_M for j in range(3)]
-    x = torch.cat([(p / POS_SCALE).reshape(B, -1)] + [v.reshape(B, -1) for v in d] +
-                  [acts.reshape(B, -1)], 1)
-    dd = net(x).reshape(p.shape) * STEP_M
-    return p + (p - hist[:, 2]) + dd
+    parts = [(p / POS_SCALE).reshape(B, -1)] + [v.reshape(B, -1) for v in d] + [acts.reshape(B, -1)]
+    if roll is not None:
+        parts += [(roll / STEP_M).reshape(B, -1), carried]
+    out = net(torch.cat(parts, 1))
+    n = p.shape[1] * 2
+    nxt = p + (p - hist[:, 2]) + out[:, :n].reshape(p.shape) * STEP_M
+    if roll is None:
+        return nxt
+    return nxt, roll + out[:, n:].reshape(p.shape) * STEP_M
 
 
 def padded(ep):
-    """Positions with 3 resting copies of the first before it, actions with 2 zero rows before."""
-    P, A = ep
+    """Positions with 3 resting copies of the first before it, actions with 2 zero rows before,
+    rolling displacements with 3 zero rows before."""
+    P, A, R = ep
     return (np.concatenate([np.repeat(P[:1], HISTORY - 1, 0), P], 0),
-            np.concatenate([np.zeros((ACTION_HISTORY - 1, A.shape[1])), A], 0))
+            np.concatenate([np.zeros((ACTION_HISTORY - 1, A.shape[1])), A], 0),
+            np.concatenate([np.zeros((HISTORY - 1,) + R.shape[1:]), R], 0))
 
 
 def windows(eps, length, stride=1):
     """(episode, t): rollouts of `length` ticks from tick t (t + length <= T)."""
-    return [(i, t) for i, (_, A) in enumerate(eps) for t in range(0, A.shape[0] - length + 1, stride)]
+    return [(i, t) for i, (_, A, _) in enumerate(eps) for t in range(0, A.shape[0] - length + 1, stride)]
 
 
 def batch(eps_padded, idx, length, bodies):
-    """Positions [B, 3 + 1 + length, P, 2] and actions [B, 2 + length, A] for windows idx."""
+    """Positions [B, 3 + 1 + length, P, 2], actions [B, 2 + length, A] and rolling displacements
+    [B, 3 + 1 + length, P, 2] for windows idx."""
     import torch
 
     P = np.stack([eps_padded[i][0][t:t + HISTORY + length][:, bodies] for i, t in idx])
     A = np.stack([eps_padded[i][1][t:t + ACTION_HISTORY - 1 + length] for i, t in idx])
-    return torch.tensor(P, dtype=torch.float32), torch.tensor(A, dtype=torch.float32)
+    R = np.stack([eps_padded[i][2][t:t + HISTORY + length][:, bodies] for i, t in idx])
+    f = torch.float32
+    return torch.tensor(P, dtype=f), torch.tensor(A, dtype=f), torch.tensor(R, dtype=f)
 
 
-def rollout(net, P, A, length):
+def rollout(net, P, A, length, spin=False):
+    """Open loop from the history P[:, :4]: positions [B, length, P, 2] and, with the rolling
+    state, its values [B, length, P, 2] (else None). The rolling state starts as the last
+    displacement (the bodies taken to roll), flagged not carried; from the first step on it is
+    the model's own."""
     import torch
 
     hist = P[:, :HISTORY]
-    out = []
+    roll = carried = None
+    if spin:
+        roll = hist[:, HISTORY - 1] - hist[:, HISTORY - 2]
+        carried = torch.zeros(P.shape[0], 1)
+    out, rolls = [], []
     for k in range(length):
-        n = step(net, hist, A[:, k:k + ACTION_HISTORY])
+        if spin:
+            n, roll = step(net, hist, A[:, k:k + ACTION_HISTORY], roll, carried)
+            carried = torch.ones(P.shape[0], 1)
+            rolls.append(roll)
+        else:
+            n = step(net, hist, A[:, k:k + ACTION_HISTORY])
         out.append(n)
         hist = torch.cat([hist[:, 1:], n[:, None]], 1)
-    return torch.stack(out, 1)
+    return torch.stack(out, 1), (torch.stack(rolls, 1) if spin else None)
 
 
-def evaluate(net, eps_padded, bodies, names, horizons=(1, 5, 10, 30), stride=5):
+def evaluate(net, eps_padded, bodies, names, spin=False, horizons=(1, 5, 10, 30), stride=5):
     """Per body and horizon: mean position error [cm] of the model, 'nothing moves' and constant
     velocity, over held-out windows starting every `stride` ticks."""
     import torch
 
     L = max(horizons)
-    idx = windows([(p[HISTORY - 1:], a[ACTION_HISTORY - 1:]) for p, a in eps_padded], L, stride)
+    idx = windows([(p[HISTORY - 1:], a[ACTION_HISTORY - 1:], r) for p, a, r in eps_padded], L, stride)
     if not idx:
         return {}
-    P, A = batch(eps_padded, idx, L, bodies)
+    P, A, _ = batch(eps_padded, idx, L, bodies)
     with torch.no_grad():
-        pred = rollout(net, P, A, L)
+        pred, _ = rollout(net, P, A, L, spin)
     truth = P[:, HISTORY:]
     last, prev = P[:, HISTORY - 1], P[:, HISTORY - 2]
     out = {}
@@ -227,6 +278,11 @@ def main():
     p.add_argument("--log", default="")
     p.add_argument("--init", default="", help="start from this pose-world checkpoint's weights "
                    "(same bodies and hidden size; a fine-tuning stage)")
+    p.add_argument("--spin", action="store_true",
+                   help="carry a rolling state per body (the displacement its spin alone would "
+                   "roll it per tick), supervised by the recorded orientations")
+    p.add_argument("--spin-weight", type=float, default=0.3,
+                   help="weight of the rolling state's squared error [mm^2] in the loss")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--out", required=True)
     args = p.parse_args()
@@ -265,7 +321,7 @@ def main():
     held_p = [padded(e) for e in held]
 
     torch.manual_seed(args.seed)
-    net = build(len(bodies), action_size, args.hidden)
+    net = build(len(bodies), action_size, args.hidden, args.spin)
     if args.init:
         try:
             ck = torch.load(args.init, weights_only=False)
@@ -274,10 +330,24 @@ def main():
             fail(f"--init {args.init}: not a readable checkpoint ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
         if ck.get("family") != FAMILY:
             fail(f"--init {args.init}: family '{ck.get('family')}', expected '{FAMILY}'")
-        if init_cfg.get("bodies") != modelled or init_cfg.get("hidden") != args.hidden:
-            fail(f"--init {args.init}: bodies {init_cfg.get('bodies')} and hidden {init_cfg.get('hidden')} "
-                 f"differ from this run's {modelled} and {args.hidden}", 2)
-        net.load_state_dict(ck["weights"])
+        init_spin = bool(init_cfg.get("rolling_state", False))
+        if (init_cfg.get("bodies") != modelled or init_cfg.get("hidden") != args.hidden or
+                (init_spin and not args.spin)):
+            fail(f"--init {args.init}: bodies {init_cfg.get('bodies')}, hidden {init_cfg.get('hidden')} "
+                 f"and rolling_state {init_spin} do not fit this run's {modelled}, {args.hidden} "
+                 f"and {args.spin}", 2)
+        if args.spin and not init_spin:
+            # Grown to the rolling state: the new inputs' and outputs' weights start at zero, so
+            # the model starts as the checkpoint's (its rolling state constant, unread).
+            w = ck["weights"]
+            with torch.no_grad():
+                sd = net.state_dict()
+                for k, v in w.items():
+                    sd[k].zero_()
+                    sd[k][tuple(slice(0, n) for n in v.shape)] = v
+                net.load_state_dict(sd)
+        else:
+            net.load_state_dict(ck["weights"])
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     rng = np.random.default_rng(args.seed)
     state_path = args.out + ".state"
@@ -291,6 +361,8 @@ def main():
     config = {"scene": scene.get("name"), "bodies": modelled, "action_size": action_size,
               "hidden": args.hidden, "history": HISTORY, "action_history": ACTION_HISTORY,
               "step_m": STEP_M, "position_scale_m": POS_SCALE, "layers": 4, "activation": "silu"}
+    if args.spin:
+        config["rolling_state"] = True
     log = open(args.log, "a") if args.log else None
 
     def emit(rec):
@@ -321,9 +393,11 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         idx = [w[i] for i in rng.integers(0, len(w), args.batch)]
-        P, A = batch(data_p, idx, length, bodies)
-        pred = rollout(net, P, A, length)
+        P, A, R = batch(data_p, idx, length, bodies)
+        pred, rolls = rollout(net, P, A, length, args.spin)
         loss = ((pred - P[:, HISTORY:]) * 1000.0).pow(2).sum(-1).mean()  # mm^2 per body and step
+        if args.spin:
+            loss = loss + args.spin_weight * ((rolls - R[:, HISTORY:]) * 1000.0).pow(2).sum(-1).mean()
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
@@ -333,7 +407,7 @@ def main():
             emit({"step": step_i, "loss_mm2": round(float(loss), 4), "rollout": length, "lr": lr,
                   "seconds": round(time.time() - t0, 1)})
         if held and (step_i % args.eval_every == 0 or step_i == args.steps):
-            emit({"step": step_i, "eval": evaluate(net, held_p, bodies, modelled)})
+            emit({"step": step_i, "eval": evaluate(net, held_p, bodies, modelled, args.spin)})
         if step_i % args.checkpoint_every == 0 or step_i == args.steps:
             save_state(step_i)
         if args.max_seconds and time.time() - t0 > args.max_seconds:

@@ -11,8 +11,12 @@
 // load_model_for_scene() builds it (worldmodel::load_world_model() refuses the family by name).
 //
 // Slot state: [0] positions [B, 4, P, 2] (m, oldest first), [1] the two actions before the next
-// one [B, 2, A], [2] markers [B, M, 2] (m), [3] visible [B, P] (1: in view). step() is one
-// batched MLP call (info().latent_step: no pixels); decode() renders.
+// one [B, 2, A], [2] markers [B, M, 2] (m), [3] visible [B, P] (1: in view); with the config's
+// `rolling_state` also [4] each body's rolling displacement [B, P, 2] (m per tick: what its spin
+// alone would roll it; a rolling ball's equals its displacement, the difference is its slip) and
+// [5] carried [B, 1] (0 right after reading frames, where it is taken as the last displacement; 1
+// once the network has carried it: frames do not show spin, observe() keeps the model's own).
+// step() is one batched MLP call (info().latent_step: no pixels); decode() renders.
 // Scope: scenes whose dynamic bodies are all spheres of fixed colour and size resting on the table
 // (billiards); others are refused at load, naming the body.
 // Reference: docs/worldmodel.md, "The pose-world family".
