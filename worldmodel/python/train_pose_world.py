@@ -15,6 +15,15 @@ job):
   s = 0.01 m; Linear(8P + 3A, H) SiLU Linear(H, H) SiLU Linear(H, H) SiLU Linear(H, 2P), the
   last layer zero (an untrained model extrapolates every body at constant velocity).
 
+With --spin each body also carries a rolling state: its rolling displacement, the displacement its
+spin alone would roll it over a tick (r (theta x z) for the tick's rotation vector theta; a rolling
+ball's equals its displacement, the difference is its slip). The network reads it (/ s) and a
+carried flag (0 at a window's first step, where the state is taken as the last displacement, as
+the C++ side does when it reads frames; 1 after) and writes its change after the positions'
+(inputs 8P + 3A + 2P + 1, outputs 4P); the loss adds --spin-weight x its squared error [mm^2]
+against the one recomputed from the recorded quaternions (rolling_displacement()). --init grows a
+plain checkpoint into it (the new weights zero).
+
 Before an episode's first tick the bodies rest: the history repeats the first positions and the
 actions before it are zero. Perception (x, y from frames) and drawing (frames from x, y) are not
 learned: the C++ side reads the bodies by rendering and comparing and draws them with the scene's
@@ -27,7 +36,7 @@ positions fed back), the squared error of every body's position per step in mill
 
 Checkpoint (torch.save): {"parallax_format": "parallax-model/2", "family": "pose-world",
 "config": JSON text, "weights": {name: tensor}}; config: scene, bodies, action_size, hidden,
-history (4), action_history (3), step_m (s), position_scale_m (0.5). Resumable (--resume: the
+history (4), action_history (3), step_m (s), position_scale_m (0.5), rolling_state (with --spin). Resumable (--resume: the
 state file OUT.state next to it), temp file + rename.
 """
 
