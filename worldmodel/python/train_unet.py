@@ -313,19 +313,6 @@ def motion_weights(prev, target, weight: float, threshold: float = 0.1):
     return 1.0 + (weight - 1.0) * moving.to(target.dtype)
 
 
-def rollout_schedule(text: str):
-    out = []
-    for part in text.split(","):
-        try:
-            k, frac = part.split(":")
-            out.append((int(k), float(frac)))
-        except ValueError:
-            fail(f"--rollout: '{part}' is not K:FRACTION", 2)
-    if not out or out[-1][1] < 1.0 or any(k < 1 for k, _ in out):
-        fail("--rollout: must end at fraction 1 with every K >= 1", 2)
-    return out
-
-
 def horizon_psnr(model, episodes, context, horizon, device, torch):
     """Open loop from the first C frames of each episode (padded as in training): per horizon
     the mean MSE over episodes -> PSNR, for the model and for 'nothing moves'."""
@@ -458,7 +445,8 @@ def main():
         return
 
     import parallax_unet as pu
-    from train_common import data_weights, end_time_schedule, schedule_fraction, torch_device
+    from train_common import (data_weights, end_time_schedule, parse_rollout, schedule_fraction,
+                              torch_device)
 
     torch, device = torch_device(args, fail)
     if args.steps < 1 or args.frames_per_step < 1:
@@ -469,7 +457,7 @@ def main():
         fail(f"--motion-weight is {args.motion_weight}, expected 1..1000", 2)
     if not 1 <= args.keypoints <= 64:
         fail(f"--keypoints is {args.keypoints}, expected 1..64", 2)
-    schedule = rollout_schedule(args.rollout)
+    schedule = parse_rollout(args.rollout, fail)
     weights_of = data_weights(args.data_weights, args.data, fail)  # bad flags before loading
     if args.flow_weight < 0 or not math.isfinite(args.flow_weight):
         fail(f"--flow-weight is {args.flow_weight}, expected a finite value >= 0", 2)
